@@ -1,0 +1,24 @@
+import { bootstrap, onShutdown } from '../platform/process.ts';
+import { createServices } from '../platform/services.ts';
+import { migrate, MAIN_MIGRATIONS } from '../platform/migrate.ts';
+import { startRelay } from '../platform/relay.ts';
+import { buildCommandApi } from './app.ts';
+
+const { config, logger } = await bootstrap('command-api');
+await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);
+const services = await createServices(config, logger);
+await services.eventLog.ensureTopics(Object.values(services.topics), config.TOPIC_PARTITIONS);
+const app = await buildCommandApi(services);
+
+// Every command-api instance may take the relay role; an advisory lock elects one publisher.
+const producer = config.RELAY_ENABLED ? await services.eventLog.createProducer() : undefined;
+const relay = producer
+  ? startRelay({ pool: services.pool, connectionUri: config.DATABASE_URL, producer, logger: logger.child({ component: 'relay' }), metrics: services.metrics })
+  : undefined;
+
+await app.listen({ port: config.COMMAND_API_PORT, host: config.HOST });
+onShutdown(logger, async () => {
+  await app.close();
+  await relay?.stop();
+  await services.close();
+});

@@ -1,0 +1,27 @@
+// Lint: typescript-eslint's recommended rules, plus the purity of domain/ (STYLE.md rule 1).
+import tseslint from 'typescript-eslint';
+
+const impure = ['node:*', 'fastify', 'fastify-plugin', '@fastify/*', 'pg', 'slonik', 'kafkajs', '@aws-sdk/*', 'node-vault', 'bcrypt', 'pino'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.local/**', '.tap/**', 'coverage/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['domain/**/*.ts'],
+    ignores: ['domain/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: impure.map((group) => ({ group: [group], message: 'domain/ is pure: no I/O, no framework (STYLE.md).' })) }],
+      'no-restricted-syntax': ['error',
+        { selector: "MemberExpression[object.name='Date'][property.name='now']", message: 'Time arrives in the command.' },
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Time arrives in the command.' },
+        { selector: "MemberExpression[object.name='Math'][property.name='random']", message: 'Ids arrive in the command.' },
+      ],
+    },
+  },
+);

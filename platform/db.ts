@@ -1,0 +1,48 @@
+import { createPool, sql, type DatabasePool, type DatabaseTransactionConnection, type CommonQueryMethods } from 'slonik';
+import type { StandardSchemaV1 } from '@standard-schema/spec';
+import { Compile } from 'typebox/compile';
+import type { Static, TSchema } from 'typebox';
+
+export { sql };
+export type { DatabasePool, DatabaseTransactionConnection };
+export type Queryable = CommonQueryMethods;
+
+export async function createDatabasePool(connectionUri: string, options: { maxPoolSize?: number; name?: string } = {}): Promise<DatabasePool> {
+  return createPool(connectionUri, {
+    maxPoolSize: options.maxPoolSize ?? 10,
+    ...(options.name === undefined ? {} : { poolName: options.name }),
+    captureStackTrace: false,
+    // Transactions retried on serialization failures must not repeat side effects: our
+    // transactions are short and idempotent, so slonik's retry is kept (default 5).
+    statementTimeout: 60_000,
+    idleTimeout: 10_000,
+  });
+}
+
+/** Adapts a TypeBox schema to the Standard Schema slonik's `sql.type` validates rows with. */
+export function rowSchema<T extends TSchema>(schema: T): StandardSchemaV1<Static<T>, Static<T>> {
+  const validator = Compile(schema);
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'typebox',
+      validate: (value: unknown) => {
+        if (validator.Check(value)) return { value: value as Static<T> };
+        return { issues: validator.Errors(value).map((e) => ({ message: `${e.instancePath || '/'} ${e.message}` })) };
+      },
+    },
+  };
+}
+
+/** Replaces the database name of a postgres:// URL (tenant databases live beside the main one). */
+export function withDatabase(connectionUri: string, database: string): string {
+  const url = new URL(connectionUri);
+  url.pathname = `/${database}`;
+  return url.toString();
+}
+
+/** A valid unquoted PostgreSQL identifier we generated ourselves; anything else is refused. */
+export function assertSafeDatabaseName(name: string): string {
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(name)) throw new Error(`unsafe database name: ${JSON.stringify(name)}`);
+  return name;
+}

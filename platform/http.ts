@@ -1,0 +1,96 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import fp from 'fastify-plugin';
+import type { Metrics } from './metrics.ts';
+
+/** An error that carries its HTTP status and a stable machine-readable code. */
+export type CodedError = Error & { statusCode: number; code: string };
+
+export function httpError(statusCode: number, code: string, message: string): CodedError {
+  return Object.assign(new Error(message), { statusCode, code });
+}
+
+function isCoded(error: unknown): error is CodedError {
+  return error instanceof Error && typeof (error as CodedError).statusCode === 'number' && typeof (error as CodedError).code === 'string';
+}
+
+/** Fastify's own client errors, given codes our clients can rely on. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_BODY',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'INVALID_BODY',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_VALIDATION: 'VALIDATION_FAILED',
+  FST_ERR_BAD_URL: 'INVALID_URL',
+  FST_ERR_ASYNC_CONSTRAINT: 'INVALID_REQUEST',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'NOT_MULTIPART',
+  FST_REQ_FILE_TOO_LARGE: 'FILE_TOO_LARGE',
+  FST_FILES_LIMIT: 'TOO_MANY_FILES',
+  FST_PARTS_LIMIT: 'TOO_MANY_PARTS',
+  FST_ERR_JWT_NO_AUTHORIZATION_IN_HEADER: 'UNAUTHENTICATED',
+};
+
+/** One error shape for every route: `{ error: { code, message } }`; 5xx details stay in the log. */
+export const errorHandling = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error.validation) {
+      return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: error.message } });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 500 || !isCoded(error)) {
+      if (status < 500 && typeof error.statusCode === 'number') {
+        const code = FASTIFY_CODES[error.code] ?? 'BAD_REQUEST';
+        return reply.code(status).send({ error: { code, message: error.message } });
+      }
+      request.log.error({ err: error }, 'request failed');
+      return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+    }
+    return reply.code(status).send({ error: { code: FASTIFY_CODES[error.code] ?? error.code, message: error.message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
+  });
+}, { name: 'error-handling' });
+
+export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
+
+/** GET /health (the process lives), GET /ready (its dependencies answer), GET /metrics. */
+export const operations = fp(async (app: FastifyInstance, options: { checks: ReadinessCheck[]; metrics: Metrics; service: string }) => {
+  const latency = options.metrics.histogram('http_request_duration_seconds', 'HTTP request latency');
+  app.addHook('onResponse', async (request, reply) => {
+    latency.observe(reply.elapsedTime / 1000, { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
+  });
+  app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: options.service }));
+  app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
+    const results = await Promise.all(options.checks.map(async ({ name, check }) => {
+      const started = performance.now();
+      try {
+        await withTimeout(check(), 2000);
+        return { name, ok: true, ms: Math.round(performance.now() - started) };
+      } catch (err) {
+        return { name, ok: false, error: (err as Error).message };
+      }
+    }));
+    const ready = results.every((r) => r.ok);
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', service: options.service, checks: results });
+  });
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(options.metrics.render()));
+}, { name: 'operations' });
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+}
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** A Fastify instance with our logger, the TypeBox type provider and the shared error shape. */
+export async function createApp(logger: FastifyBaseLogger, options: { bodyLimit?: number } = {}): Promise<App> {
+  const app = Fastify({
+    loggerInstance: logger,
+    trustProxy: true,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  await app.register(errorHandling);
+  return app;
+}

@@ -1,0 +1,150 @@
+// The only module that imports kafkajs: the rest of the code sees this small port, so the client
+// library can be swapped (e.g. for @confluentinc/kafka-javascript) without touching callers.
+import { Kafka, logLevel, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import type { Logger } from './logger.ts';
+
+export type Topics = { platform: string; documents: string };
+
+/** Topic map: one topic per event category, prefixed for test isolation. */
+export function topicNames(prefix: string): Topics {
+  return { platform: `${prefix}ledgerline.platform.events.v1`, documents: `${prefix}ledgerline.documents.events.v1` };
+}
+
+export function topicOf(prefix: string): (category: string) => string {
+  const topics = topicNames(prefix);
+  return (category) => {
+    if (category === 'platform' || category === 'documents') return topics[category];
+    throw new Error(`no topic for category ${category}`);
+  };
+}
+
+export type LogMessage = { key: string; value: string; headers: Record<string, string> };
+
+export type EventLogBatch = {
+  topic: string;
+  partition: number;
+  messages: { offset: string; key: string | null; value: string | null; headers: Record<string, string> }[];
+  isRunning: () => boolean;
+  isStale: () => boolean;
+  heartbeat: () => Promise<void>;
+  resolveOffset: (offset: string) => void;
+  commitOffsetsIfNecessary: () => Promise<void>;
+};
+
+export type EventLog = {
+  ensureTopics: (topics: string[], partitions: number) => Promise<void>;
+  createProducer: () => Promise<EventLogProducer>;
+  subscribe: (options: SubscribeOptions) => Promise<Subscription>;
+  endOffsets: (topic: string) => Promise<{ partition: number; high: string; low: string }[]>;
+  close: () => Promise<void>;
+};
+
+export type EventLogProducer = {
+  /** Sends in order and resolves once every message is acknowledged by all in-sync replicas. */
+  publish: (topic: string, messages: LogMessage[]) => Promise<void>;
+  close: () => Promise<void>;
+};
+
+export type SubscribeOptions = {
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  onBatch: (batch: EventLogBatch) => Promise<void>;
+  /** Called when the consumer crashed for good (kafkajs gave up restarting it). */
+  onCrash: (error: Error) => void;
+  onRebalance?: () => void;
+};
+
+export type Subscription = { stop: () => Promise<void> };
+
+function kafkaLogger(logger: Logger) {
+  return () => ({ level, log }: LogEntry) => {
+    const { message, ...extra } = log;
+    const bound = logger.child({ component: 'kafkajs' });
+    if (level <= logLevel.ERROR) bound.error(extra, message);
+    else if (level === logLevel.WARN) bound.warn(extra, message);
+    else bound.debug(extra, message);
+  };
+}
+
+export function createEventLog(options: { brokers: string; clientId: string; logger: Logger }): EventLog {
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers.split(',').map((b) => b.trim()),
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogger(options.logger),
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 5000 },
+  });
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
+  const consumers: Consumer[] = [];
+  const producers: Producer[] = [];
+  const connectAdmin = () => (adminConnected ??= admin.connect());
+
+  return {
+    async ensureTopics(topics, partitions) {
+      await connectAdmin();
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length === 0) return;
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic, numPartitions: partitions, replicationFactor: 1,
+          // Event topics are the log replay and audit consumers read from offset 0: keep everything.
+          configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }, { name: 'cleanup.policy', value: 'delete' }],
+        })),
+      });
+    },
+    async createProducer() {
+      // Idempotent with one request in flight: broker-side dedup of retries, and no reordering.
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      await producer.connect();
+      producers.push(producer);
+      return {
+        async publish(topic, messages) {
+          if (messages.length === 0) return;
+          await producer.send({ topic, acks: -1, messages });
+        },
+        close: () => producer.disconnect(),
+      };
+    },
+    async subscribe({ groupId, topics, fromBeginning = true, onBatch, onCrash, onRebalance }) {
+      const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
+      consumers.push(consumer);
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        options.logger.error({ err: payload.error, groupId, restart: payload.restart }, 'kafka consumer crashed');
+        if (!payload.restart) onCrash(payload.error);
+      });
+      if (onRebalance) consumer.on(consumer.events.GROUP_JOIN, () => onRebalance());
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning });
+      await consumer.run({
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset, commitOffsetsIfNecessary }) => {
+          await onBatch({
+            topic: batch.topic,
+            partition: batch.partition,
+            messages: batch.messages.map((m) => ({
+              offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null,
+              headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
+            })),
+            isRunning, isStale, heartbeat, resolveOffset, commitOffsetsIfNecessary: () => commitOffsetsIfNecessary(),
+          });
+        },
+      });
+      return { stop: () => consumer.disconnect() };
+    },
+    async endOffsets(topic) {
+      await connectAdmin();
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.map((o) => ({ partition: o.partition, high: o.high, low: o.low }));
+    },
+    async close() {
+      await Promise.allSettled([...consumers.map((c) => c.disconnect()), ...producers.map((p) => p.disconnect())]);
+      if (adminConnected) await admin.disconnect();
+    },
+  };
+}

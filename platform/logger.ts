@@ -1,0 +1,15 @@
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.ts';
+
+/** Paths that may carry secrets; pino replaces them before anything is written. */
+const REDACT = [
+  'req.headers.authorization', 'req.headers.cookie', 'headers.authorization',
+  '*.password', '*.newPassword', '*.currentPassword', '*.password_hash', '*.passwordHash',
+  '*.access_token', '*.refresh_token', '*.token', '*.secret', '*.S3_SECRET_ACCESS_KEY', '*.JWT_SECRET',
+];
+
+export function createLogger(name: string, config: Pick<Config, 'LOG_LEVEL'>): Logger {
+  return pino({ name, level: config.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } });
+}
+
+export type { Logger };

@@ -1,0 +1,144 @@
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from './db.ts';
+import type { StoredEvent } from './event-store.ts';
+import type { EventLog, EventLogBatch, Subscription } from './kafka.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import { failpoint } from './failpoints.ts';
+
+/**
+ * A projection keeps one checkpoint per scope ('main', or a tenant id). Kafka orders and
+ * partitions the work and says how far a scope must get; the scope then applies its events from
+ * its own checkpoint in position order, read-model change and checkpoint in one transaction.
+ * A scope that cannot go on (database not provisioned, an event it fails on) is set aside and
+ * retried by a sweep, without holding back the other scopes of its partition.
+ */
+export type Projection = {
+  name: string;
+  topics: string[];
+  scopeOf: (event: StoredEvent) => string | null;
+  catchUp: (scope: string, upTo: number) => Promise<'done' | 'paused'>;
+  /** Scopes that may be behind when the process starts (e.g. every active tenant). */
+  scopesToSweep?: () => Promise<string[]>;
+};
+
+export type ScopeState = { state: 'paused' | 'failed'; since: string; error?: string };
+export type Projector = { stop: () => Promise<void>; status: () => Record<string, ScopeState>; sweep: () => Promise<void> };
+
+export const LATEST = Number.MAX_SAFE_INTEGER;
+
+export async function startProjector(options: {
+  eventLog: EventLog; projection: Projection; groupId: string; logger: Logger; metrics: Metrics;
+  sweepIntervalMs?: number; onFatal: (error: Error) => void;
+}): Promise<Projector> {
+  const { projection, logger, metrics } = options;
+  const setAside = new Map<string, ScopeState>();
+  const queues = new Map<string, Promise<void>>();
+  const applied = metrics.counter('projector_batches_total', 'Kafka batches handled');
+  const scopeFailures = metrics.counter('projector_scope_failures_total', 'Catch-ups that failed');
+  const setAsideGauge = metrics.gauge('projector_scopes_set_aside', 'Scopes paused or failed');
+
+  // One catch-up at a time per scope: the batch handler and the sweep may both ask.
+  function runScope(scope: string, upTo: number): Promise<void> {
+    const previous = queues.get(scope) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      try {
+        const outcome = await projection.catchUp(scope, upTo);
+        if (outcome === 'paused') {
+          if (!setAside.has(scope)) setAside.set(scope, { state: 'paused', since: new Date().toISOString() });
+        } else {
+          setAside.delete(scope);
+        }
+      } catch (err) {
+        scopeFailures.inc(1, { projection: projection.name });
+        logger.error({ err, scope, projection: projection.name }, 'scope failed; set aside for retry');
+        setAside.set(scope, { state: 'failed', since: new Date().toISOString(), error: (err as Error).message });
+      } finally {
+        setAsideGauge.set(setAside.size, { projection: projection.name });
+      }
+    });
+    queues.set(scope, next);
+    void next.finally(() => { if (queues.get(scope) === next) queues.delete(scope); });
+    return next;
+  }
+
+  async function onBatch(batch: EventLogBatch): Promise<void> {
+    const upTo = new Map<string, number>();
+    for (const message of batch.messages) {
+      if (message.value === null) continue;
+      const event = JSON.parse(message.value) as StoredEvent;
+      const scope = projection.scopeOf(event);
+      if (scope !== null) upTo.set(scope, Math.max(upTo.get(scope) ?? 0, event.globalPosition));
+    }
+    for (const [scope, position] of upTo) {
+      // After a rebalance the partition's new owner redoes this batch; checkpoints make it harmless.
+      if (!batch.isRunning() || batch.isStale()) return;
+      await runScope(scope, position);
+      await batch.heartbeat();
+    }
+    failpoint('projector-after-commit');
+    const last = batch.messages.at(-1);
+    if (last) batch.resolveOffset(last.offset);
+    await batch.commitOffsetsIfNecessary();
+    applied.inc(1, { projection: projection.name });
+  }
+
+  async function sweep(): Promise<void> {
+    const scopes = new Set(setAside.keys());
+    await Promise.all([...scopes].map((scope) => runScope(scope, LATEST)));
+  }
+
+  const initial = (await projection.scopesToSweep?.()) ?? [];
+  await Promise.all(initial.map((scope) => runScope(scope, LATEST)));
+
+  const subscription: Subscription = await options.eventLog.subscribe({
+    groupId: options.groupId, topics: projection.topics, onBatch, onCrash: options.onFatal,
+  });
+  const timer = setInterval(() => { void sweep(); }, options.sweepIntervalMs ?? 1000);
+  return {
+    status: () => Object.fromEntries(setAside),
+    sweep,
+    async stop() {
+      clearInterval(timer);
+      await subscription.stop();
+      await Promise.allSettled(queues.values());
+    },
+  };
+}
+
+/**
+ * Applies `load`ed events after the checkpoint `key` of `db`, up to `upTo`, in transactions of
+ * up to `batchSize` events each holding the read-model changes and the new checkpoint.
+ * The checkpoint row is locked for the transaction, so two instances never apply the same events.
+ */
+export async function applyFromCheckpoint(options: {
+  db: DatabasePool; key: string; upTo: number; batchSize?: number;
+  load: (after: number, upTo: number, limit: number) => Promise<StoredEvent[]>;
+  apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
+}): Promise<number> {
+  const batchSize = options.batchSize ?? 500;
+  let total = 0;
+  for (;;) {
+    const count = await options.db.transaction(async (tx) => {
+      await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${options.key}) on conflict do nothing`);
+      const position = Number(await tx.oneFirst(sql.unsafe`
+        select position from projection_checkpoints where projection = ${options.key} for update`));
+      if (position >= options.upTo) return 0;
+      const events = await options.load(position, options.upTo, batchSize);
+      for (const event of events) await options.apply(tx, event);
+      const last = events.at(-1);
+      if (last) {
+        await tx.query(sql.unsafe`
+          update projection_checkpoints set position = ${last.globalPosition}, updated_at = now() where projection = ${options.key}`);
+      }
+      failpoint('projector-before-commit');
+      return events.length;
+    });
+    total += count;
+    if (count < batchSize) return total;
+  }
+}
+
+export async function checkpointOf(db: DatabasePool, key: string): Promise<number> {
+  const value = await db.maybeOneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${key}`);
+  return value === null ? 0 : Number(value);
+}

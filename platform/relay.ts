@@ -1,0 +1,140 @@
+import pg from 'pg';
+import { Type } from 'typebox';
+import { sql, rowSchema, type DatabasePool } from './db.ts';
+import type { EventLogProducer, LogMessage } from './kafka.ts';
+import type { Logger } from './logger.ts';
+import type { StoredEvent } from './event-store.ts';
+import { failpoint } from './failpoints.ts';
+import type { Metrics } from './metrics.ts';
+
+const PendingRow = Type.Object({
+  global_position: Type.Number(), topic: Type.String(), message_key: Type.String(), envelope: Type.Unknown(),
+});
+const pendingRow = rowSchema(PendingRow);
+
+// Lock id shared by every process that can take the relay role: only the holder publishes.
+const RELAY_LOCK = 'ledgerline.relay';
+
+export type Relay = { publishPending: () => Promise<number>; stop: () => Promise<void>; isLeader: () => boolean };
+
+/**
+ * Publishes outbox rows to Kafka in global-position order and marks them sent.
+ * Rows are read only below the oldest transaction still in flight (pg_snapshot_xmin), so a
+ * transaction that commits late is never skipped. A crash between send and mark re-sends the
+ * rows: consumers absorb duplicates by position. A Kafka outage leaves rows pending and the
+ * loop retries with back-off, in the same order.
+ */
+export function startRelay(options: {
+  pool: DatabasePool; connectionUri: string; producer: EventLogProducer; logger: Logger; metrics: Metrics;
+  batchSize?: number; pollIntervalMs?: number;
+}): Relay {
+  const { pool, producer, logger, metrics } = options;
+  const batchSize = options.batchSize ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  let stopped = false;
+  let leader = false;
+  let wake: () => void = () => {};
+  let lockClient: pg.Client | undefined;
+  const published = metrics.counter('relay_events_published_total', 'Events published to Kafka by the relay');
+  const failures = metrics.counter('relay_publish_failures_total', 'Failed publish attempts (retried)');
+  const lag = metrics.gauge('relay_pending_events', 'Outbox rows not yet published');
+
+  async function publishPending(): Promise<number> {
+    const rows = await pool.any(sql.type(pendingRow)`
+      select o.global_position, o.topic, o.message_key, jsonb_build_object(
+        'eventId', e.event_id, 'type', e.type, 'schemaVersion', e.schema_version, 'category', e.category,
+        'streamId', e.stream_id, 'streamVersion', e.stream_version, 'globalPosition', e.global_position,
+        'tenantId', e.tenant_id, 'occurredAt', e.occurred_at, 'actor', e.actor,
+        'correlationId', e.correlation_id, 'causationId', e.causation_id, 'data', e.data) as envelope
+      from outbox o join events e using (global_position)
+      where o.published_at is null and o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      order by o.global_position limit ${batchSize}`);
+    if (rows.length === 0) return 0;
+    // One send per topic keeps position order within each partition.
+    const byTopic = new Map<string, LogMessage[]>();
+    for (const row of rows) {
+      const event = row.envelope as StoredEvent;
+      const messages = byTopic.get(row.topic) ?? [];
+      messages.push({
+        key: row.message_key, value: JSON.stringify(event),
+        headers: { 'event-type': event.type, 'schema-version': String(event.schemaVersion), 'event-id': event.eventId, 'global-position': String(event.globalPosition), ...(event.tenantId ? { 'tenant-id': event.tenantId } : {}) },
+      });
+      byTopic.set(row.topic, messages);
+    }
+    for (const [topic, messages] of byTopic) await producer.publish(topic, messages);
+    failpoint('relay-after-send');
+    await pool.query(sql.unsafe`
+      update outbox set published_at = now()
+      where global_position = any(${sql.array(rows.map((r) => r.global_position), 'int8')})`);
+    published.inc(rows.length);
+    return rows.length;
+  }
+
+  async function holdLeadership(): Promise<void> {
+    while (!stopped) {
+      try {
+        lockClient = new pg.Client({ connectionString: options.connectionUri });
+        lockClient.on('error', (err) => logger.warn({ err }, 'relay lock connection error'));
+        await lockClient.connect();
+        while (!stopped) {
+          const { rows } = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [RELAY_LOCK]);
+          if (rows[0]?.ok) break;
+          await sleep(1000);
+        }
+        if (stopped) return;
+        leader = true;
+        logger.info('relay leadership acquired');
+        await lockClient.query('listen ledgerline_outbox');
+        lockClient.on('notification', () => wake());
+        await runLoop(lockClient);
+      } catch (err) {
+        if (!stopped) logger.warn({ err }, 'relay lost its database connection; re-electing');
+      } finally {
+        leader = false;
+        await lockClient?.end().catch(() => {});
+      }
+      if (!stopped) await sleep(1000);
+    }
+  }
+
+  async function runLoop(client: pg.Client): Promise<void> {
+    let backoff = 100;
+    let broken = false;
+    client.on('end', () => { broken = true; wake(); });
+    while (!stopped && !broken) {
+      try {
+        const sent = await publishPending();
+        backoff = 100;
+        if (sent > 0) continue;
+        lag.set(Number(await pool.oneFirst(sql.unsafe`select count(*) from outbox where published_at is null`)));
+      } catch (err) {
+        failures.inc();
+        logger.warn({ err, retryInMs: backoff }, 'relay publish failed; will retry the same rows');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5000);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollIntervalMs);
+        wake = () => { clearTimeout(timer); resolve(); };
+      });
+    }
+    if (broken) throw new Error('relay lock connection ended');
+  }
+
+  const running = holdLeadership();
+  return {
+    publishPending,
+    isLeader: () => leader,
+    async stop() {
+      stopped = true;
+      wake();
+      await lockClient?.end().catch(() => {});
+      await running;
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,43 @@
+import { S3Client, HeadBucketCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import type { Config } from './config.ts';
+
+export type S3Clients = {
+  /** Talks to S3 over the internal endpoint. */
+  internal: S3Client;
+  /** Signs URLs for the public endpoint: the host is part of a SigV4 signature, so it cannot be rewritten later. */
+  publicSigner: S3Client;
+  bucket: string;
+  keyPrefix: string;
+};
+
+export function createS3Clients(config: Pick<Config, 'S3_ENDPOINT' | 'S3_PUBLIC_URL' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_BUCKET' | 'S3_KEY_PREFIX'>): S3Clients {
+  const common = {
+    region: config.S3_REGION,
+    forcePathStyle: true,
+    credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+    // MinIO and S3 both accept these; skip the SDK's optional CRC trailers on plain PUTs.
+    requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+    responseChecksumValidation: 'WHEN_REQUIRED' as const,
+  };
+  return {
+    internal: new S3Client({ ...common, endpoint: config.S3_ENDPOINT }),
+    publicSigner: new S3Client({ ...common, endpoint: config.S3_PUBLIC_URL }),
+    bucket: config.S3_BUCKET,
+    keyPrefix: config.S3_KEY_PREFIX,
+  };
+}
+
+export async function checkBucket(s3: S3Clients): Promise<void> {
+  await s3.internal.send(new HeadBucketCommand({ Bucket: s3.bucket }));
+}
+
+/** Creates the (private) bucket if it does not exist: used by dev set-up and tests. */
+export async function ensureBucket(s3: S3Clients): Promise<void> {
+  try {
+    await checkBucket(s3);
+  } catch {
+    await s3.internal.send(new CreateBucketCommand({ Bucket: s3.bucket })).catch((err: Error) => {
+      if (err.name !== 'BucketAlreadyOwnedByYou') throw err;
+    });
+  }
+}

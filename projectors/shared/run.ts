@@ -1,0 +1,37 @@
+import { bootstrap, onShutdown } from '../../platform/process.ts';
+import { createServices, type Services } from '../../platform/services.ts';
+import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
+import { createApp, operations } from '../../platform/http.ts';
+import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
+
+/**
+ * Runs projections in one process: the read side's health, readiness, metrics and each
+ * projection's set-aside scopes on PROJECTOR_PORT (defaultPort unless configured).
+ */
+export async function runProjectors(service: string, defaultPort: number, build: (services: Services) => Promise<Projection[]>): Promise<void> {
+  const { config, logger } = await bootstrap(service);
+  await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);
+  const services = await createServices(config, logger);
+  await services.eventLog.ensureTopics(Object.values(services.topics), config.TOPIC_PARTITIONS);
+  const projections = await build(services);
+  const projectors: Projector[] = [];
+  const fatal = (err: Error) => {
+    logger.fatal({ err }, 'consumer crashed for good; exiting so the supervisor restarts us');
+    process.exit(70);
+  };
+  for (const projection of projections) {
+    projectors.push(await startProjector({
+      eventLog: services.eventLog, projection, logger: logger.child({ projection: projection.name }),
+      metrics: services.metrics, groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`, onFatal: fatal,
+    }));
+  }
+  const app = await createApp(logger);
+  await app.register(operations, { checks: services.readiness, metrics: services.metrics, service });
+  app.get('/status', async () => Object.fromEntries(projections.map((p, i) => [p.name, { setAside: projectors[i]?.status() ?? {} }])));
+  await app.listen({ port: config.PROJECTOR_PORT || defaultPort, host: config.HOST });
+  onShutdown(logger, async () => {
+    await app.close();
+    for (const projector of projectors) await projector.stop();
+    await services.close();
+  });
+}

@@ -1,0 +1,12 @@
+import { bootstrap, onShutdown } from '../platform/process.ts';
+import { createServices } from '../platform/services.ts';
+import { buildQueryApi } from './app.ts';
+
+const { config, logger } = await bootstrap('query-api');
+const services = await createServices(config, logger);
+const app = await buildQueryApi(services);
+await app.listen({ port: config.QUERY_API_PORT, host: config.HOST });
+onShutdown(logger, async () => {
+  await app.close();
+  await services.close();
+});

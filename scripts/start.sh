@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# npm start: install what is missing, bring the local infrastructure up, then run every
+# process in the foreground. Ctrl-C stops the processes; `npm run infra down` stops the services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-deps.sh
+bash scripts/infra.sh up
+eval "$(bash scripts/infra.sh env)"
+exec node scripts/run-all.ts
