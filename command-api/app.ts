@@ -1,11 +1,23 @@
 import { createApp, operations, type App } from '../platform/http.ts';
 import { registerOpenApi } from '../platform/openapi.ts';
+import { authentication } from '../platform/auth.ts';
+import { domainEventRegistry } from '../platform/event-registry.ts';
+import type { CommandStore } from '../platform/command-handler.ts';
 import type { Services } from '../platform/services.ts';
+import { authRoutes } from './auth/routes.ts';
+import { createSessions } from './auth/sessions.ts';
+import { tenantRoutes } from './tenants/routes.ts';
 
 /** The command API as a plugin-wired Fastify instance; server.ts makes it listen. */
 export async function buildCommandApi(services: Services): Promise<App> {
+  const { config, pool } = services;
   const app = await createApp(services.logger);
   await registerOpenApi(app, 'Ledgerline command API');
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service: 'command-api' });
+  await app.register(authentication, { config, pool });
+  const store: CommandStore = { pool, registry: domainEventRegistry, topicOf: services.topicOf };
+  const sessions = createSessions(app, pool, config);
+  await app.register(authRoutes, { store, sessions, bcryptCost: config.BCRYPT_COST });
+  await app.register(tenantRoutes, { store });
   return app;
 }

@@ -12,6 +12,9 @@ export async function createDatabasePool(connectionUri: string, options: { maxPo
     maxPoolSize: options.maxPoolSize ?? 10,
     ...(options.name === undefined ? {} : { poolName: options.name }),
     captureStackTrace: false,
+    // Projections read the event store (main pool) while holding a transaction on their target
+    // database; slonik would otherwise refuse queries on another connection inside a transaction.
+    dangerouslyAllowForeignConnections: true,
     // Transactions retried on serialization failures must not repeat side effects: our
     // transactions are short and idempotent, so slonik's retry is kept (default 5).
     statementTimeout: 60_000,

@@ -50,6 +50,8 @@ export class WrongExpectedVersionError extends Error {
   readonly streamId: string;
   readonly expected: ExpectedVersion;
   readonly actual: number;
+  readonly statusCode = 409;
+  readonly code = 'VERSION_CONFLICT';
   constructor(streamId: string, expected: ExpectedVersion, actual: number) {
     super(`stream ${streamId} is at version ${actual}, expected ${expected}`);
     this.name = 'WrongExpectedVersionError';
@@ -160,4 +162,13 @@ export async function lastPositionAtOrBelow(db: Queryable, category: string, pos
   return Number(await db.oneFirst(sql.unsafe`
     select coalesce(max(global_position), 0) from events
     where category = ${category} and ${tenant} and global_position <= ${position}`));
+}
+
+/** Every tenant-scoped event (all categories) with after < position <= upTo, in position order. */
+export async function readTenantScoped(db: Queryable, range: { after: number; upTo: number; limit?: number }): Promise<StoredEvent[]> {
+  const rows = await db.any(sql.type(eventRow)`
+    select ${EVENT_COLUMNS} from events
+    where tenant_id is not null and global_position > ${range.after} and global_position <= ${range.upTo}
+    order by global_position limit ${range.limit ?? 1000}`);
+  return rows.map(toStoredEvent);
 }

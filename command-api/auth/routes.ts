@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import type { App } from '../../platform/http.ts';
+import { httpError } from '../../platform/http.ts';
+import { readStream } from '../../platform/event-store.ts';
+import { sql } from '../../platform/db.ts';
+import type { CommandStore } from '../../platform/command-handler.ts';
+import { emailClaimDecider, emailClaimStreamId, userDecider, userStreamId } from '../../domain/user/index.ts';
+import { runCommand } from '../run-command.ts';
+import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
+import type { Sessions } from './sessions.ts';
+import { ErrorResponse, CommandAccepted } from '../schemas.ts';
+
+const TokenResponse = Type.Object({
+  access_token: Type.String(), refresh_token: Type.String(), token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(), refresh_expires_in: Type.Integer(),
+});
+const Email = Type.String({ minLength: 3, maxLength: 254 });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+
+export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; bcryptCost: number }): Promise<void> {
+  const { store, sessions, bcryptCost } = options;
+  const errors = { 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
+
+  app.post('/api/auth/register', {
+    schema: {
+      tags: ['auth'], summary: 'Create an account',
+      body: Type.Object({ email: Email, password: Password, displayName: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      response: { 201: CommandAccepted, ...errors },
+    },
+  }, async (request, reply) => {
+    const { email, password, displayName } = request.body;
+    checkPasswordPolicy(password);
+    const userId = randomUUID();
+    const now = new Date().toISOString();
+    const passwordHash = await hashPassword(password, bcryptCost);
+    return runCommand(store, request, reply, {
+      actor: null, tenantId: null,
+      decisions: [
+        { streamId: emailClaimStreamId(email), decider: emailClaimDecider, command: { type: 'ClaimEmail', data: { email, userId } } },
+        { streamId: userStreamId(userId), decider: userDecider, command: { type: 'RegisterUser', data: { userId, email, displayName, now } } },
+      ],
+      // The hash lives beside the events, never in them: the log is public to audit consumers.
+      alsoInTransaction: async (tx) => {
+        await tx.query(sql.unsafe`insert into credentials (user_id, password_hash) values (${userId}, ${passwordHash})`);
+      },
+      answer: (result) => ({ statusCode: 201, body: { id: userId }, version: result.versions[userStreamId(userId)] ?? 1 }),
+    });
+  });
+
+  app.post('/api/auth/login', {
+    schema: {
+      tags: ['auth'], summary: 'Exchange email and password for tokens',
+      body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+      response: { 200: TokenResponse, ...errors },
+    },
+  }, async (request) => {
+    const { email, password } = request.body;
+    const claim = (await readStream(store.pool, emailClaimStreamId(email)))[0];
+    const userId = claim ? (claim.data as { userId: string }).userId : null;
+    const hash = userId === null ? null : await store.pool.maybeOneFirst(sql.unsafe`
+      select password_hash from credentials where user_id = ${userId}`) as string | null;
+    const ok = await verifyPassword(password, hash, bcryptCost);
+    if (!ok || userId === null) throw httpError(401, 'INVALID_CREDENTIALS', 'email or password is wrong');
+    return sessions.start(userId);
+  });
+
+  app.post('/api/auth/refresh', {
+    schema: {
+      tags: ['auth'], summary: 'Rotate a refresh token',
+      body: Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      response: { 200: TokenResponse, ...errors },
+    },
+  }, async (request) => sessions.refresh(request.body.refresh_token));
+
+  app.post('/api/auth/logout', {
+    onRequest: [app.authenticate],
+    schema: { tags: ['auth'], summary: 'End this session: its access and refresh tokens stop working everywhere', security: [{ bearer: [] }], response: { 204: Type.Null(), 401: ErrorResponse } },
+  }, async (request, reply) => {
+    await sessions.revoke(request.actor.sessionId, 'logout');
+    return reply.code(204).send(null);
+  });
+
+  app.post('/api/auth/password', {
+    onRequest: [app.authenticate],
+    schema: {
+      tags: ['auth'], summary: 'Change the password; every other session of the user ends', security: [{ bearer: [] }],
+      body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
+      response: { 200: CommandAccepted, ...errors },
+    },
+  }, async (request, reply) => {
+    const { userId, sessionId } = request.actor;
+    const hash = await store.pool.maybeOneFirst(sql.unsafe`select password_hash from credentials where user_id = ${userId}`) as string | null;
+    if (!(await verifyPassword(request.body.currentPassword, hash, bcryptCost))) {
+      throw httpError(401, 'INVALID_CREDENTIALS', 'the current password is wrong');
+    }
+    checkPasswordPolicy(request.body.newPassword);
+    const newHash = await hashPassword(request.body.newPassword, bcryptCost);
+    return runCommand(store, request, reply, {
+      actor: userId, tenantId: null,
+      decisions: [{ streamId: userStreamId(userId), decider: userDecider, command: { type: 'ChangePassword', data: { userId, actorId: userId, now: new Date().toISOString() } } }],
+      alsoInTransaction: async (tx) => {
+        await tx.query(sql.unsafe`update credentials set password_hash = ${newHash}, updated_at = now() where user_id = ${userId}`);
+        await sessions.revokeOthers(tx, userId, sessionId);
+      },
+      answer: (result) => ({ statusCode: 200, body: { id: userId }, version: result.versions[userStreamId(userId)] }),
+    });
+  });
+}

@@ -1,0 +1,87 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Config } from '../../platform/config.ts';
+import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
+import { httpError } from '../../platform/http.ts';
+
+export type TokenAnswer = { access_token: string; refresh_token: string; token_type: 'Bearer'; expires_in: number; refresh_expires_in: number };
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+const RefreshRow = rowSchema(Type.Object({
+  session_id: Type.String(), user_id: Type.String(), rotated: Type.Boolean(), live: Type.Boolean(),
+}));
+
+/** Sessions and rotating refresh tokens, in the shared database every API instance checks. */
+export function createSessions(app: FastifyInstance, pool: DatabasePool, config: Config) {
+  const refreshTtl = config.REFRESH_TOKEN_TTL_SECONDS;
+
+  async function issue(tx: DatabaseTransactionConnection, userId: string, sessionId: string): Promise<TokenAnswer> {
+    const refreshToken = randomBytes(32).toString('base64url');
+    await tx.query(sql.unsafe`
+      insert into refresh_tokens (token_hash, session_id, expires_at)
+      values (${hashToken(refreshToken)}, ${sessionId}, now() + make_interval(secs => ${refreshTtl}))`);
+    await tx.query(sql.unsafe`update sessions set expires_at = now() + make_interval(secs => ${refreshTtl}) where session_id = ${sessionId}`);
+    const accessToken = app.jwt.sign({ sub: userId, sid: sessionId, typ: 'access' });
+    return { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: config.ACCESS_TOKEN_TTL_SECONDS, refresh_expires_in: refreshTtl };
+  }
+
+  return {
+    /** A new session (a login) with its first token pair. */
+    start(userId: string): Promise<TokenAnswer> {
+      return pool.transaction(async (tx) => {
+        const sessionId = randomUUID();
+        await tx.query(sql.unsafe`
+          insert into sessions (session_id, user_id, expires_at) values (${sessionId}, ${userId}, now() + make_interval(secs => ${refreshTtl}))`);
+        return issue(tx, userId, sessionId);
+      });
+    },
+
+    /**
+     * Rotates a refresh token. Presenting one that was already rotated means it leaked: the
+     * whole session (the token family) is revoked, the thief's and the owner's tokens alike.
+     */
+    async refresh(refreshToken: string): Promise<TokenAnswer> {
+      type Outcome = { error: 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED' | 'SESSION_REVOKED' } | { tokens: TokenAnswer };
+      const outcome = await pool.transaction(async (tx): Promise<Outcome> => {
+        const row = await tx.maybeOne(sql.type(RefreshRow)`
+          select s.session_id, s.user_id, r.rotated_at is not null as rotated,
+                 (s.revoked_at is null and s.expires_at > now() and r.expires_at > now()) as live
+          from refresh_tokens r join sessions s using (session_id)
+          where r.token_hash = ${hashToken(refreshToken)} for update of r, s`);
+        if (!row) return { error: 'INVALID_REFRESH_TOKEN' };
+        if (row.rotated) {
+          await tx.query(sql.unsafe`
+            update sessions set revoked_at = now(), revoked_reason = 'refresh token reused'
+            where session_id = ${row.session_id} and revoked_at is null`);
+          return { error: 'REFRESH_TOKEN_REUSED' };
+        }
+        if (!row.live) return { error: 'SESSION_REVOKED' };
+        await tx.query(sql.unsafe`update refresh_tokens set rotated_at = now() where token_hash = ${hashToken(refreshToken)}`);
+        return { tokens: await issue(tx, row.user_id, row.session_id) };
+      });
+      if ('error' in outcome) {
+        const message = outcome.error === 'REFRESH_TOKEN_REUSED'
+          ? 'this refresh token was already used; the session has been revoked'
+          : 'the refresh token is invalid, expired or revoked';
+        throw httpError(401, outcome.error, message);
+      }
+      return outcome.tokens;
+    },
+
+    async revoke(sessionId: string, reason: string): Promise<void> {
+      await pool.query(sql.unsafe`
+        update sessions set revoked_at = now(), revoked_reason = ${reason} where session_id = ${sessionId} and revoked_at is null`);
+    },
+
+    /** Ends every other session of the user (after a password change). */
+    async revokeOthers(tx: DatabaseTransactionConnection, userId: string, keepSessionId: string): Promise<void> {
+      await tx.query(sql.unsafe`
+        update sessions set revoked_at = now(), revoked_reason = 'password changed'
+        where user_id = ${userId} and session_id <> ${keepSessionId} and revoked_at is null`);
+    },
+  };
+}
+
+export type Sessions = ReturnType<typeof createSessions>;

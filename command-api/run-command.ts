@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { executeCommand, type Decision, type CommandStore } from '../platform/command-handler.ts';
+import type { AppendResult } from '../platform/event-store.ts';
+import type { DatabaseTransactionConnection } from '../platform/db.ts';
+import { findAnswer, requestHash, saveAnswer, IdempotencyRaceError } from '../platform/idempotency.ts';
+import { httpError } from '../platform/http.ts';
+
+export type CommandAnswer = { statusCode: 201 | 202 | 200; body: Record<string, unknown>; version?: number };
+
+/** The If-Match version a client sent ("3" or W/"3"), or undefined. */
+export function ifMatchVersion(request: FastifyRequest): number | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined) return undefined;
+  const match = /^(?:W\/)?"?(\d+)"?$/.exec(String(header).trim());
+  if (!match) throw httpError(400, 'INVALID_IF_MATCH', 'If-Match must be the version number from an ETag, e.g. "3"');
+  return Number(match[1]);
+}
+
+function idempotencyKey(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  const text = String(key);
+  if (!/^[\x21-\x7e]{1,200}$/.test(text)) throw httpError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-200 visible ASCII characters');
+  return text;
+}
+
+/**
+ * Runs a command for an HTTP request: decisions through the generic handler, the answer
+ * (id, version as ETag, position) replayed for a repeated Idempotency-Key, correlation from
+ * the request id. `answer` builds the response from the append result inside its transaction.
+ */
+export async function runCommand(
+  store: CommandStore, request: FastifyRequest, reply: FastifyReply,
+  command: {
+    actor: string | null;
+    tenantId: string | null;
+    decisions: Decision[];
+    answer: (result: AppendResult) => CommandAnswer;
+    alsoInTransaction?: (tx: DatabaseTransactionConnection, result: AppendResult) => Promise<void>;
+  },
+): Promise<FastifyReply> {
+  const key = idempotencyKey(request);
+  const actorKey = command.actor ?? `anonymous:${request.ip}`;
+  const hash = requestHash(request.method, request.url, request.body);
+  if (key) {
+    const previous = await findAnswer(store.pool, actorKey, key, hash);
+    if (previous) return send(reply, previous.statusCode, previous.body as Record<string, unknown>, true);
+  }
+  try {
+    const result = await executeCommand(store, command.decisions, {
+      tenantId: command.tenantId, actor: command.actor, correlationId: correlationId(request), causationId: null, occurredAt: new Date(),
+    }, async (tx, appended) => {
+      await command.alsoInTransaction?.(tx, appended);
+      const answer = command.answer(appended);
+      const body = { ...answer.body, ...(answer.version === undefined ? {} : { version: answer.version }), position: appended.lastPosition };
+      if (key) await saveAnswer(tx, actorKey, key, hash, { statusCode: answer.statusCode, body });
+      return { statusCode: answer.statusCode, body };
+    });
+    return send(reply, result.response.statusCode, result.response.body, false);
+  } catch (err) {
+    if (err instanceof IdempotencyRaceError && key) {
+      const first = await findAnswer(store.pool, actorKey, key, hash);
+      if (first) return send(reply, first.statusCode, first.body as Record<string, unknown>, true);
+    }
+    throw err;
+  }
+}
+
+function send(reply: FastifyReply, statusCode: number, body: Record<string, unknown>, replayed: boolean): FastifyReply {
+  if (typeof body.version === 'number') reply.header('etag', `"${body.version}"`);
+  if (typeof body.position === 'number') reply.header('x-position', String(body.position));
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(statusCode).send(body);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The caller's X-Correlation-Id when it is a uuid, else a new one: it follows the events. */
+function correlationId(request: FastifyRequest): string {
+  const given = request.headers['x-correlation-id'];
+  return typeof given === 'string' && UUID.test(given) ? given : randomUUID();
+}

@@ -1,0 +1,14 @@
+import { Type } from 'typebox';
+
+export const ErrorResponse = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+}, { description: 'Every error: a stable machine-readable code and a human message' });
+
+/** What every write answers: the id, the aggregate's new version (also the ETag) and the event position. */
+export const CommandAccepted = Type.Object({
+  id: Type.String(),
+  version: Type.Optional(Type.Integer()),
+  position: Type.Integer({ description: 'global position of the last event appended; send it as X-Min-Position to the query API' }),
+});
+
+export const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });

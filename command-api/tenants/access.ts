@@ -1,0 +1,34 @@
+import type { CommandStore } from '../../platform/command-handler.ts';
+import { loadAggregate } from '../../platform/command-handler.ts';
+import { httpError } from '../../platform/http.ts';
+import { tenantDecider, tenantStreamId, type TenantState } from '../../domain/tenant/index.ts';
+import { membershipDecider, membershipStreamId, roleOf, type MembershipState } from '../../domain/membership/index.ts';
+import type { Role } from '../../domain/shared/roles.ts';
+
+export type TenantAccess = {
+  tenant: Exclude<TenantState, { status: 'initial' } | { status: 'deleted' }>;
+  tenantVersion: number;
+  members: MembershipState;
+  role: Role;
+};
+
+/**
+ * The actor's standing in a tenant, from the write side's own streams (never a lagging read
+ * model). Outsiders, and everybody once the tenant is deleted, get the same 404 as for a tenant
+ * that never existed, so no tenant's existence leaks.
+ */
+export async function tenantAccess(store: CommandStore, tenantId: string, actorId: string): Promise<TenantAccess> {
+  const [tenant, members] = await Promise.all([
+    loadAggregate(store.pool, tenantStreamId(tenantId), tenantDecider),
+    loadAggregate(store.pool, membershipStreamId(tenantId), membershipDecider),
+  ]);
+  const role = roleOf(members.state, actorId);
+  if (tenant.state.status === 'initial' || tenant.state.status === 'deleted' || role === null) {
+    throw httpError(404, 'TENANT_NOT_FOUND', 'no such tenant');
+  }
+  return { tenant: tenant.state, tenantVersion: tenant.version, members: members.state, role };
+}
+
+export function requireRole(access: TenantAccess, allowed: Role[]): void {
+  if (!allowed.includes(access.role)) throw httpError(403, 'FORBIDDEN', `this needs the role ${allowed.join(' or ')}`);
+}

@@ -1,0 +1,108 @@
+import { Type, type Static, type TSchema } from 'typebox';
+import { DocumentCreatedEvent, DocumentDeletedEvent, DocumentUpdatedEvent, DownloadUrlIssuedEvent } from './document/events.ts';
+import {
+  DocumentAttachedEvent,
+  DocumentDetachedEvent,
+  FileDeletionScheduledEvent,
+  FileObjectDeletedEvent,
+  FileStoredEvent,
+} from './file/events.ts';
+import { MemberAddedEvent, MemberRemovedEvent, MemberRoleChangedEvent } from './membership/events.ts';
+import {
+  TenantCreatedEvent,
+  TenantDeletedEvent,
+  TenantProvisionedEvent,
+  TenantProvisioningFailedEvent,
+  TenantRenamedEvent,
+} from './tenant/events.ts';
+import { SlugClaimedEvent } from './tenant/slug-claim.ts';
+import { EmailClaimedEvent } from './user/email-claim.ts';
+import { UserPasswordChangedEvent, UserProfileUpdatedEvent, UserRegisteredEvent } from './user/events.ts';
+
+/**
+ * The published contract for projectors and audit consumers. A change to an event's shape gets a
+ * new schemaVersion (and an upcaster); never edit a published version in place.
+ */
+export const AnyDomainEventSchema = Type.Union([
+  UserRegisteredEvent,
+  UserPasswordChangedEvent,
+  UserProfileUpdatedEvent,
+  EmailClaimedEvent,
+  TenantCreatedEvent,
+  TenantRenamedEvent,
+  TenantProvisionedEvent,
+  TenantProvisioningFailedEvent,
+  TenantDeletedEvent,
+  SlugClaimedEvent,
+  MemberAddedEvent,
+  MemberRoleChangedEvent,
+  MemberRemovedEvent,
+  FileStoredEvent,
+  DocumentAttachedEvent,
+  DocumentDetachedEvent,
+  FileDeletionScheduledEvent,
+  FileObjectDeletedEvent,
+  DocumentCreatedEvent,
+  DocumentUpdatedEvent,
+  DocumentDeletedEvent,
+  DownloadUrlIssuedEvent,
+]);
+export type AnyDomainEvent = Static<typeof AnyDomainEventSchema>;
+export type DomainEventType = AnyDomainEvent['type'];
+
+/** platform: users, email claims, tenants, slugs, memberships; documents: files, documents, download URLs. */
+export type EventCategory = 'platform' | 'documents';
+
+export type EventDefinition = {
+  type: DomainEventType;
+  schemaVersion: number;
+  category: EventCategory;
+  schema: TSchema;
+  description: string;
+};
+
+const platform = (schema: TSchema, description: string) => ({ schemaVersion: 1, category: 'platform' as const, schema, description });
+const documents = (schema: TSchema, description: string) => ({ schemaVersion: 1, category: 'documents' as const, schema, description });
+
+// A Record over every event type, so adding an event without describing it does not compile.
+const definitions: Record<DomainEventType, Omit<EventDefinition, 'type'>> = {
+  UserRegistered: platform(UserRegisteredEvent, 'A user account was created (email normalised).'),
+  UserPasswordChanged: platform(UserPasswordChangedEvent, 'A user changed their password (the hash is never published).'),
+  UserProfileUpdated: platform(UserProfileUpdatedEvent, "A user changed their display name."),
+  EmailClaimed: platform(EmailClaimedEvent, 'An email address was reserved for a user; the first claim wins.'),
+  TenantCreated: platform(TenantCreatedEvent, 'A tenant was created; its database is provisioned next.'),
+  TenantRenamed: platform(TenantRenamedEvent, "A tenant's display name changed."),
+  TenantProvisioned: platform(TenantProvisionedEvent, "The tenant's database exists and is migrated."),
+  TenantProvisioningFailed: platform(TenantProvisioningFailedEvent, 'An attempt to provision the tenant database failed; it will be retried.'),
+  TenantDeleted: platform(TenantDeletedEvent, 'A tenant was deleted by an admin; it accepts no more commands.'),
+  SlugClaimed: platform(SlugClaimedEvent, 'A tenant slug was reserved for a tenant; the first claim wins.'),
+  MemberAdded: platform(MemberAddedEvent, 'A user joined a tenant with a role.'),
+  MemberRoleChanged: platform(MemberRoleChangedEvent, "A member's role in a tenant changed."),
+  MemberRemoved: platform(MemberRemovedEvent, 'A user was removed from a tenant.'),
+  FileStored: documents(FileStoredEvent, 'New content was stored in a tenant (deduplicated by SHA-256 and size).'),
+  DocumentAttached: documents(DocumentAttachedEvent, 'A document started using a stored file.'),
+  DocumentDetached: documents(DocumentDetachedEvent, 'A document stopped using a stored file.'),
+  FileDeletionScheduled: documents(FileDeletionScheduledEvent, "A stored file is no longer used: its object is to be deleted."),
+  FileObjectDeleted: documents(FileObjectDeletedEvent, "A stored file's object was deleted from object storage."),
+  DocumentCreated: documents(DocumentCreatedEvent, 'A document was uploaded.'),
+  DocumentUpdated: documents(DocumentUpdatedEvent, "A document's metadata changed (only the changed fields)."),
+  DocumentDeleted: documents(DocumentDeletedEvent, 'A document was deleted.'),
+  DownloadUrlIssued: documents(DownloadUrlIssuedEvent, 'A pre-signed download URL was issued to a member.'),
+};
+
+export const eventCatalogue: readonly EventDefinition[] = Object.entries(definitions).map(([type, definition]) => ({
+  type: type as DomainEventType,
+  ...definition,
+}));
+
+export function isDomainEventType(type: string): type is DomainEventType {
+  return Object.hasOwn(definitions, type);
+}
+
+export function eventDefinition(type: DomainEventType): EventDefinition {
+  return { type, ...definitions[type] };
+}
+
+export function eventCategory(type: DomainEventType): EventCategory {
+  return definitions[type].category;
+}

@@ -1,0 +1,20 @@
+import { ValidationError } from './errors.ts';
+
+type TextRule = { code: string; label: string; min: number; max: number };
+
+/** Trims, then checks the length in characters (code points, so an emoji counts once). */
+export function requireTrimmedText(value: string, rule: TextRule): string {
+  const trimmed = value.trim();
+  const length = [...trimmed].length;
+  if (length < rule.min || length > rule.max) {
+    throw new ValidationError(rule.code, `${rule.label} must be ${rule.min} to ${rule.max} characters long`);
+  }
+  return trimmed;
+}
+
+export function requirePositiveInteger(value: number, code: string, label: string): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ValidationError(code, `${label} must be a positive integer`);
+  }
+  return value;
+}

@@ -1,0 +1,50 @@
+import { Type, type Static } from 'typebox';
+import { defineCommand, Timestamp, Uuid } from '../shared/message.ts';
+import { RoleSchema } from '../shared/roles.ts';
+
+/** databaseName is computed by the caller with tenantDatabaseName(slug, tenantId); decide checks it. */
+export const CreateTenantCommand = defineCommand('CreateTenant', {
+  tenantId: Uuid(),
+  name: Type.String(),
+  slug: Type.String(),
+  databaseName: Type.String(),
+  actorId: Uuid(),
+  now: Timestamp(),
+});
+export type CreateTenant = Static<typeof CreateTenantCommand>;
+
+/** actorRole: the actor's role in this tenant, read from the membership stream (roleOf). */
+export const RenameTenantCommand = defineCommand('RenameTenant', {
+  name: Type.String(),
+  actorRole: RoleSchema,
+});
+export type RenameTenant = Static<typeof RenameTenantCommand>;
+
+export const DeleteTenantCommand = defineCommand('DeleteTenant', {
+  actorId: Uuid(),
+  actorRole: RoleSchema,
+  now: Timestamp(),
+});
+export type DeleteTenant = Static<typeof DeleteTenantCommand>;
+
+export const MarkTenantProvisionedCommand = defineCommand('MarkTenantProvisioned', {
+  databaseName: Type.String(),
+  now: Timestamp(),
+});
+export type MarkTenantProvisioned = Static<typeof MarkTenantProvisionedCommand>;
+
+export const MarkTenantProvisioningFailedCommand = defineCommand('MarkTenantProvisioningFailed', {
+  reason: Type.String(),
+  attempt: Type.Integer({ minimum: 1 }),
+  now: Timestamp(),
+});
+export type MarkTenantProvisioningFailed = Static<typeof MarkTenantProvisioningFailedCommand>;
+
+export const TenantCommandSchema = Type.Union([
+  CreateTenantCommand,
+  RenameTenantCommand,
+  DeleteTenantCommand,
+  MarkTenantProvisionedCommand,
+  MarkTenantProvisioningFailedCommand,
+]);
+export type TenantCommand = Static<typeof TenantCommandSchema>;

@@ -1,0 +1,29 @@
+import { Type, type Static } from 'typebox';
+import { defineCommand, Timestamp, Uuid } from '../shared/message.ts';
+
+export const RegisterUserCommand = defineCommand('RegisterUser', {
+  userId: Uuid(),
+  email: Type.String(),
+  displayName: Type.String(),
+  now: Timestamp(),
+});
+export type RegisterUser = Static<typeof RegisterUserCommand>;
+
+/** The new hash is stored outside the domain: neither commands nor events ever carry it. */
+export const ChangePasswordCommand = defineCommand('ChangePassword', {
+  userId: Uuid(),
+  actorId: Uuid(),
+  now: Timestamp(),
+});
+export type ChangePassword = Static<typeof ChangePasswordCommand>;
+
+export const UpdateProfileCommand = defineCommand('UpdateProfile', {
+  userId: Uuid(),
+  actorId: Uuid(),
+  displayName: Type.String(),
+  now: Timestamp(),
+});
+export type UpdateProfile = Static<typeof UpdateProfileCommand>;
+
+export const UserCommandSchema = Type.Union([RegisterUserCommand, ChangePasswordCommand, UpdateProfileCommand]);
+export type UserCommand = Static<typeof UserCommandSchema>;

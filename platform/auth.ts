@@ -1,0 +1,50 @@
+import fp from 'fastify-plugin';
+import jwt from '@fastify/jwt';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Config } from './config.ts';
+import { sql, type DatabasePool } from './db.ts';
+import { httpError } from './http.ts';
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: { sub: string; sid: string; typ: 'access' };
+    user: { sub: string; sid: string; typ: 'access' };
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    authenticate: (request: FastifyRequest) => Promise<void>;
+  }
+  interface FastifyRequest {
+    actor: { userId: string; sessionId: string };
+  }
+}
+
+/**
+ * Verifies access tokens (HS256 pinned, issuer and audience checked) and that their session is
+ * still live in the shared sessions table, so a logout is seen by every API instance at once.
+ */
+export const authentication = fp(async (app: FastifyInstance, options: { config: Config; pool: DatabasePool }) => {
+  const { config, pool } = options;
+  await app.register(jwt, {
+    secret: config.JWT_SECRET,
+    sign: { algorithm: 'HS256', iss: config.JWT_ISSUER, aud: config.JWT_AUDIENCE, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS * 1000 },
+    verify: { algorithms: ['HS256'], allowedIss: config.JWT_ISSUER, allowedAud: config.JWT_AUDIENCE },
+  });
+  app.decorateRequest('actor', null as never);
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    if (!request.headers.authorization) throw httpError(401, 'UNAUTHENTICATED', 'an access token is required (Authorization: Bearer ...)');
+    let claims: { sub: string; sid: string; typ: string };
+    try {
+      claims = await request.jwtVerify();
+    } catch {
+      throw httpError(401, 'INVALID_TOKEN', 'the access token is invalid or expired');
+    }
+    if (claims.typ !== 'access') throw httpError(401, 'INVALID_TOKEN', 'not an access token');
+    const live = await pool.exists(sql.unsafe`
+      select 1 from sessions where session_id = ${claims.sid} and revoked_at is null and expires_at > now()`);
+    if (!live) throw httpError(401, 'SESSION_REVOKED', 'the session has ended; log in again');
+    request.actor = { userId: claims.sub, sessionId: claims.sid };
+  });
+}, { name: 'authentication' });

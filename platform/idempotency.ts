@@ -1,0 +1,37 @@
+import { createHash } from 'node:crypto';
+import { Type } from 'typebox';
+import { sql, rowSchema, type DatabaseTransactionConnection, type Queryable } from './db.ts';
+import { httpError } from './http.ts';
+
+const AnswerRow = rowSchema(Type.Object({ request_hash: Type.String(), status_code: Type.Number(), response: Type.Unknown() }));
+
+export type StoredAnswer = { statusCode: number; body: unknown };
+
+/** Same method, path and body give the same hash; the key alone must not replay another request. */
+export function requestHash(method: string, url: string, body: unknown): string {
+  return createHash('sha256').update(`${method} ${url}\n${JSON.stringify(body ?? null)}`).digest('hex');
+}
+
+/** The first answer for (actor, key) within 24 h, or null; a different request under the key is 422. */
+export async function findAnswer(db: Queryable, actor: string, key: string, hash: string): Promise<StoredAnswer | null> {
+  const row = await db.maybeOne(sql.type(AnswerRow)`
+    select request_hash, status_code, response from idempotency_keys
+    where actor = ${actor} and key = ${key} and created_at > now() - interval '24 hours'`);
+  if (!row) return null;
+  if (row.request_hash !== hash) {
+    throw httpError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used for a different request');
+  }
+  return { statusCode: Number(row.status_code), body: row.response };
+}
+
+export class IdempotencyRaceError extends Error {}
+
+/** Records the answer in the command's own transaction; a concurrent twin makes it roll back. */
+export async function saveAnswer(tx: DatabaseTransactionConnection, actor: string, key: string, hash: string, answer: StoredAnswer): Promise<void> {
+  await tx.query(sql.unsafe`delete from idempotency_keys where actor = ${actor} and key = ${key} and created_at <= now() - interval '24 hours'`);
+  const inserted = await tx.query(sql.unsafe`
+    insert into idempotency_keys (actor, key, request_hash, status_code, response)
+    values (${actor}, ${key}, ${hash}, ${answer.statusCode}, ${sql.jsonb(answer.body as never)})
+    on conflict do nothing`);
+  if (inserted.rowCount === 0) throw new IdempotencyRaceError('a concurrent request with this Idempotency-Key won');
+}

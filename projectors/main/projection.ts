@@ -1,0 +1,111 @@
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
+import { readCategory, readTenantScoped, type StoredEvent } from '../../platform/event-store.ts';
+import { applyFromCheckpoint, type Projection } from '../../platform/projector.ts';
+import type { Topics } from '../../platform/kafka.ts';
+import type { AnyDomainEvent } from '../../domain/events.ts';
+
+export const MAIN_SCOPE = 'main';
+
+/** users, tenants and memberships in the main database, from the platform topic. */
+export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
+  return {
+    name: 'main',
+    topics: [topics.platform],
+    scopeOf: () => MAIN_SCOPE,
+    scopesToSweep: async () => [MAIN_SCOPE],
+    async catchUp(_scope, upTo) {
+      await applyFromCheckpoint({
+        db: pool, key: MAIN_SCOPE, upTo,
+        load: (after, to, limit) => readCategory(pool, 'platform', { after, upTo: to, limit }),
+        apply: projectPlatformEvent,
+      });
+      return 'done';
+    },
+  };
+}
+
+export async function projectPlatformEvent(tx: DatabaseTransactionConnection, stored: StoredEvent): Promise<void> {
+  const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
+  const version = stored.streamVersion;
+  switch (event.type) {
+    case 'UserRegistered': {
+      const { userId, email, displayName, registeredAt } = event.data;
+      await tx.query(sql.unsafe`
+        insert into users (user_id, email, display_name, registered_at, version)
+        values (${userId}, ${email}, ${displayName}, ${registeredAt}, ${version})
+        on conflict (user_id) do nothing`);
+      return;
+    }
+    case 'UserProfileUpdated':
+      await tx.query(sql.unsafe`
+        update users set display_name = ${event.data.displayName}, version = ${version}
+        where user_id = ${event.data.userId} and version < ${version}`);
+      return;
+    case 'TenantCreated': {
+      const { tenantId, name, slug, databaseName, createdBy, createdAt } = event.data;
+      await tx.query(sql.unsafe`
+        insert into tenants (tenant_id, name, slug, database_name, status, created_by, created_at, version)
+        values (${tenantId}, ${name}, ${slug}, ${databaseName}, 'provisioning', ${createdBy}, ${createdAt}, ${version})
+        on conflict (tenant_id) do nothing`);
+      return;
+    }
+    case 'TenantRenamed':
+      await tx.query(sql.unsafe`
+        update tenants set name = ${event.data.name}, version = ${version} where tenant_id = ${event.data.tenantId} and version < ${version}`);
+      return;
+    case 'TenantProvisioned':
+      await tx.query(sql.unsafe`
+        update tenants set status = 'active', provisioned_at = ${event.data.provisionedAt}, last_failure = null, version = ${version}
+        where tenant_id = ${event.data.tenantId} and version < ${version} and status = 'provisioning'`);
+      return;
+    case 'TenantProvisioningFailed':
+      await tx.query(sql.unsafe`
+        update tenants set last_failure = ${event.data.reason}, version = ${version}
+        where tenant_id = ${event.data.tenantId} and version < ${version}`);
+      return;
+    case 'TenantDeleted':
+      await tx.query(sql.unsafe`
+        update tenants set status = 'deleted', deleted_at = ${event.data.deletedAt}, version = ${version}
+        where tenant_id = ${event.data.tenantId} and version < ${version}`);
+      return;
+    case 'MemberAdded':
+      await tx.query(sql.unsafe`
+        insert into memberships (tenant_id, user_id, role, added_at)
+        values (${event.data.tenantId}, ${event.data.userId}, ${event.data.role}, ${stored.occurredAt})
+        on conflict (tenant_id, user_id) do update set role = excluded.role`);
+      return;
+    case 'MemberRoleChanged':
+      await tx.query(sql.unsafe`
+        update memberships set role = ${event.data.role} where tenant_id = ${event.data.tenantId} and user_id = ${event.data.userId}`);
+      return;
+    case 'MemberRemoved':
+      await tx.query(sql.unsafe`delete from memberships where tenant_id = ${event.data.tenantId} and user_id = ${event.data.userId}`);
+      return;
+    default:
+      // Platform events with no read model here (email and slug claims, password changes).
+      return;
+  }
+}
+
+/** The tenant audit trail (GET /api/tenants/{id}/audit): every tenant-scoped event of both topics. */
+export function auditProjection(pool: DatabasePool, topics: Topics): Projection {
+  return {
+    name: 'audit',
+    topics: [topics.platform, topics.documents],
+    scopeOf: (event) => (event.tenantId ? 'audit' : null),
+    scopesToSweep: async () => ['audit'],
+    async catchUp(_scope, upTo) {
+      await applyFromCheckpoint({
+        db: pool, key: 'audit', upTo,
+        load: (after, to, limit) => readTenantScoped(pool, { after, upTo: to, limit }),
+        apply: async (tx, e) => {
+          await tx.query(sql.unsafe`
+            insert into audit_log (global_position, tenant_id, event_id, type, actor, stream_id, occurred_at, data)
+            values (${e.globalPosition}, ${e.tenantId}, ${e.eventId}, ${e.type}, ${e.actor}, ${e.streamId}, ${e.occurredAt}, ${sql.jsonb(e.data as never)})
+            on conflict do nothing`);
+        },
+      });
+      return 'done';
+    },
+  };
+}

@@ -1,0 +1,46 @@
+import pg from 'pg';
+import { assertSafeDatabaseName, withDatabase } from '../../platform/db.ts';
+import { migrate, TENANT_MIGRATIONS } from '../../platform/migrate.ts';
+import { failpoint } from '../../platform/failpoints.ts';
+import type { Logger } from '../../platform/logger.ts';
+
+// CREATE/DROP DATABASE cannot take bind parameters: the name is validated against our own
+// pattern and then double-quoted, never interpolated raw.
+const quoted = (name: string) => `"${assertSafeDatabaseName(name)}"`;
+
+async function onServer<T>(connectionUri: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: connectionUri });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Creates the tenant database if it is missing and brings its schema up to date. Every step is
+ * safe to repeat, so a provisioner killed half-way finishes the job when the event comes again.
+ */
+export async function provisionTenantDatabase(mainUri: string, databaseName: string, logger: Logger): Promise<void> {
+  await onServer(mainUri, async (client) => {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [databaseName]);
+    if (exists.rowCount === 0) {
+      try {
+        await client.query(`create database ${quoted(databaseName)}`);
+        logger.info({ databaseName }, 'tenant database created');
+      } catch (err) {
+        if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently: fine
+      }
+    }
+  });
+  failpoint('provisioner-after-create-database');
+  await migrate(withDatabase(mainUri, databaseName), TENANT_MIGRATIONS, logger);
+}
+
+export async function dropTenantDatabase(mainUri: string, databaseName: string, logger: Logger): Promise<void> {
+  await onServer(mainUri, async (client) => {
+    await client.query(`drop database if exists ${quoted(databaseName)} with (force)`);
+  });
+  logger.info({ databaseName }, 'tenant database dropped');
+}

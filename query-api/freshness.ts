@@ -1,0 +1,58 @@
+import type { FastifyRequest } from 'fastify';
+import { sql, type DatabasePool } from '../platform/db.ts';
+import { lastPositionAtOrBelow } from '../platform/event-store.ts';
+import { checkpointOf } from '../platform/projector.ts';
+import { httpError } from '../platform/http.ts';
+
+/** The X-Min-Position a client sent (the `position` of its last command), or undefined. */
+export function minPosition(request: FastifyRequest): number | undefined {
+  const header = request.headers['x-min-position'];
+  if (header === undefined) return undefined;
+  const text = String(header).trim();
+  if (!/^\d{1,15}$/.test(text)) throw httpError(400, 'INVALID_MIN_POSITION', 'X-Min-Position must be a non-negative integer (a command\'s position)');
+  return Number(text);
+}
+
+/**
+ * Read-your-writes: waits, bounded, until a read model has applied every event it is made of
+ * at or below the client's position. A projection's checkpoint is a true watermark because
+ * positions are handed out in commit order (platform/event-store.ts).
+ */
+export function createFreshness(pool: DatabasePool, timeoutMs: number) {
+  async function waitUntil(caughtUp: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let pause = 5;
+    while (!(await caughtUp())) {
+      if (Date.now() >= deadline) {
+        throw httpError(504, 'READ_MODEL_BEHIND', `the read model has not caught up with the requested position within ${timeoutMs} ms; retry`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 100);
+    }
+  }
+
+  return {
+    /** users, tenants, memberships (projection 'main') or the audit trail (projection 'audit'). */
+    async main(request: FastifyRequest, projection: 'main' | 'audit', tenantId?: string): Promise<void> {
+      const position = minPosition(request);
+      if (position === undefined) return;
+      const needed = projection === 'main'
+        ? await lastPositionAtOrBelow(pool, 'platform', position)
+        : Number(await pool.oneFirst(sql.unsafe`
+            select coalesce(max(global_position), 0) from events where tenant_id = ${tenantId ?? null} and global_position <= ${position}`));
+      if (needed === 0) return;
+      await waitUntil(async () => (await checkpointOf(pool, projection)) >= needed);
+    },
+    /** A tenant database's files and documents (projection 'tenant', checkpoint in that database). */
+    async tenant(request: FastifyRequest, tenantId: string, tenantPool: () => Promise<DatabasePool>): Promise<void> {
+      const position = minPosition(request);
+      if (position === undefined) return;
+      const needed = await lastPositionAtOrBelow(pool, 'documents', position, tenantId);
+      if (needed === 0) return;
+      const db = await tenantPool();
+      await waitUntil(async () => (await checkpointOf(db, 'tenant')) >= needed);
+    },
+  };
+}
+
+export type Freshness = ReturnType<typeof createFreshness>;

@@ -1,0 +1,96 @@
+import { Type } from 'typebox';
+import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
+import { httpError, type App } from '../../platform/http.ts';
+import type { Freshness } from '../freshness.ts';
+import { memberOf, tenantsOf, tenantView } from './access.ts';
+
+const ErrorResponse = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 504: ErrorResponse };
+const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]);
+const Tenant = Type.Object({
+  id: Type.String(), name: Type.String(), slug: Type.String(), status: Type.Union([Type.Literal('provisioning'), Type.Literal('active')]),
+  role: Role, createdAt: Type.String(), provisionedAt: Type.Union([Type.String(), Type.Null()]), version: Type.Integer(),
+});
+const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
+const secured = { security: [{ bearer: [] }] };
+
+const UserRow = rowSchema(Type.Object({ user_id: Type.String(), email: Type.String(), display_name: Type.String(), registered_at: Type.String() }));
+const MemberRow = rowSchema(Type.Object({ user_id: Type.String(), email: Type.String(), display_name: Type.String(), role: Role, added_at: Type.String() }));
+const AuditRow = rowSchema(Type.Object({
+  global_position: Type.Number(), event_id: Type.String(), type: Type.String(), actor: Type.Union([Type.String(), Type.Null()]),
+  stream_id: Type.String(), occurred_at: Type.String(), data: Type.Unknown(),
+}));
+
+export async function identityRoutes(app: App, options: { pool: DatabasePool; freshness: Freshness }): Promise<void> {
+  const { pool, freshness } = options;
+  app.addHook('onRequest', app.authenticate);
+
+  app.get('/api/users/me', {
+    schema: {
+      tags: ['users'], summary: 'The caller', ...secured,
+      response: { 200: Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), registeredAt: Type.String() }), ...errors },
+    },
+  }, async (request) => {
+    await freshness.main(request, 'main');
+    const user = await pool.maybeOne(sql.type(UserRow)`
+      select user_id, email, display_name, to_json(registered_at)#>>'{}' as registered_at from users where user_id = ${request.actor.userId}`);
+    if (!user) throw httpError(404, 'USER_NOT_FOUND', 'the account is not in the read model yet; send X-Min-Position from your last command');
+    return { id: user.user_id, email: user.email, displayName: user.display_name, registeredAt: user.registered_at };
+  });
+
+  app.get('/api/tenants', {
+    schema: { tags: ['tenants'], summary: "The caller's tenants", ...secured, response: { 200: Type.Object({ items: Type.Array(Tenant) }), ...errors } },
+  }, async (request) => {
+    await freshness.main(request, 'main');
+    return { items: (await tenantsOf(pool, request.actor.userId)).map(tenantView) };
+  });
+
+  app.get('/api/tenants/:tenantId', {
+    schema: { tags: ['tenants'], summary: 'One tenant (members only)', ...secured, params: TenantParams, response: { 200: Tenant, ...errors } },
+  }, async (request, reply) => {
+    await freshness.main(request, 'main');
+    const tenant = tenantView(await memberOf(pool, request.params.tenantId, request.actor.userId));
+    reply.header('etag', `"${tenant.version}"`);
+    return tenant;
+  });
+
+  app.get('/api/tenants/:tenantId/users', {
+    schema: {
+      tags: ['members'], summary: "The tenant's members (members only)", ...secured, params: TenantParams,
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), role: Role, addedAt: Type.String() })) }), ...errors },
+    },
+  }, async (request) => {
+    await freshness.main(request, 'main');
+    await memberOf(pool, request.params.tenantId, request.actor.userId);
+    const rows = await pool.any(sql.type(MemberRow)`
+      select m.user_id, u.email, u.display_name, m.role, to_json(m.added_at)#>>'{}' as added_at
+      from memberships m join users u using (user_id) where m.tenant_id = ${request.params.tenantId} order by m.added_at, m.user_id`);
+    return { items: rows.map((r) => ({ id: r.user_id, email: r.email, displayName: r.display_name, role: r.role, addedAt: r.added_at })) };
+  });
+
+  app.get('/api/tenants/:tenantId/audit', {
+    schema: {
+      tags: ['audit'], summary: "The tenant's audit trail, newest first (admin)", ...secured, params: TenantParams,
+      querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }),
+      response: {
+        200: Type.Object({
+          items: Type.Array(Type.Object({ position: Type.Integer(), eventId: Type.String(), type: Type.String(), actor: Type.Union([Type.String(), Type.Null()]), streamId: Type.String(), occurredAt: Type.String(), data: Type.Unknown() })),
+          nextBefore: Type.Union([Type.Integer(), Type.Null()]),
+        }),
+        ...errors,
+      },
+    },
+  }, async (request) => {
+    const { tenantId } = request.params;
+    const membership = await memberOf(pool, tenantId, request.actor.userId);
+    if (membership.role !== 'admin') throw httpError(403, 'FORBIDDEN', 'the audit trail is for tenant admins');
+    await freshness.main(request, 'audit', tenantId);
+    const before = request.query.before ?? Number.MAX_SAFE_INTEGER;
+    const rows = await pool.any(sql.type(AuditRow)`
+      select global_position, event_id, type, actor, stream_id, to_json(occurred_at)#>>'{}' as occurred_at, data
+      from audit_log where tenant_id = ${tenantId} and global_position < ${before}
+      order by global_position desc limit ${request.query.limit}`);
+    const items = rows.map((r) => ({ position: r.global_position, eventId: r.event_id, type: r.type, actor: r.actor, streamId: r.stream_id, occurredAt: r.occurred_at, data: r.data }));
+    return { items, nextBefore: rows.length === request.query.limit ? (items.at(-1)?.position ?? null) : null };
+  });
+}
