@@ -7,6 +7,8 @@ import type { Services } from '../platform/services.ts';
 import { authRoutes } from './auth/routes.ts';
 import { createSessions } from './auth/sessions.ts';
 import { tenantRoutes } from './tenants/routes.ts';
+import multipart from '@fastify/multipart';
+import { documentRoutes } from './documents/routes.ts';
 
 /** The command API as a plugin-wired Fastify instance; server.ts makes it listen. */
 export async function buildCommandApi(services: Services): Promise<App> {
@@ -19,5 +21,8 @@ export async function buildCommandApi(services: Services): Promise<App> {
   const sessions = createSessions(app, pool, config);
   await app.register(authRoutes, { store, sessions, bcryptCost: config.BCRYPT_COST });
   await app.register(tenantRoutes, { store });
+  // Two files allowed so that a second one gets our clear TOO_MANY_FILES rather than a 413.
+  await app.register(multipart, { limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 2, fields: 20, parts: 30, fieldSize: 10_000 } });
+  await app.register(documentRoutes, { store, s3: services.s3 });
   return app;
 }

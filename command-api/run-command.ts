@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { executeCommand, type Decision, type CommandStore } from '../platform/command-handler.ts';
 import type { AppendResult } from '../platform/event-store.ts';
@@ -49,7 +48,7 @@ export async function runCommand(
   }
   try {
     const result = await executeCommand(store, command.decisions, {
-      tenantId: command.tenantId, actor: command.actor, correlationId: correlationId(request), causationId: null, occurredAt: new Date(),
+      tenantId: command.tenantId, actor: command.actor, correlationId: request.id, causationId: null, occurredAt: new Date(),
     }, async (tx, appended) => {
       await command.alsoInTransaction?.(tx, appended);
       const answer = command.answer(appended);
@@ -72,12 +71,4 @@ function send(reply: FastifyReply, statusCode: number, body: Record<string, unkn
   if (typeof body.position === 'number') reply.header('x-position', String(body.position));
   if (replayed) reply.header('idempotent-replayed', 'true');
   return reply.code(statusCode).send(body);
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The caller's X-Correlation-Id when it is a uuid, else a new one: it follows the events. */
-function correlationId(request: FastifyRequest): string {
-  const given = request.headers['x-correlation-id'];
-  return typeof given === 'string' && UUID.test(given) ? given : randomUUID();
 }

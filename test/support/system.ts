@@ -10,6 +10,9 @@ import { buildCommandApi } from '../../command-api/app.ts';
 import { buildQueryApi } from '../../query-api/app.ts';
 import { auditProjection, mainProjection } from '../../projectors/main/projection.ts';
 import { provisionerProjection } from '../../projectors/provisioner/projection.ts';
+import { tenantProjection } from '../../projectors/tenant/projection.ts';
+import { fileJanitorProjection } from '../../projectors/tenant/file-janitor.ts';
+import { createTenantPools } from '../../platform/tenant-pools.ts';
 import type { TestContext } from './harness.ts';
 
 export type System = { command: App; query: App; services: Services; projectors: Projector[]; stop: () => Promise<void> };
@@ -22,10 +25,13 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
   const producer = await services.eventLog.createProducer();
   const relay = startRelay({ pool: services.pool, connectionUri: config.DATABASE_URL, producer, logger: ctx.logger, metrics: services.metrics, pollIntervalMs: 200 });
   const store = { pool: services.pool, registry: domainEventRegistry, topicOf: services.topicOf };
+  const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: 2, maxPools: 20 });
   const projections: Projection[] = [
     mainProjection(services.pool, services.topics),
     auditProjection(services.pool, services.topics),
     provisionerProjection({ store, mainUri: config.DATABASE_URL, topics: services.topics, logger: ctx.logger }),
+    tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
+    fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
     ...extraProjections(services),
   ];
   const projectors: Projector[] = [];
@@ -46,6 +52,7 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
     await query.close();
     for (const projector of projectors) await projector.stop();
     await relay.stop();
+    await tenantPools.closeAll();
     await services.close();
   };
   t.teardown(stop);

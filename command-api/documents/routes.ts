@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { Type } from 'typebox';
+import type { MultipartFile } from '@fastify/multipart';
+import type { App } from '../../platform/http.ts';
+import { httpError } from '../../platform/http.ts';
+import { loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
+import { sql } from '../../platform/db.ts';
+import { WrongExpectedVersionError } from '../../platform/event-store.ts';
+import type { S3Clients } from '../../platform/s3.ts';
+import { decideInSequence } from '../../domain/shared/decider.ts';
+import { decideUpload, fileDecider, fileStreamId, type FileState } from '../../domain/file/index.ts';
+import { documentDecider, documentStreamId } from '../../domain/document/index.ts';
+import { runCommand, ifMatchVersion } from '../run-command.ts';
+import { CommandAccepted, ErrorResponse } from '../schemas.ts';
+import { requireRole, tenantAccess, type TenantAccess } from '../tenants/access.ts';
+import { detectContentType, safeFilename } from './content-type.ts';
+import { copyObject, deleteObject, fileKey, stageUpload, tempKey, type StagedUpload } from './upload.ts';
+
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse };
+const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
+const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
+const secured = { security: [{ bearer: [] }] };
+
+/** StoreFile and AttachDocument decided together against one file stream version. */
+const fileUploadDecider = { ...fileDecider, decide: (commands: Parameters<typeof fileDecider.decide>[0][], state: FileState) => decideInSequence(fileDecider, commands, state) };
+
+function activeTenant(access: TenantAccess) {
+  if (access.tenant.status !== 'active') throw httpError(409, 'TENANT_NOT_READY', 'the tenant database is still being provisioned; retry shortly');
+  return access.tenant;
+}
+
+function parseTags(values: string[]): string[] | undefined {
+  if (values.length === 0) return undefined;
+  return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
+}
+
+export async function documentRoutes(app: App, options: { store: CommandStore; s3: S3Clients }): Promise<void> {
+  const { store, s3 } = options;
+  app.addHook('onRequest', app.authenticate);
+
+  app.post('/api/tenants/:tenantId/documents', {
+    schema: {
+      tags: ['documents'], summary: 'Upload a document (multipart: file, optional title, description, tags)', ...secured,
+      consumes: ['multipart/form-data'], params: TenantParams,
+      response: { 201: Type.Object({ id: Type.String(), fileId: Type.String(), version: Type.Integer(), position: Type.Integer(), md5: Type.String(), sha256: Type.String(), size: Type.Integer(), contentType: Type.String(), deduplicated: Type.Boolean() }), ...errors },
+    },
+  }, async (request, reply) => {
+    if (!request.isMultipart()) throw httpError(415, 'NOT_MULTIPART', 'send multipart/form-data with a `file` part');
+    const { tenantId } = request.params;
+    const access = await tenantAccess(store, tenantId, request.actor.userId);
+    requireRole(access, ['admin', 'user']);
+    const tenant = activeTenant(access);
+    const fields: Record<string, string[]> = {};
+    let staged: (StagedUpload & { filename: string; claimed: string }) | undefined;
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'field') {
+          (fields[part.fieldname] ??= []).push(String(part.value));
+          continue;
+        }
+        const file = part as MultipartFile;
+        if (file.fieldname !== 'file') { file.file.resume(); throw httpError(400, 'UNEXPECTED_FILE_FIELD', `file parts go in the field "file", not "${file.fieldname}"`); }
+        if (staged) { file.file.resume(); throw httpError(400, 'TOO_MANY_FILES', 'send exactly one file per upload'); }
+        staged = { ...await stageUpload(s3, file.file, tempKey(s3, tenant.databaseName)), filename: safeFilename(file.filename), claimed: file.mimetype };
+      }
+      if (!staged) throw httpError(400, 'MISSING_FILE', 'the multipart body has no `file` part');
+      if (staged.size === 0) throw httpError(400, 'EMPTY_FILE', 'the file is empty');
+      const upload = staged;
+      const contentType = detectContentType(upload.head, upload.filename, upload.claimed);
+      const documentId = randomUUID();
+      const streamId = fileStreamId(tenantId, upload.sha256, upload.size);
+      // Our candidate File; used only if this content is not stored in the tenant yet.
+      const ownFileId = randomUUID();
+      const ownKey = fileKey(s3, tenant.databaseName, upload.md5, ownFileId);
+      let copied = false;
+      // Concurrent uploads of the same bytes race on the file stream: the first FileStored wins,
+      // the others find it on their next attempt and only add a document.
+      for (let attempt = 1; ; attempt++) {
+        const file = await loadAggregate(store.pool, streamId, fileDecider);
+        const storeFile = { type: 'StoreFile' as const, data: { fileId: ownFileId, tenantId, s3Key: ownKey, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, now: new Date().toISOString() } };
+        const decision = decideUpload(storeFile, documentId, file.state);
+        if (!decision.deduplicated && !copied) {
+          await copyObject(s3, upload.tempKey, ownKey);
+          copied = true;
+        }
+        const finalFileId = decision.fileId;
+        try {
+          const reply201 = await runCommand(store, request, reply, {
+            actor: request.actor.userId, tenantId,
+            decisions: [
+              { streamId, decider: fileUploadDecider, ifMatch: file.version, command: [storeFile, { type: 'AttachDocument', data: { documentId } }] },
+              {
+                streamId: documentStreamId(documentId), decider: documentDecider,
+                command: { type: 'CreateDocument', data: {
+                  documentId, tenantId, fileId: finalFileId, filename: upload.filename, contentType, size: upload.size,
+                  ownerId: request.actor.userId, actorRole: access.role, now: new Date().toISOString(),
+                  ...(fields.title?.[0] === undefined ? {} : { title: fields.title[0] }),
+                  ...(fields.description?.[0] === undefined ? {} : { description: fields.description[0] }),
+                  ...(parseTags(fields.tags ?? []) === undefined ? {} : { tags: parseTags(fields.tags ?? []) }),
+                } },
+              },
+            ],
+            answer: (result) => ({
+              statusCode: 201, version: result.versions[documentStreamId(documentId)],
+              body: { id: documentId, fileId: finalFileId, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, deduplicated: decision.deduplicated },
+            }),
+          });
+          if (decision.deduplicated && copied) await deleteObject(s3, ownKey);
+          return reply201;
+        } catch (err) {
+          if (!(err instanceof WrongExpectedVersionError) || err.streamId !== streamId || attempt >= 20) {
+            if (copied) await deleteObject(s3, ownKey);
+            throw err;
+          }
+        }
+      }
+    } finally {
+      if (staged) await deleteObject(s3, staged.tempKey);
+    }
+  });
+
+  app.put('/api/tenants/:tenantId/documents/:documentId', {
+    schema: {
+      tags: ['documents'], summary: "Change a document's title, description or tags (admin, or its owner)", ...secured, params: DocumentParams,
+      body: Type.Object({
+        title: Type.Optional(Type.String({ maxLength: 255 })), description: Type.Optional(Type.String({ maxLength: 2000 })),
+        tags: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
+      }, { additionalProperties: false, minProperties: 1 }),
+      response: { 200: CommandAccepted, ...errors },
+    },
+  }, async (request, reply) => {
+    const { tenantId, documentId } = request.params;
+    const access = await documentAccess(tenantId, documentId, request.actor.userId);
+    const ifMatch = ifMatchVersion(request);
+    return runCommand(store, request, reply, {
+      actor: request.actor.userId, tenantId,
+      decisions: [{
+        streamId: documentStreamId(documentId), decider: documentDecider, ...(ifMatch === undefined ? {} : { ifMatch }),
+        command: { type: 'UpdateDocument', data: { ...request.body, actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() } },
+      }],
+      answer: (result) => ({ statusCode: 200, body: { id: documentId }, version: result.versions[documentStreamId(documentId)] }),
+    });
+  });
+
+  app.delete('/api/tenants/:tenantId/documents/:documentId', {
+    schema: { tags: ['documents'], summary: 'Delete a document (admin, or its owner); the last document of a file schedules the object for deletion', ...secured, params: DocumentParams, response: { 200: CommandAccepted, ...errors } },
+  }, async (request, reply) => {
+    const { tenantId, documentId } = request.params;
+    const access = await documentAccess(tenantId, documentId, request.actor.userId);
+    const ifMatch = ifMatchVersion(request);
+    const document = await loadAggregate(store.pool, documentStreamId(documentId), documentDecider);
+    if (document.state.status !== 'active') throw httpError(404, 'DOCUMENT_NOT_FOUND', 'no such document');
+    const { fileId } = document.state;
+    const file = await fileStreamOf(fileId);
+    return runCommand(store, request, reply, {
+      actor: request.actor.userId, tenantId,
+      decisions: [
+        {
+          streamId: documentStreamId(documentId), decider: documentDecider, ...(ifMatch === undefined ? {} : { ifMatch }),
+          command: { type: 'DeleteDocument', data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() } },
+        },
+        { streamId: file, decider: fileDecider, command: { type: 'DetachDocument', data: { documentId } } },
+      ],
+      answer: (result) => ({ statusCode: 200, body: { id: documentId, fileId }, version: result.versions[documentStreamId(documentId)] }),
+    });
+  });
+
+  /** The content-identity stream a file id was stored in (its FileStored event). */
+  async function fileStreamOf(fileId: string): Promise<string> {
+    return String(await store.pool.oneFirst(sql.unsafe`
+      select stream_id from events where type = 'FileStored' and data->>'fileId' = ${fileId} order by global_position limit 1`));
+  }
+
+  /** 404 for a document that does not exist in this tenant (another tenant's id included). */
+  async function documentAccess(tenantId: string, documentId: string, actorId: string): Promise<TenantAccess> {
+    const access = await tenantAccess(store, tenantId, actorId);
+    activeTenant(access);
+    const document = await loadAggregate(store.pool, documentStreamId(documentId), documentDecider);
+    if (document.state.status !== 'active' || document.state.tenantId !== tenantId) throw httpError(404, 'DOCUMENT_NOT_FOUND', 'no such document');
+    return access;
+  }
+}
+

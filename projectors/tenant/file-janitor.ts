@@ -1,0 +1,39 @@
+import { readCategory } from '../../platform/event-store.ts';
+import { applyFromCheckpoint, type Projection } from '../../platform/projector.ts';
+import { executeCommand, type CommandStore } from '../../platform/command-handler.ts';
+import type { Topics } from '../../platform/kafka.ts';
+import type { S3Clients } from '../../platform/s3.ts';
+import { deleteObject } from '../../command-api/documents/upload.ts';
+import { fileDecider } from '../../domain/file/index.ts';
+import type { AnyDomainEvent } from '../../domain/events.ts';
+
+/**
+ * Deletes a file's object once FileDeletionScheduled says no document uses it any more, then
+ * records FileObjectDeleted. Event-driven and retried: a failed S3 call sets the scope aside
+ * and the sweep tries again; deleting twice is harmless.
+ */
+export function fileJanitorProjection(options: { store: CommandStore; s3: S3Clients; topics: Topics }): Projection {
+  const { store, s3 } = options;
+  return {
+    name: 'file-janitor',
+    topics: [options.topics.documents],
+    scopeOf: (event) => (event.type === 'FileDeletionScheduled' ? 'file-janitor' : null),
+    scopesToSweep: async () => ['file-janitor'],
+    async catchUp(scope, upTo) {
+      await applyFromCheckpoint({
+        db: store.pool, key: scope, upTo, batchSize: 50,
+        load: (after, to, limit) => readCategory(store.pool, 'documents', { after, upTo: to, limit }),
+        apply: async (_tx, stored) => {
+          const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
+          if (event.type !== 'FileDeletionScheduled') return;
+          await deleteObject(s3, event.data.s3Key);
+          await executeCommand(store, [{
+            streamId: stored.streamId, decider: fileDecider,
+            command: { type: 'MarkFileObjectDeleted', data: { fileId: event.data.fileId, now: new Date().toISOString() } },
+          }], { tenantId: stored.tenantId, actor: 'system:file-janitor', correlationId: stored.correlationId, causationId: stored.eventId, occurredAt: new Date() }, async () => undefined);
+        },
+      });
+      return 'done';
+    },
+  };
+}

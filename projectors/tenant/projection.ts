@@ -1,0 +1,94 @@
+import { Type } from 'typebox';
+import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
+import { readCategory, type StoredEvent } from '../../platform/event-store.ts';
+import { applyFromCheckpoint, type Projection } from '../../platform/projector.ts';
+import type { Topics } from '../../platform/kafka.ts';
+import type { TenantPools } from '../../platform/tenant-pools.ts';
+import type { AnyDomainEvent } from '../../domain/events.ts';
+
+export const TENANT_CHECKPOINT = 'tenant';
+
+const TenantRow = rowSchema(Type.Object({ database_name: Type.String(), status: Type.String() }));
+
+/**
+ * files and documents in each tenant's own database, one checkpoint per tenant (kept in that
+ * database, in the same transaction as the rows). A tenant whose database is not provisioned
+ * yet is paused without holding back the other tenants of its partition; the platform topic's
+ * TenantProvisioned (and the projector's sweep) wakes it up to catch up from its checkpoint.
+ */
+export function tenantProjection(options: { pool: DatabasePool; tenantPools: TenantPools; topics: Topics }): Projection {
+  const { pool, tenantPools } = options;
+  return {
+    name: 'tenant',
+    topics: [options.topics.documents, options.topics.platform],
+    scopeOf: (event) => {
+      if (event.category === 'documents') return event.tenantId;
+      return event.type === 'TenantProvisioned' ? event.tenantId : null;
+    },
+    scopesToSweep: async () => (await pool.anyFirst(sql.unsafe`select tenant_id from tenants where status = 'active'`)).map(String),
+    async catchUp(tenantId, upTo) {
+      const tenant = await pool.maybeOne(sql.type(TenantRow)`select database_name, status from tenants where tenant_id = ${tenantId}`);
+      if (!tenant || tenant.status === 'provisioning') return 'paused';
+      if (tenant.status === 'deleted') return 'done';
+      const db = await tenantPools.get(tenant.database_name);
+      await applyFromCheckpoint({
+        db, key: TENANT_CHECKPOINT, upTo,
+        load: (after, to, limit) => readCategory(pool, 'documents', { after, upTo: to, tenantId, limit }),
+        apply: projectDocumentEvent,
+      });
+      return 'done';
+    },
+  };
+}
+
+export async function projectDocumentEvent(tx: DatabaseTransactionConnection, stored: StoredEvent): Promise<void> {
+  const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
+  const version = stored.streamVersion;
+  switch (event.type) {
+    case 'FileStored': {
+      const { fileId, s3Key, md5, sha256, size, contentType, storedAt } = event.data;
+      await tx.query(sql.unsafe`
+        insert into files (file_id, s3_key, md5, sha256, size, content_type, status, stored_at, version)
+        values (${fileId}, ${s3Key}, ${md5}, ${sha256}, ${size}, ${contentType}, 'stored', ${storedAt}, ${version})
+        on conflict (file_id) do nothing`);
+      return;
+    }
+    case 'DocumentAttached':
+      await tx.query(sql.unsafe`update files set document_count = document_count + 1, version = ${version} where file_id = ${event.data.fileId} and version < ${version}`);
+      return;
+    case 'DocumentDetached':
+      await tx.query(sql.unsafe`update files set document_count = document_count - 1, version = ${version} where file_id = ${event.data.fileId} and version < ${version}`);
+      return;
+    case 'FileDeletionScheduled':
+      await tx.query(sql.unsafe`update files set status = 'deletion_scheduled', version = ${version} where file_id = ${event.data.fileId} and version < ${version}`);
+      return;
+    case 'FileObjectDeleted':
+      await tx.query(sql.unsafe`update files set status = 'deleted', version = ${version} where file_id = ${event.data.fileId} and version < ${version}`);
+      return;
+    case 'DocumentCreated': {
+      const d = event.data;
+      await tx.query(sql.unsafe`
+        insert into documents (document_id, file_id, title, description, tags, filename, content_type, size, owner_id, created_at, updated_at, version)
+        values (${d.documentId}, ${d.fileId}, ${d.title}, ${d.description}, ${sql.array(d.tags, 'text')}, ${d.filename}, ${d.contentType},
+                ${d.size}, ${d.ownerId}, ${d.createdAt}, ${d.createdAt}, ${version})
+        on conflict (document_id) do nothing`);
+      return;
+    }
+    case 'DocumentUpdated': {
+      const d = event.data;
+      await tx.query(sql.unsafe`
+        update documents set
+          title = coalesce(${d.title ?? null}, title),
+          description = coalesce(${d.description ?? null}, description),
+          tags = coalesce(${d.tags === undefined ? null : sql.array(d.tags, 'text')}, tags),
+          updated_at = ${d.updatedAt}, version = ${version}
+        where document_id = ${d.documentId} and version < ${version}`);
+      return;
+    }
+    case 'DocumentDeleted':
+      await tx.query(sql.unsafe`delete from documents where document_id = ${event.data.documentId}`);
+      return;
+    default:
+      return; // DownloadUrlIssued is for the audit trail only
+  }
+}

@@ -1,0 +1,46 @@
+import t from 'tap';
+import { createHash } from 'node:crypto';
+import { createTestContext } from './support/harness.ts';
+import { startSystem, client } from './support/system.ts';
+import { multipartBody } from './support/multipart.ts';
+
+const ctx = await createTestContext(t);
+const system = await startSystem(t, ctx);
+const command = client(system.command);
+const query = client(system.query);
+
+t.test('upload, dedupe, list, download, pre-signed URL', async (t) => {
+  const reg = await command('POST', '/api/auth/register', { body: { email: 'u@example.com', password: 'password123', displayName: 'U' } });
+  const token = (await command('POST', '/api/auth/login', { body: { email: 'u@example.com', password: 'password123' } })).body.access_token;
+  t.ok(reg.body.id);
+  const created = await command('POST', '/api/tenants', { token, body: { name: 'Docs', slug: 'docs-team' } });
+  const tenantId = created.body.id;
+  for (let i = 0; i < 100; i++) {
+    const r = await query('GET', `/api/tenants/${tenantId}`, { token, headers: { 'x-min-position': String(created.body.position) } });
+    if (r.body.status === 'active') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const data = Buffer.from('%PDF-1.4 hello world');
+  const mp = multipartBody([{ name: 'title', value: 'Hello' }, { name: 'file', filename: 'hello.pdf', contentType: 'image/png', data }]);
+  const up = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': mp.contentType }, payload: mp.body });
+  t.equal(up.statusCode, 201, up.body);
+  const upBody = JSON.parse(up.body);
+  t.equal(upBody.contentType, 'application/pdf');
+  t.equal(upBody.md5, createHash('md5').update(data).digest('hex'));
+  const mp2 = multipartBody([{ name: 'file', filename: 'again.pdf', data }]);
+  const up2 = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': mp2.contentType }, payload: mp2.body });
+  const up2Body = JSON.parse(up2.body);
+  t.equal(up2Body.fileId, upBody.fileId);
+  t.equal(up2Body.deduplicated, true);
+  const list = await query('GET', `/api/tenants/${tenantId}/documents`, { token, headers: { 'x-min-position': String(up2Body.position) } });
+  t.equal(list.status, 200, JSON.stringify(list.body));
+  t.equal(list.body.items.length, 2);
+  const dl = await system.query.inject({ method: 'GET', url: `/api/tenants/${tenantId}/documents/${upBody.id}/download`, headers: { authorization: `Bearer ${token}` } });
+  t.equal(dl.statusCode, 200);
+  t.same(dl.rawPayload, data);
+  const urlRes = await query('GET', `/api/tenants/${tenantId}/documents/${upBody.id}/download-url?expires_in=60`, { token });
+  t.equal(urlRes.status, 200, JSON.stringify(urlRes.body));
+  const fetched = await fetch(urlRes.body.url);
+  t.equal(fetched.status, 200);
+  t.same(Buffer.from(await fetched.arrayBuffer()), data);
+});
