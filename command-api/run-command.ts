@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { executeCommand, type Decision, type CommandStore } from '../platform/command-handler.ts';
 import type { AppendResult } from '../platform/event-store.ts';
 import type { DatabaseTransactionConnection } from '../platform/db.ts';
-import { findAnswer, requestHash, saveAnswer, IdempotencyRaceError } from '../platform/idempotency.ts';
+import { findAnswer, requestHash, saveAnswer } from '../platform/idempotency.ts';
 import { httpError } from '../platform/http.ts';
 
 export type CommandAnswer = { statusCode: 201 | 202 | 200; body: Record<string, unknown>; version?: number };
@@ -58,7 +58,9 @@ export async function runCommand(
     });
     return send(reply, result.response.statusCode, result.response.body, false);
   } catch (err) {
-    if (err instanceof IdempotencyRaceError && key) {
+    // A concurrent twin with the same key may have won, and made this attempt fail (as a race on
+    // the key, or as the conflict its own events cause, e.g. SLUG_TAKEN): answer what it answered.
+    if (key) {
       const first = await findAnswer(store.pool, actorKey, key, hash);
       if (first) return send(reply, first.statusCode, first.body as Record<string, unknown>, true);
     }

@@ -29,8 +29,9 @@ export const authentication = fp(async (app: FastifyInstance, options: { config:
   const { config, pool } = options;
   await app.register(jwt, {
     secret: config.JWT_SECRET,
-    sign: { algorithm: 'HS256', iss: config.JWT_ISSUER, aud: config.JWT_AUDIENCE, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS * 1000 },
-    verify: { algorithms: ['HS256'], allowedIss: config.JWT_ISSUER, allowedAud: config.JWT_AUDIENCE },
+    sign: { algorithm: 'HS256', iss: config.JWT_ISSUER, aud: config.JWT_AUDIENCE, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS },
+    // fast-jwt checks iss/aud only when present: require them (and the rest of ours) outright.
+    verify: { algorithms: ['HS256'], allowedIss: config.JWT_ISSUER, allowedAud: config.JWT_AUDIENCE, requiredClaims: ['iss', 'aud', 'exp', 'sub', 'sid'] },
   });
   app.decorateRequest('actor', null as never);
   app.decorate('authenticate', async (request: FastifyRequest) => {

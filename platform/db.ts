@@ -1,4 +1,4 @@
-import { createPool, sql, type DatabasePool, type DatabaseTransactionConnection, type CommonQueryMethods } from 'slonik';
+import { createPool, createTypeParserPreset, SchemaValidationError, sql, type Interceptor, type DatabasePool, type DatabaseTransactionConnection, type CommonQueryMethods } from 'slonik';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { Compile } from 'typebox/compile';
 import type { Static, TSchema } from 'typebox';
@@ -7,11 +7,30 @@ export { sql };
 export type { DatabasePool, DatabaseTransactionConnection };
 export type Queryable = CommonQueryMethods;
 
+/**
+ * Validates every row of a `sql.type(schema)` query against its schema (slonik only records the
+ * parser on the query; an interceptor has to run it). A row that does not match throws.
+ */
+const resultParser: Interceptor = {
+  name: 'result-parser',
+  transformRowAsync: async (context, query, row) => {
+    const parser = context.resultParser;
+    if (!parser) return row;
+    const result = await parser['~standard'].validate(row);
+    if (result.issues) throw new SchemaValidationError(query, row, result.issues as never);
+    return result.value as typeof row;
+  },
+};
+
 export async function createDatabasePool(connectionUri: string, options: { maxPoolSize?: number; name?: string } = {}): Promise<DatabasePool> {
   return createPool(connectionUri, {
     maxPoolSize: options.maxPoolSize ?? 10,
     ...(options.name === undefined ? {} : { poolName: options.name }),
     captureStackTrace: false,
+    interceptors: [resultParser],
+    // int8 as a JS number: positions, offsets and byte sizes stay far below 2^53, and numbers
+    // serialize to JSON where BigInt does not.
+    typeParsers: [...createTypeParserPreset().filter((p) => p.name !== 'int8'), { name: 'int8', parse: (value: string) => Number(value) }],
     // Projections read the event store (main pool) while holding a transaction on their target
     // database; slonik would otherwise refuse queries on another connection inside a transaction.
     dangerouslyAllowForeignConnections: true,

@@ -38,6 +38,11 @@ export const errorHandling = fp(async (app: FastifyInstance) => {
       return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: error.message } });
     }
     const status = error.statusCode ?? 500;
+    // A coded 5xx (e.g. 504 READ_MODEL_BEHIND) is an answer we chose, not a failure to hide.
+    if (isCoded(error) && status >= 500 && status !== 500) {
+      request.log.warn({ code: error.code }, error.message);
+      return reply.code(status).send({ error: { code: error.code, message: error.message } });
+    }
     if (status >= 500 || !isCoded(error)) {
       if (status < 500 && typeof error.statusCode === 'number') {
         const code = FASTIFY_CODES[error.code] ?? 'BAD_REQUEST';

@@ -57,6 +57,9 @@ export function createMetrics(prefix = 'ledgerline_'): Metrics {
       const lines: string[] = [];
       const memory = process.memoryUsage();
       lines.push(`# TYPE ${prefix}process_resident_memory_bytes gauge`, `${prefix}process_resident_memory_bytes ${memory.rss}`);
+      lines.push(`# TYPE ${prefix}nodejs_heap_used_bytes gauge`, `${prefix}nodejs_heap_used_bytes ${memory.heapUsed}`);
+      lines.push(`# TYPE ${prefix}nodejs_heap_total_bytes gauge`, `${prefix}nodejs_heap_total_bytes ${memory.heapTotal}`);
+      lines.push(`# TYPE ${prefix}nodejs_external_memory_bytes gauge`, `${prefix}nodejs_external_memory_bytes ${memory.external}`);
       lines.push(`# TYPE ${prefix}process_uptime_seconds gauge`, `${prefix}process_uptime_seconds ${process.uptime()}`);
       for (const [name, family] of families) {
         lines.push(`# HELP ${name} ${family.help}`, `# TYPE ${name} ${family.type}`);

@@ -109,10 +109,13 @@ export async function startProjector(options: {
  * Applies `load`ed events after the checkpoint `key` of `db`, up to `upTo`, in transactions of
  * up to `batchSize` events each holding the read-model changes and the new checkpoint.
  * The checkpoint row is locked for the transaction, so two instances never apply the same events.
+ * When the events live in `db` itself, `load` should read through `tx`: a read through the pool
+ * needs a second connection while the transaction holds one, and as many scopes catching up at
+ * once as the pool has connections then wait on each other forever.
  */
 export async function applyFromCheckpoint(options: {
   db: DatabasePool; key: string; upTo: number; batchSize?: number;
-  load: (after: number, upTo: number, limit: number) => Promise<StoredEvent[]>;
+  load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
   apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
 }): Promise<number> {
   const batchSize = options.batchSize ?? 500;
@@ -123,7 +126,7 @@ export async function applyFromCheckpoint(options: {
       const position = Number(await tx.oneFirst(sql.unsafe`
         select position from projection_checkpoints where projection = ${options.key} for update`));
       if (position >= options.upTo) return 0;
-      const events = await options.load(position, options.upTo, batchSize);
+      const events = await options.load(position, options.upTo, batchSize, tx);
       for (const event of events) await options.apply(tx, event);
       const last = events.at(-1);
       if (last) {

@@ -19,10 +19,13 @@ export type Relay = { publishPending: () => Promise<number>; stop: () => Promise
 
 /**
  * Publishes outbox rows to Kafka in global-position order and marks them sent.
- * Rows are read only below the oldest transaction still in flight (pg_snapshot_xmin), so a
- * transaction that commits late is never skipped. A crash between send and mark re-sends the
- * rows: consumers absorb duplicates by position. A Kafka outage leaves rows pending and the
- * loop retries with back-off, in the same order.
+ * A transaction that commits late is never skipped: appends draw positions under a lock held
+ * until commit (platform/event-store.ts), so once a row is visible every lower position is
+ * visible or rolled back, and rows are marked one by one, never by a high-water mark. (A
+ * `transaction_id < pg_snapshot_xmin` filter would add nothing to that, and would stall every
+ * relay behind any long transaction anywhere on the server: the snapshot's xmin is cluster-wide.)
+ * A crash between send and mark re-sends the rows: consumers absorb duplicates by position.
+ * A Kafka outage leaves rows pending and the loop retries with back-off, in the same order.
  */
 export function startRelay(options: {
   pool: DatabasePool; connectionUri: string; producer: EventLogProducer; logger: Logger; metrics: Metrics;
@@ -47,7 +50,7 @@ export function startRelay(options: {
         'tenantId', e.tenant_id, 'occurredAt', e.occurred_at, 'actor', e.actor,
         'correlationId', e.correlation_id, 'causationId', e.causation_id, 'data', e.data) as envelope
       from outbox o join events e using (global_position)
-      where o.published_at is null and o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      where o.published_at is null
       order by o.global_position limit ${batchSize}`);
     if (rows.length === 0) return 0;
     // One send per topic keeps position order within each partition.

@@ -7,7 +7,7 @@ import { sql } from '../../platform/db.ts';
 import type { CommandStore } from '../../platform/command-handler.ts';
 import { emailClaimDecider, emailClaimStreamId, userDecider, userStreamId } from '../../domain/user/index.ts';
 import { runCommand } from '../run-command.ts';
-import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.ts';
+import { checkPasswordPolicy, hashPassword, prepareDummyHash, verifyPassword } from './passwords.ts';
 import type { Sessions } from './sessions.ts';
 import { ErrorResponse, CommandAccepted } from '../schemas.ts';
 
@@ -21,6 +21,7 @@ const Password = Type.String({ minLength: 1, maxLength: 1024 });
 export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; bcryptCost: number }): Promise<void> {
   const { store, sessions, bcryptCost } = options;
   const errors = { 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
+  await prepareDummyHash(bcryptCost); // the first unknown-email login must not pay for it
 
   app.post('/api/auth/register', {
     schema: {

@@ -4,7 +4,7 @@ import type { App } from '../../platform/http.ts';
 import { httpError } from '../../platform/http.ts';
 import { readStream } from '../../platform/event-store.ts';
 import type { CommandStore } from '../../platform/command-handler.ts';
-import { slugClaimDecider, slugClaimStreamId, tenantDatabaseName, tenantDecider, tenantStreamId } from '../../domain/tenant/index.ts';
+import { requireValidSlug, slugClaimDecider, slugClaimStreamId, tenantDatabaseName, tenantDecider, tenantStreamId } from '../../domain/tenant/index.ts';
 import { membershipDecider, membershipStreamId } from '../../domain/membership/index.ts';
 import { emailClaimStreamId } from '../../domain/user/index.ts';
 import { RoleSchema } from '../../domain/shared/roles.ts';
@@ -30,6 +30,8 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
     const tenantId = randomUUID();
     const actorId = request.actor.userId;
     const { name, slug } = request.body;
+    // Before tenantDatabaseName(slug) below, which would refuse a bad slug as INVALID_DATABASE_NAME.
+    requireValidSlug(slug);
     return runCommand(store, request, reply, {
       actor: actorId, tenantId,
       decisions: [

@@ -16,7 +16,7 @@ export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
     async catchUp(_scope, upTo) {
       await applyFromCheckpoint({
         db: pool, key: MAIN_SCOPE, upTo,
-        load: (after, to, limit) => readCategory(pool, 'platform', { after, upTo: to, limit }),
+        load: (after, to, limit, tx) => readCategory(tx, 'platform', { after, upTo: to, limit }),
         apply: projectPlatformEvent,
       });
       return 'done';
@@ -97,7 +97,7 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
     async catchUp(_scope, upTo) {
       await applyFromCheckpoint({
         db: pool, key: 'audit', upTo,
-        load: (after, to, limit) => readTenantScoped(pool, { after, upTo: to, limit }),
+        load: (after, to, limit, tx) => readTenantScoped(tx, { after, upTo: to, limit }),
         apply: async (tx, e) => {
           await tx.query(sql.unsafe`
             insert into audit_log (global_position, tenant_id, event_id, type, actor, stream_id, occurred_at, data)

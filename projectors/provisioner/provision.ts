@@ -30,7 +30,10 @@ export async function provisionTenantDatabase(mainUri: string, databaseName: str
         await client.query(`create database ${quoted(databaseName)}`);
         logger.info({ databaseName }, 'tenant database created');
       } catch (err) {
-        if ((err as { code?: string }).code !== '42P04') throw err; // created concurrently: fine
+        // Created concurrently: fine. A race with another CREATE DATABASE of the same name may also
+        // surface as a unique violation on the pg_database catalog (23505) rather than 42P04.
+        const code = (err as { code?: string }).code;
+        if (code !== '42P04' && code !== '23505') throw err;
       }
     }
   });

@@ -136,7 +136,9 @@ export async function documentQueryRoutes(app: App, options: { pool: DatabasePoo
   }, async (request, reply) => {
     const { db } = await tenantDb(request, request.params.tenantId);
     const document = await findDocument(db, request.params.documentId);
-    const range = parseRange(request.headers.range, document.size);
+    // bigint columns come back as BigInt; the range arithmetic needs a number.
+    const size = Number(document.size);
+    const range = parseRange(request.headers.range, size);
     const object = await s3.internal.send(new GetObjectCommand({
       Bucket: s3.bucket, Key: document.s3_key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
     }));
@@ -146,10 +148,10 @@ export async function documentQueryRoutes(app: App, options: { pool: DatabasePoo
     reply.header('etag', `"${document.sha256}"`);
     reply.header('x-content-type-options', 'nosniff');
     if (range) {
-      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${document.size}`);
+      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
       reply.header('content-length', String(range.end - range.start + 1));
     } else {
-      reply.header('content-length', String(document.size));
+      reply.header('content-length', String(size));
     }
     return reply.send(object.Body as NodeJS.ReadableStream);
   });

@@ -1,0 +1,102 @@
+// The event store as the consistency boundary: optimistic concurrency per stream, atomic
+// multi-stream appends, and global positions that become visible in order.
+import t from 'tap';
+import { createTestContext } from '../support/harness.ts';
+import { append, appendIn, probeEvents } from '../support/backbone-support.ts';
+import { createDatabasePool, sql } from '../../platform/db.ts';
+import { readStream, WrongExpectedVersionError } from '../../platform/event-store.ts';
+
+const ctx = await createTestContext(t);
+
+t.test('of 50 concurrent appends expecting the same version, exactly one wins', async (t) => {
+  const streamId = 'account-race';
+  await append(ctx, [{ streamId, expectedVersion: 0, events: probeEvents('AccountOpened', 1) }]);
+  // A pool per writer so that all 50 transactions are really in flight together.
+  const pool = await createDatabasePool(ctx.config.DATABASE_URL, { maxPoolSize: 50 });
+  t.teardown(() => pool.end());
+  const racer = { ...ctx, pool };
+
+  const outcomes = await Promise.allSettled(Array.from({ length: 50 }, (_, i) =>
+    append(racer, [{ streamId, expectedVersion: 1, events: [{ type: 'AccountRenamed', data: { writer: i } }] }])));
+
+  const won = outcomes.filter((o) => o.status === 'fulfilled');
+  const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+  t.equal(won.length, 1, 'one writer succeeds');
+  t.equal(lost.length, 49, '49 writers fail');
+  t.ok(lost.every((e) => e instanceof WrongExpectedVersionError), 'every loser gets WrongExpectedVersionError',
+    { other: lost.filter((e) => !(e instanceof WrongExpectedVersionError)).map(String).slice(0, 3) });
+  t.ok(lost.every((e) => (e as WrongExpectedVersionError).actual === 2), 'losers are told the stream is now at version 2');
+
+  const events = await readStream(ctx.pool, streamId);
+  t.same(events.map((e) => e.streamVersion), [1, 2], 'the stream has exactly one new event');
+  const winner = won[0]?.status === 'fulfilled' ? won[0].value : undefined;
+  t.same(events[1]?.data, winner?.events[0]?.data, 'it is the winner\'s event');
+  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from outbox o join events e using (global_position) where e.stream_id = ${streamId}`)), 2,
+    'only committed events have outbox rows');
+});
+
+t.test('an append to several streams is all or nothing', async (t) => {
+  const tenantId = crypto.randomUUID();
+  await append(ctx, [{ streamId: 'document-b', expectedVersion: 0, events: probeEvents('DocumentCreated', 2) }], tenantId);
+  const before = Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from outbox`));
+
+  const error = await append(ctx, [
+    { streamId: 'document-a', expectedVersion: 0, events: probeEvents('DocumentCreated', 3) },
+    { streamId: 'document-b', expectedVersion: 1, events: probeEvents('DocumentRenamed', 1) },
+  ], tenantId).then(() => undefined, (err: unknown) => err);
+
+  t.type(error, WrongExpectedVersionError, 'the conflict on the second stream is reported');
+  t.equal((error as WrongExpectedVersionError).streamId, 'document-b');
+  t.same(await readStream(ctx.pool, 'document-a'), [], 'the first stream is unchanged');
+  t.equal((await readStream(ctx.pool, 'document-b')).length, 2, 'the second stream is unchanged');
+  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from outbox`)), before, 'nothing is queued for publishing');
+
+  const result = await append(ctx, [
+    { streamId: 'document-a', expectedVersion: 0, events: probeEvents('DocumentCreated', 3) },
+    { streamId: 'document-b', expectedVersion: 2, events: probeEvents('DocumentRenamed', 1) },
+  ], tenantId);
+  t.same(result.versions, { 'document-a': 3, 'document-b': 3 }, 'with the right versions both streams advance');
+  t.equal(result.lastPosition, result.events.at(-1)?.globalPosition, 'the result carries the last position');
+  t.equal(typeof result.lastPosition, 'number', 'positions are numbers');
+  t.same(JSON.parse(JSON.stringify(result)), result, 'the result is plain JSON, as a command response carries it');
+});
+
+t.test('a reader never sees a position while a lower one can still commit', async (t) => {
+  // Writers commit concurrently (some roll back); a watcher keeps reading the positions. Every
+  // set it sees must be a prefix of the final history: no later commit may fill in below it.
+  const writers = 8;
+  const rounds = 15;
+  let writing = true;
+  const seen: number[][] = [];
+  const visible = () => ctx.pool.anyFirst(sql.unsafe`select global_position from events where stream_id like 'ordered-%' order by 1`);
+  const watcher = (async () => {
+    while (writing) seen.push((await visible()).map(Number));
+  })();
+  const rollback = new Error('rolled back on purpose');
+  await Promise.all(Array.from({ length: writers }, async (_, w) => {
+    for (let round = 0; round < rounds; round++) {
+      await ctx.pool.transaction(async (tx) => {
+        await appendIn(tx, ctx, [{ streamId: `ordered-${w}`, expectedVersion: 'any', events: probeEvents('OrderedProbe', 2) }]);
+        await tx.query(sql.unsafe`select pg_sleep(${Math.random() * 0.003})`); // keep the transaction open a moment
+        if (round % 5 === 4) throw rollback;
+      }).catch((err: unknown) => { if (err !== rollback) throw err; });
+    }
+  }));
+  writing = false;
+  await watcher;
+
+  const final = (await visible()).map(Number);
+  t.equal(final.length, writers * rounds * 2 * 4 / 5, 'every committed event is stored, none of the rolled-back ones');
+  const notPrefix = seen.filter((positions) => {
+    const highest = positions.at(-1) ?? 0;
+    const expected = final.filter((p) => p <= highest);
+    return expected.length !== positions.length || expected.some((p, i) => p !== positions[i]);
+  });
+  t.ok(seen.length > 10, `the watcher took ${seen.length} looks while writers were committing`);
+  t.same(notPrefix.slice(0, 3), [], 'no look ever missed a position below the highest it saw');
+
+  for (let w = 0; w < writers; w++) {
+    const stream = await readStream(ctx.pool, `ordered-${w}`);
+    t.ok(stream.every((e, i) => i === 0 || e.globalPosition > (stream[i - 1]?.globalPosition ?? 0)), `ordered-${w}: positions rise with stream versions`);
+  }
+});

@@ -1,0 +1,32 @@
+// Fixture: the real provisioner projection run by startProjector in a process of its own, so that
+// a test can crash it at a failpoint (LEDGERLINE_FAILPOINTS=provisioner-after-create-database).
+// Configured by the environment: DATABASE_URL, TOPIC_PREFIX, KAFKA_BROKERS and PROVISIONER_GROUP.
+import { loadConfig } from '../../platform/config.ts';
+import { createDatabasePool } from '../../platform/db.ts';
+import { createEventLog, topicNames, topicOf } from '../../platform/kafka.ts';
+import { createLogger } from '../../platform/logger.ts';
+import { createMetrics } from '../../platform/metrics.ts';
+import { onShutdown } from '../../platform/process.ts';
+import { startProjector } from '../../platform/projector.ts';
+import { domainEventRegistry } from '../../platform/event-registry.ts';
+import { provisionerProjection } from '../../projectors/provisioner/projection.ts';
+
+const config = loadConfig(process.env);
+const logger = createLogger('provisioner-fixture', config);
+const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 3 });
+const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'provisioner-fixture', logger });
+const projection = provisionerProjection({
+  store: { pool, registry: domainEventRegistry, topicOf: topicOf(config.TOPIC_PREFIX) },
+  mainUri: config.DATABASE_URL, topics: topicNames(config.TOPIC_PREFIX), logger,
+});
+const projector = await startProjector({
+  eventLog, projection, groupId: process.env.PROVISIONER_GROUP ?? `${config.TOPIC_PREFIX}ledgerline.provisioner`,
+  logger, metrics: createMetrics(), sweepIntervalMs: 200,
+  onFatal: (err) => { logger.fatal({ err }, 'consumer crashed'); process.exit(70); },
+});
+process.stdout.write('provisioner-fixture: started\n');
+onShutdown(logger, async () => {
+  await projector.stop();
+  await eventLog.close();
+  await pool.end();
+});
