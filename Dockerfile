@@ -29,4 +29,4 @@ EXPOSE 4999 4998
 # The entrypoint exports the Vault AppRole credentials from the files vault-init wrote (if present),
 # then execs the command.
 ENTRYPOINT ["/bin/sh", "/app/deploy/app-entrypoint.sh"]
-CMD ["node", "command-api/server.ts"]
+CMD ["node", "--max-semi-space-size=4", "command-api/server.ts"]

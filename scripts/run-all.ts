@@ -3,8 +3,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { prettyFactory } from 'pino-pretty';
 
-const PROCESSES: { name: string; entry: string }[] = [
-  { name: 'command-api', entry: 'command-api/server.ts' },
+// The command API streams uploads: a small young generation keeps its RSS flat under that
+// allocation rate (V8's default lets new space grow to 16 MiB per semi-space).
+export const COMMAND_API_NODE_FLAGS = ['--max-semi-space-size=4'];
+
+const PROCESSES: { name: string; entry: string; flags?: string[] }[] = [
+  { name: 'command-api', entry: 'command-api/server.ts', flags: COMMAND_API_NODE_FLAGS },
   { name: 'query-api', entry: 'query-api/server.ts' },
   { name: 'projector-main', entry: 'projectors/main/server.ts' },
   { name: 'provisioner', entry: 'projectors/provisioner/server.ts' },
@@ -27,8 +31,8 @@ function pipe(name: string, stream: NodeJS.ReadableStream): void {
   });
 }
 
-for (const { name, entry } of PROCESSES) {
-  const child = spawn(process.execPath, [entry], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+for (const { name, entry, flags = [] } of PROCESSES) {
+  const child = spawn(process.execPath, [...flags, entry], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   children.set(name, child);
   pipe(name, child.stdout);
   pipe(name, child.stderr);
