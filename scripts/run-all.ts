@@ -27,7 +27,7 @@ function pipe(name: string, stream: NodeJS.ReadableStream): void {
     if (line.startsWith('{')) {
       try { text = pretty(JSON.parse(line)).trimEnd(); } catch { /* not JSON: print as is */ }
     }
-    process.stdout.write(`${label} | ${text}\n`);
+    for (const part of text.split('\n')) process.stdout.write(`${label} | ${part}\n`);
   });
 }
 
