@@ -19,6 +19,8 @@ export type Projection = {
   catchUp: (scope: string, upTo: number) => Promise<'done' | 'paused'>;
   /** Scopes that may be behind when the process starts (e.g. every active tenant). */
   scopesToSweep?: () => Promise<string[]>;
+  /** Each scope's checkpoint (global position applied up to), for /status. */
+  positions?: () => Promise<Record<string, number>>;
 };
 
 export type ScopeState = { state: 'paused' | 'failed'; since: string; error?: string };

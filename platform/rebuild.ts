@@ -37,6 +37,8 @@ export async function rebuildFromLog(options: { eventLog: EventLog; db: Database
     const ends = await eventLog.endOffsets(spec.topic);
     const total = ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
     let position = 0;
+    const lastInPartition = new Map<number, number>();
+    const appliedPositions = new Set<number>();
     let applied = 0;
     let read = 0;
     const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
@@ -54,10 +56,15 @@ export async function rebuildFromLog(options: { eventLog: EventLog; db: Database
                 read += 1;
                 if (!message.value) continue;
                 const event = JSON.parse(message.value) as StoredEvent;
-                // The relay may have sent an event twice; positions only grow within a key.
-                if (!spec.belongs(event) || event.globalPosition <= position) continue;
+                // The relay may have sent an event twice: positions only grow within a partition,
+                // so anything at or below the partition's last one is a re-send.
+                const last = lastInPartition.get(batch.partition) ?? 0;
+                if (event.globalPosition <= last) continue;
+                lastInPartition.set(batch.partition, event.globalPosition);
+                position = Math.max(position, event.globalPosition);
+                if (!spec.belongs(event)) continue;
                 await spec.apply(tx, event);
-                position = event.globalPosition;
+                appliedPositions.add(event.globalPosition);
                 applied += 1;
               }
             });
@@ -78,7 +85,14 @@ export async function rebuildFromLog(options: { eventLog: EventLog; db: Database
       await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${spec.checkpointKey}) on conflict do nothing`);
       const live = Number(await tx.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${spec.checkpointKey} for update`));
       await tx.query(sql.unsafe`set local search_path to ${scratch}, public`);
-      for (const event of live > position ? await spec.loadAfter(position, live) : []) {
+      // The relay publishes in position order, but the end offsets of a topic's partitions are
+      // not one atomic snapshot: an event may be missing from one partition while a later one
+      // is in another. Nothing below the lowest partition's last position can be missing, so the
+      // store fills in from there whatever the log did not give (partitions hold unrelated keys,
+      // so that order across them does not matter).
+      const gapFrom = lastInPartition.size < ends.length ? 0 : Math.min(...lastInPartition.values());
+      for (const event of await spec.loadAfter(gapFrom, Math.max(live, position))) {
+        if (appliedPositions.has(event.globalPosition)) continue;
         await spec.apply(tx, event);
         applied += 1;
       }

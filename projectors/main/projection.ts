@@ -1,6 +1,6 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
 import { readCategory, readTenantScoped, type StoredEvent } from '../../platform/event-store.ts';
-import { applyFromCheckpoint, type Projection } from '../../platform/projector.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 
@@ -13,6 +13,7 @@ export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
     topics: [topics.platform],
     scopeOf: () => MAIN_SCOPE,
     scopesToSweep: async () => [MAIN_SCOPE],
+    positions: async () => ({ [MAIN_SCOPE]: await checkpointOf(pool, MAIN_SCOPE) }),
     async catchUp(_scope, upTo) {
       await applyFromCheckpoint({
         db: pool, key: MAIN_SCOPE, upTo,
@@ -94,6 +95,7 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
     topics: [topics.platform, topics.documents],
     scopeOf: (event) => (event.tenantId ? 'audit' : null),
     scopesToSweep: async () => ['audit'],
+    positions: async () => ({ audit: await checkpointOf(pool, 'audit') }),
     async catchUp(_scope, upTo) {
       await applyFromCheckpoint({
         db: pool, key: 'audit', upTo,

@@ -1,7 +1,7 @@
 import { sql } from '../../platform/db.ts';
 import { executeCommand, loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
 import { readCategory, readStream, type StoredEvent } from '../../platform/event-store.ts';
-import type { Projection } from '../../platform/projector.ts';
+import { checkpointOf, type Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
@@ -76,6 +76,7 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
     topics: [options.topics.platform],
     scopeOf: (event) => (event.type === 'TenantCreated' || event.type === 'TenantDeleted' ? SCOPE : null),
     scopesToSweep: async () => [SCOPE],
+    positions: async () => ({ [SCOPE]: await checkpointOf(pool, SCOPE) }),
     /**
      * Unlike the read-model projections, no transaction is held while a database is created,
      * migrated or retried: an open transaction on the main database holds pg_snapshot_xmin back,

@@ -27,7 +27,11 @@ export async function runProjectors(service: string, defaultPort: number, build:
   }
   const app = await createApp(logger);
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service });
-  app.get('/status', async () => Object.fromEntries(projections.map((p, i) => [p.name, { setAside: projectors[i]?.status() ?? {} }])));
+  // Per projection: each scope's position (per tenant for the tenant projection) and the scopes set aside.
+  app.get('/status', async () => Object.fromEntries(await Promise.all(projections.map(async (p, i) => [p.name, {
+    positions: (await p.positions?.()) ?? {},
+    setAside: projectors[i]?.status() ?? {},
+  }]))));
   await app.listen({ port: config.PROJECTOR_PORT || defaultPort, host: config.HOST });
   onShutdown(logger, async () => {
     await app.close();

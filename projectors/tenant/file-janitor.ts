@@ -1,5 +1,5 @@
 import { readCategory } from '../../platform/event-store.ts';
-import { applyFromCheckpoint, type Projection } from '../../platform/projector.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
 import { executeCommand, type CommandStore } from '../../platform/command-handler.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { S3Clients } from '../../platform/s3.ts';
@@ -19,6 +19,7 @@ export function fileJanitorProjection(options: { store: CommandStore; s3: S3Clie
     topics: [options.topics.documents],
     scopeOf: (event) => (event.type === 'FileDeletionScheduled' ? 'file-janitor' : null),
     scopesToSweep: async () => ['file-janitor'],
+    positions: async () => ({ 'file-janitor': await checkpointOf(store.pool, 'file-janitor') }),
     async catchUp(scope, upTo) {
       await applyFromCheckpoint({
         db: store.pool, key: scope, upTo, batchSize: 50,

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
 import { readCategory, type StoredEvent } from '../../platform/event-store.ts';
-import { applyFromCheckpoint, type Projection } from '../../platform/projector.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { TenantPools } from '../../platform/tenant-pools.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
@@ -9,6 +9,7 @@ import type { AnyDomainEvent } from '../../domain/events.ts';
 export const TENANT_CHECKPOINT = 'tenant';
 
 const TenantRow = rowSchema(Type.Object({ database_name: Type.String(), status: Type.String() }));
+const TenantPosition = rowSchema(Type.Object({ tenant_id: Type.String(), database_name: Type.String() }));
 
 /**
  * files and documents in each tenant's own database, one checkpoint per tenant (kept in that
@@ -26,6 +27,13 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
       return event.type === 'TenantProvisioned' ? event.tenantId : null;
     },
     scopesToSweep: async () => (await pool.anyFirst(sql.unsafe`select tenant_id from tenants where status = 'active'`)).map(String),
+    // Each tenant's checkpoint lives in its own database (the first 500 tenants, for /status).
+    async positions() {
+      const tenants = await pool.any(sql.type(TenantPosition)`
+        select tenant_id, database_name from tenants where status = 'active' order by created_at limit 500`);
+      const entries = await Promise.all(tenants.map(async (t) => [t.tenant_id, await checkpointOf(await tenantPools.get(t.database_name), TENANT_CHECKPOINT)] as const));
+      return Object.fromEntries(entries);
+    },
     async catchUp(tenantId, upTo) {
       const tenant = await pool.maybeOne(sql.type(TenantRow)`select database_name, status from tenants where tenant_id = ${tenantId}`);
       if (!tenant || tenant.status === 'provisioning') return 'paused';
