@@ -10,7 +10,8 @@ import { emailClaimStreamId } from '../../domain/user/index.ts';
 import { RoleSchema } from '../../domain/shared/roles.ts';
 import { runCommand, ifMatchVersion } from '../run-command.ts';
 import { CommandAccepted, ErrorResponse, TenantParams } from '../schemas.ts';
-import { requireRole, tenantAccess } from './access.ts';
+import { requireRole, tenantAccess, type TenantAccess } from './access.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
 const MemberParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) });
@@ -52,37 +53,15 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
       body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
       response: { 200: CommandAccepted, ...errors },
     },
-  }, async (request, reply) => {
-    const { tenantId } = request.params;
-    const access = await tenantAccess(store, tenantId, request.actor.userId);
-    requireRole(access, ['admin']);
-    const ifMatch = ifMatchVersion(request);
-    return runCommand(store, request, reply, {
-      actor: request.actor.userId, tenantId,
-      decisions: [{
-        streamId: tenantStreamId(tenantId), decider: tenantDecider, ...(ifMatch === undefined ? {} : { ifMatch }),
-        command: { type: 'RenameTenant', data: { name: request.body.name, actorRole: access.role } },
-      }],
-      answer: (result) => ({ statusCode: 200, body: { id: tenantId }, version: result.versions[tenantStreamId(tenantId)] }),
-    });
-  });
+  }, async (request, reply) => tenantCommand(request, reply, request.params.tenantId, 200, (access) => ({
+    type: 'RenameTenant', data: { name: request.body.name, actorRole: access.role },
+  })));
 
   app.delete('/api/tenants/:tenantId', {
     schema: { tags: ['tenants'], summary: 'Delete a tenant and, once the read side lets go, its database (admin)', ...secured, params: TenantParams, response: { 202: CommandAccepted, ...errors } },
-  }, async (request, reply) => {
-    const { tenantId } = request.params;
-    const access = await tenantAccess(store, tenantId, request.actor.userId);
-    requireRole(access, ['admin']);
-    const ifMatch = ifMatchVersion(request);
-    return runCommand(store, request, reply, {
-      actor: request.actor.userId, tenantId,
-      decisions: [{
-        streamId: tenantStreamId(tenantId), decider: tenantDecider, ...(ifMatch === undefined ? {} : { ifMatch }),
-        command: { type: 'DeleteTenant', data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() } },
-      }],
-      answer: (result) => ({ statusCode: 202, body: { id: tenantId }, version: result.versions[tenantStreamId(tenantId)] }),
-    });
-  });
+  }, async (request, reply) => tenantCommand(request, reply, request.params.tenantId, 202, (access) => ({
+    type: 'DeleteTenant', data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() },
+  })));
 
   app.post('/api/tenants/:tenantId/users', {
     schema: {
@@ -120,6 +99,18 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
     requireRole(access, ['admin']);
     return memberCommand(request, reply, tenantId, access.tenant.status, { type: 'RemoveMember', userId }, 200);
   });
+
+  /** An admin's command on the tenant stream itself (rename, delete), with If-Match honoured. */
+  async function tenantCommand(request: FastifyRequest, reply: FastifyReply, tenantId: string, statusCode: 200 | 202, command: (access: TenantAccess) => unknown) {
+    const access = await tenantAccess(store, tenantId, request.actor.userId);
+    requireRole(access, ['admin']);
+    const ifMatch = ifMatchVersion(request);
+    return runCommand(store, request, reply, {
+      actor: request.actor.userId, tenantId,
+      decisions: [{ streamId: tenantStreamId(tenantId), decider: tenantDecider, ...(ifMatch === undefined ? {} : { ifMatch }), command: command(access) }],
+      answer: (result) => ({ statusCode, body: { id: tenantId }, version: result.versions[tenantStreamId(tenantId)] }),
+    });
+  }
 
   type MemberChange = { type: 'AddMember' | 'ChangeMemberRole'; userId: string; role: string } | { type: 'RemoveMember'; userId: string };
 
