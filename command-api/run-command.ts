@@ -37,11 +37,13 @@ export async function runCommand(
     decisions: Decision[];
     answer: (result: AppendResult) => CommandAnswer;
     alsoInTransaction?: (tx: DatabaseTransactionConnection, result: AppendResult) => Promise<void>;
+    /** What identifies the request for Idempotency-Key when it is not the JSON body (uploads). */
+    fingerprint?: unknown;
   },
 ): Promise<FastifyReply> {
   const key = idempotencyKey(request);
   const actorKey = command.actor ?? `anonymous:${request.ip}`;
-  const hash = requestHash(request.method, request.url, request.body);
+  const hash = requestHash(request.method, request.url, command.fingerprint ?? request.body);
   if (key) {
     const previous = await findAnswer(store.pool, actorKey, key, hash);
     if (previous) return send(reply, previous.statusCode, previous.body as Record<string, unknown>, true);

@@ -43,4 +43,20 @@ t.test('upload, dedupe, list, download, pre-signed URL', async (t) => {
   const fetched = await fetch(urlRes.body.url);
   t.equal(fetched.status, 200);
   t.same(Buffer.from(await fetched.arrayBuffer()), data);
+
+  const upload = (key: string, data: Buffer) => {
+    const body = multipartBody([{ name: 'file', filename: 'same.txt', data }]);
+    return system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': body.contentType, 'idempotency-key': key }, payload: body.body });
+  };
+  const first = await upload('upload-1', Buffer.from('idempotent bytes'));
+  const again = await upload('upload-1', Buffer.from('idempotent bytes'));
+  t.equal(again.statusCode, 201);
+  t.equal(again.json().id, first.json().id, 'the same key and bytes answer the first upload again');
+  t.equal(again.headers['idempotent-replayed'], 'true');
+  const other = await upload('upload-1', Buffer.from('other bytes'));
+  t.equal(other.statusCode, 422, 'the same key with other bytes is refused');
+  t.equal(other.json().error.code, 'IDEMPOTENCY_KEY_REUSED');
+  const listed = await query('GET', `/api/tenants/${tenantId}/documents?title=same`, { token, headers: { 'x-min-position': String(first.json().position) } });
+  t.equal(listed.body.items.length, 1, 'one document for the repeated upload');
 });
+

@@ -87,6 +87,8 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
         try {
           const reply201 = await runCommand(store, request, reply, {
             actor: request.actor.userId, tenantId,
+            // A multipart body is not JSON: the same key must mean the same bytes and fields.
+            fingerprint: { sha256: upload.sha256, size: upload.size, filename: upload.filename, fields },
             decisions: [
               { streamId, decider: fileUploadDecider, ifMatch: file.version, command: [storeFile, { type: 'AttachDocument', data: { documentId } }] },
               {
