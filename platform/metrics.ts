@@ -21,21 +21,30 @@ function labelText(labels: Record<string, string> = {}): string {
 
 export function createMetrics(prefix = 'ledgerline_'): Metrics {
   const families = new Map<string, { help: string; type: string; samples: () => Sample[] }>();
+  // Registering a name twice (two apps on one registry, as in tests) returns the same metric.
+  const created = new Map<string, Counter | Gauge | Histogram>();
+  const once = <T extends Counter | Gauge | Histogram>(name: string, make: () => T): T => {
+    const existing = created.get(name);
+    if (existing) return existing as T;
+    const metric = make();
+    created.set(name, metric);
+    return metric;
+  };
   const register = (name: string, help: string, type: string, samples: () => Sample[]) => {
     families.set(prefix + name, { help, type, samples });
   };
   return {
-    counter(name, help) {
+    counter: (name, help) => once(name, () => {
       const values = new Map<string, number>();
       register(name, help, 'counter', () => [...values].map(([labels, value]) => ({ labels, value })));
       return { inc: (by = 1, labels) => { const k = labelText(labels); values.set(k, (values.get(k) ?? 0) + by); } };
-    },
-    gauge(name, help) {
+    }),
+    gauge: (name, help) => once(name, () => {
       const values = new Map<string, number>();
       register(name, help, 'gauge', () => [...values].map(([labels, value]) => ({ labels, value })));
       return { set: (value, labels) => { values.set(labelText(labels), value); } };
-    },
-    histogram(name, help) {
+    }),
+    histogram: (name, help) => once(name, () => {
       const series = new Map<string, { counts: number[]; sum: number; count: number; labels: Record<string, string> }>();
       register(name, help, 'histogram', () => [...series.values()].flatMap((s) => [
         ...BUCKETS.map((le, i) => ({ labels: labelText({ ...s.labels, le: String(le) }), value: s.counts[i] ?? 0, suffix: '_bucket' })),
@@ -52,7 +61,7 @@ export function createMetrics(prefix = 'ledgerline_'): Metrics {
           series.set(key, s);
         },
       };
-    },
+    }),
     render() {
       const lines: string[] = [];
       const memory = process.memoryUsage();
