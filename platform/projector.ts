@@ -16,7 +16,8 @@ export type Projection = {
   name: string;
   topics: string[];
   scopeOf: (event: StoredEvent) => string | null;
-  catchUp: (scope: string, upTo: number) => Promise<'done' | 'paused'>;
+  /** `heartbeat`, when given, is called between transactions: a long catch-up keeps its partitions. */
+  catchUp: (scope: string, upTo: number, heartbeat?: () => Promise<void>) => Promise<'done' | 'paused'>;
   /** Scopes that may be behind when the process starts (e.g. every active tenant). */
   scopesToSweep?: () => Promise<string[]>;
   /** Each scope's checkpoint (global position applied up to), for /status. */
@@ -40,11 +41,11 @@ export async function startProjector(options: {
   const setAsideGauge = metrics.gauge('projector_scopes_set_aside', 'Scopes paused or failed');
 
   // One catch-up at a time per scope: the batch handler and the sweep may both ask.
-  function runScope(scope: string, upTo: number): Promise<void> {
+  function runScope(scope: string, upTo: number, heartbeat?: () => Promise<void>): Promise<void> {
     const previous = queues.get(scope) ?? Promise.resolve();
     const next = previous.then(async () => {
       try {
-        const outcome = await projection.catchUp(scope, upTo);
+        const outcome = await projection.catchUp(scope, upTo, heartbeat);
         if (outcome === 'paused') {
           if (!setAside.has(scope)) setAside.set(scope, { state: 'paused', since: new Date().toISOString() });
         } else {
@@ -74,7 +75,7 @@ export async function startProjector(options: {
     for (const [scope, position] of upTo) {
       // After a rebalance the partition's new owner redoes this batch; checkpoints make it harmless.
       if (!batch.isRunning() || batch.isStale()) return;
-      await runScope(scope, position);
+      await runScope(scope, position, batch.heartbeat);
       await batch.heartbeat();
     }
     failpoint('projector-after-commit');
@@ -119,6 +120,7 @@ export async function applyFromCheckpoint(options: {
   db: DatabasePool; key: string; upTo: number; batchSize?: number;
   load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
   apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
+  heartbeat?: () => Promise<void>;
 }): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   let total = 0;
@@ -140,6 +142,7 @@ export async function applyFromCheckpoint(options: {
     });
     total += count;
     if (count < batchSize) return total;
+    await options.heartbeat?.();
   }
 }
 

@@ -14,9 +14,9 @@ export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
     scopeOf: () => MAIN_SCOPE,
     scopesToSweep: async () => [MAIN_SCOPE],
     positions: async () => ({ [MAIN_SCOPE]: await checkpointOf(pool, MAIN_SCOPE) }),
-    async catchUp(_scope, upTo) {
+    async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
-        db: pool, key: MAIN_SCOPE, upTo,
+        db: pool, key: MAIN_SCOPE, upTo, heartbeat,
         load: (after, to, limit, tx) => readCategory(tx, 'platform', { after, upTo: to, limit }),
         apply: projectPlatformEvent,
       });
@@ -96,9 +96,9 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
     scopeOf: (event) => (event.tenantId ? 'audit' : null),
     scopesToSweep: async () => ['audit'],
     positions: async () => ({ audit: await checkpointOf(pool, 'audit') }),
-    async catchUp(_scope, upTo) {
+    async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
-        db: pool, key: 'audit', upTo,
+        db: pool, key: 'audit', upTo, heartbeat,
         load: (after, to, limit, tx) => readTenantScoped(tx, { after, upTo: to, limit }),
         apply: async (tx, e) => {
           await tx.query(sql.unsafe`

@@ -20,9 +20,9 @@ export function fileJanitorProjection(options: { store: CommandStore; s3: S3Clie
     scopeOf: (event) => (event.type === 'FileDeletionScheduled' ? 'file-janitor' : null),
     scopesToSweep: async () => ['file-janitor'],
     positions: async () => ({ 'file-janitor': await checkpointOf(store.pool, 'file-janitor') }),
-    async catchUp(scope, upTo) {
+    async catchUp(scope, upTo, heartbeat) {
       await applyFromCheckpoint({
-        db: store.pool, key: scope, upTo, batchSize: 50,
+        db: store.pool, key: scope, upTo, batchSize: 50, heartbeat,
         load: (after, to, limit) => readCategory(store.pool, 'documents', { after, upTo: to, limit }),
         apply: async (_tx, stored) => {
           const event = { type: stored.type, data: stored.data } as AnyDomainEvent;

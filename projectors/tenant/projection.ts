@@ -34,13 +34,13 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
       const entries = await Promise.all(tenants.map(async (t) => [t.tenant_id, await checkpointOf(await tenantPools.get(t.database_name), TENANT_CHECKPOINT)] as const));
       return Object.fromEntries(entries);
     },
-    async catchUp(tenantId, upTo) {
+    async catchUp(tenantId, upTo, heartbeat) {
       const tenant = await pool.maybeOne(sql.type(TenantRow)`select database_name, status from tenants where tenant_id = ${tenantId}`);
       if (!tenant || tenant.status === 'provisioning') return 'paused';
       if (tenant.status === 'deleted') return 'done';
       const db = await tenantPools.get(tenant.database_name);
       await applyFromCheckpoint({
-        db, key: TENANT_CHECKPOINT, upTo,
+        db, key: TENANT_CHECKPOINT, upTo, heartbeat,
         load: (after, to, limit) => readCategory(pool, 'documents', { after, upTo: to, tenantId, limit }),
         apply: projectDocumentEvent,
       });
