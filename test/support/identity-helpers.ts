@@ -2,18 +2,12 @@
 // register and log in, tenants created and awaited until active, JWTs made by hand, and the pieces
 // of the system started one by one when a test needs to leave one out (e.g. the provisioner).
 import { spawn } from 'node:child_process';
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import pg from 'pg';
-import { createServices, type Services } from '../../platform/services.ts';
-import { startRelay, type Relay } from '../../platform/relay.ts';
-import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
-import { loadConfig } from '../../platform/config.ts';
 import { sql, withDatabase } from '../../platform/db.ts';
 import type { App } from '../../platform/http.ts';
-import type { Logger } from '../../platform/logger.ts';
-import { buildCommandApi } from '../../command-api/app.ts';
-import { buildQueryApi } from '../../query-api/app.ts';
-import { client } from './system.ts';
+import { client, startParts } from './system.ts';
+export { startParts };
 import { eventually, type TestContext } from './harness.ts';
 
 type Teardown = { teardown: (fn: () => Promise<void> | void) => void };
@@ -127,51 +121,6 @@ export async function eventsContaining(ctx: Pick<TestContext, 'pool'>, needle: s
   return rows as unknown as { type: string; global_position: number }[];
 }
 
-export type Parts = {
-  services: Services;
-  relay: Relay;
-  command: App;
-  query: App;
-  /** Starts one projection in this process (its own consumer group unless `groupId` is given). */
-  project: (projection: Projection, groupId?: string) => Promise<Projector>;
-  stop: () => Promise<void>;
-};
-
-/**
- * The system without its projectors: services, relay and both APIs. A test starts the
- * projections it wants (or runs one in a child process), e.g. to leave the provisioner out.
- */
-export async function startParts(t: Teardown, ctx: TestContext, logger: Logger = ctx.logger): Promise<Parts> {
-  const config = loadConfig({ ...process.env, ...ctx.env });
-  const services = await createServices(config, logger);
-  const producer = await services.eventLog.createProducer();
-  const relay = startRelay({ pool: services.pool, connectionUri: config.DATABASE_URL, producer, logger, metrics: services.metrics, pollIntervalMs: 100 });
-  const command = await buildCommandApi(services);
-  const query = await buildQueryApi(services);
-  const projectors: Projector[] = [];
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await command.close();
-    await query.close();
-    for (const projector of projectors) await projector.stop();
-    await relay.stop();
-    await services.close();
-  };
-  t.teardown(stop);
-  return {
-    services, relay, command, query, stop,
-    async project(projection, groupId = `${config.TOPIC_PREFIX}ledgerline.${projection.name}.${randomUUID().slice(0, 8)}`) {
-      const projector = await startProjector({
-        eventLog: services.eventLog, projection, logger, metrics: services.metrics, groupId, sweepIntervalMs: 200,
-        onFatal: (err) => { throw err; },
-      });
-      projectors.push(projector);
-      return projector;
-    },
-  };
-}
 
 export type Child = {
   pid: number;

@@ -1,7 +1,9 @@
 // The whole system in one test process: command API and query API (Fastify inject), the relay
 // and every projector, wired to the test context's own database, topics and key prefix.
 import { createServices, type Services } from '../../platform/services.ts';
-import { startRelay } from '../../platform/relay.ts';
+import { randomUUID } from 'node:crypto';
+import { startRelay, type Relay } from '../../platform/relay.ts';
+import type { Logger } from '../../platform/logger.ts';
 import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
 import { domainEventRegistry } from '../../platform/event-registry.ts';
 import { loadConfig } from '../../platform/config.ts';
@@ -15,35 +17,30 @@ import { fileJanitorProjection } from '../../projectors/tenant/file-janitor.ts';
 import { createTenantPools } from '../../platform/tenant-pools.ts';
 import type { TestContext } from './harness.ts';
 
-export type System = { command: App; query: App; services: Services; projectors: Projector[]; stop: () => Promise<void> };
-
 type Teardown = { teardown: (fn: () => Promise<void> | void) => void };
 
-export async function startSystem(t: Teardown, ctx: TestContext, extraProjections: (services: Services) => Projection[] = () => []): Promise<System> {
+export type Parts = {
+  services: Services;
+  relay: Relay;
+  command: App;
+  query: App;
+  /** Starts one projection in this process (its own consumer group unless `groupId` is given). */
+  project: (projection: Projection, groupId?: string) => Promise<Projector>;
+  stop: () => Promise<void>;
+};
+
+/**
+ * The system without its projectors: services, relay and both APIs. A test starts the
+ * projections it wants (or runs one in a child process), e.g. to leave the provisioner out.
+ */
+export async function startParts(t: Teardown, ctx: TestContext, logger: Logger = ctx.logger): Promise<Parts> {
   const config = loadConfig({ ...process.env, ...ctx.env });
-  const services = await createServices(config, ctx.logger);
+  const services = await createServices(config, logger);
   const producer = await services.eventLog.createProducer();
-  const relay = startRelay({ pool: services.pool, connectionUri: config.DATABASE_URL, producer, logger: ctx.logger, metrics: services.metrics, pollIntervalMs: 200 });
-  const store = { pool: services.pool, registry: domainEventRegistry, topicOf: services.topicOf };
-  const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: 2, maxPools: 20 });
-  const projections: Projection[] = [
-    mainProjection(services.pool, services.topics),
-    auditProjection(services.pool, services.topics),
-    provisionerProjection({ store, mainUri: config.DATABASE_URL, topics: services.topics, logger: ctx.logger }),
-    tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
-    fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
-    ...extraProjections(services),
-  ];
-  const projectors: Projector[] = [];
-  for (const projection of projections) {
-    projectors.push(await startProjector({
-      eventLog: services.eventLog, projection, logger: ctx.logger, metrics: services.metrics,
-      groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`, sweepIntervalMs: 500,
-      onFatal: (err) => { throw err; },
-    }));
-  }
+  const relay = startRelay({ pool: services.pool, connectionUri: config.DATABASE_URL, producer, logger, metrics: services.metrics, pollIntervalMs: 100 });
   const command = await buildCommandApi(services);
   const query = await buildQueryApi(services);
+  const projectors: Projector[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -52,13 +49,45 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
     await query.close();
     for (const projector of projectors) await projector.stop();
     await relay.stop();
-    await tenantPools.closeAll();
     await services.close();
   };
   t.teardown(stop);
-  return { command, query, services, projectors, stop };
+  return {
+    services, relay, command, query, stop,
+    async project(projection, groupId = `${config.TOPIC_PREFIX}ledgerline.${projection.name}.${randomUUID().slice(0, 8)}`) {
+      const projector = await startProjector({
+        eventLog: services.eventLog, projection, logger, metrics: services.metrics, groupId, sweepIntervalMs: 200,
+        onFatal: (err) => { throw err; },
+      });
+      projectors.push(projector);
+      return projector;
+    },
+  };
 }
 
+export type System = { command: App; query: App; services: Services; projectors: Projector[]; stop: () => Promise<void> };
+
+/** Every part: relay, both APIs and all the projections of the real processes. */
+export async function startSystem(t: Teardown, ctx: TestContext, extraProjections: (services: Services) => Projection[] = () => []): Promise<System> {
+  const parts = await startParts(t, ctx);
+  const { services } = parts;
+  const tenantPools = createTenantPools({ mainUri: services.config.DATABASE_URL, poolSize: 2, maxPools: 20 });
+  t.teardown(() => tenantPools.closeAll());
+  const store = { pool: services.pool, registry: domainEventRegistry, topicOf: services.topicOf };
+  const projections: Projection[] = [
+    mainProjection(services.pool, services.topics),
+    auditProjection(services.pool, services.topics),
+    provisionerProjection({ store, mainUri: services.config.DATABASE_URL, topics: services.topics, logger: ctx.logger }),
+    tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
+    fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
+    ...extraProjections(services),
+  ];
+  const projectors: Projector[] = [];
+  for (const projection of projections) {
+    projectors.push(await parts.project(projection, `${services.config.TOPIC_PREFIX}ledgerline.${projection.name}`));
+  }
+  return { command: parts.command, query: parts.query, services, projectors, stop: parts.stop };
+}
 /** A small HTTP client over inject: JSON in, JSON out, with the last command's position kept. */
 export function client(app: App) {
   return async function call(method: string, url: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
