@@ -58,5 +58,19 @@ t.test('upload, dedupe, list, download, pre-signed URL', async (t) => {
   t.equal(other.json().error.code, 'IDEMPOTENCY_KEY_REUSED');
   const listed = await query('GET', `/api/tenants/${tenantId}/documents?title=same`, { token, headers: { 'x-min-position': String(first.json().position) } });
   t.equal(listed.body.items.length, 1, 'one document for the repeated upload');
+
+  // Content the tenant already has can be named by its SHA-256 instead of sent again.
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  const byReference = multipartBody([{ name: 'filename', value: 'copy.pdf' }, { name: 'title', value: 'By reference' }]);
+  const referenced = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': byReference.contentType, 'x-content-sha256': sha256 }, payload: byReference.body });
+  t.equal(referenced.statusCode, 201, referenced.body);
+  t.equal(referenced.json().fileId, upBody.fileId, 'the document uses the stored file');
+  t.equal(referenced.json().contentType, 'application/pdf');
+  const unknownContent = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': byReference.contentType, 'x-content-sha256': 'a'.repeat(64) }, payload: byReference.body });
+  t.equal(unknownContent.statusCode, 409);
+  t.equal(unknownContent.json().error.code, 'CONTENT_NOT_FOUND');
+  const copy = await system.query.inject({ method: 'GET', url: `/api/tenants/${tenantId}/documents/${referenced.json().id}/download`, headers: { authorization: `Bearer ${token}`, 'x-min-position': String(referenced.json().position) } });
+  t.same(copy.rawPayload, data, 'its download is the stored bytes');
+  t.match(copy.headers['content-disposition'], /copy\.pdf/);
 });
 

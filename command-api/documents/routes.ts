@@ -4,7 +4,7 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { App } from '../../platform/http.ts';
 import { httpError } from '../../platform/http.ts';
 import { loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
-import { sql } from '../../platform/db.ts';
+import { rowSchema, sql } from '../../platform/db.ts';
 import { WrongExpectedVersionError } from '../../platform/event-store.ts';
 import type { S3Clients } from '../../platform/s3.ts';
 import { decideInSequence } from '../../domain/shared/decider.ts';
@@ -19,6 +19,7 @@ import { copyObject, deleteObject, fileKey, stageUpload, tempKey, type StagedUpl
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse };
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
 const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
+const StoredFileRow = rowSchema(Type.Object({ md5: Type.String(), size: Type.Number(), content_type: Type.String() }));
 const secured = { security: [{ bearer: [] }] };
 
 /** StoreFile and AttachDocument decided together against one file stream version. */
@@ -63,10 +64,11 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
         if (staged) { file.file.resume(); throw httpError(400, 'TOO_MANY_FILES', 'send exactly one file per upload'); }
         staged = { ...await stageUpload(s3, file.file, tempKey(s3, tenant.databaseName)), filename: safeFilename(file.filename), claimed: file.mimetype };
       }
-      if (!staged) throw httpError(400, 'MISSING_FILE', 'the multipart body has no `file` part');
-      if (staged.size === 0) throw httpError(400, 'EMPTY_FILE', 'the file is empty');
-      const upload = staged;
-      const contentType = detectContentType(upload.head, upload.filename, upload.claimed);
+      const known = staged ? undefined : await knownContent(request.headers['x-content-sha256'], tenantId, fields.filename?.[0]);
+      const upload = staged ?? known;
+      if (!upload) throw httpError(400, 'MISSING_FILE', 'the multipart body has no `file` part (or send X-Content-SHA256 of content the tenant already has)');
+      if (upload.size === 0) throw httpError(400, 'EMPTY_FILE', 'the file is empty');
+      const contentType = known ? known.claimed : detectContentType(upload.head, upload.filename, upload.claimed);
       const documentId = randomUUID();
       const streamId = fileStreamId(tenantId, upload.sha256, upload.size);
       // Our candidate File; used only if this content is not stored in the tenant yet.
@@ -80,6 +82,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
         const storeFile = { type: 'StoreFile' as const, data: { fileId: ownFileId, tenantId, s3Key: ownKey, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, now: new Date().toISOString() } };
         const decision = decideUpload(storeFile, documentId, file.state);
         if (!decision.deduplicated && !copied) {
+          if (upload.tempKey === undefined) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant no longer has this content; send the file');
           await copyObject(s3, upload.tempKey, ownKey);
           copied = true;
         }
@@ -166,6 +169,23 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
       answer: (result) => ({ statusCode: 200, body: { id: documentId, fileId }, version: result.versions[documentStreamId(documentId)] }),
     });
   });
+
+  /**
+   * Content the tenant already stores, named by X-Content-SHA256 instead of sent again: the
+   * upload then only adds a document. MD5 (Content-MD5) is not accepted for this, since MD5
+   * collisions can be made on purpose.
+   */
+  async function knownContent(header: unknown, tenantId: string, filename: string | undefined) {
+    if (header === undefined) return undefined;
+    const sha256 = String(header).toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw httpError(400, 'INVALID_CONTENT_SHA256', 'X-Content-SHA256 must be 64 hex digits');
+    const stored = await store.pool.maybeOne(sql.type(StoredFileRow)`
+      select data->>'md5' as md5, (data->>'size')::bigint as size, data->>'contentType' as content_type from events
+      where type = 'FileStored' and tenant_id = ${tenantId} and data->>'sha256' = ${sha256}
+      order by global_position desc limit 1`);
+    if (!stored) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant has no content with this SHA-256; send the file');
+    return { tempKey: undefined, md5: stored.md5, sha256, size: stored.size, head: Buffer.alloc(0), filename: safeFilename(filename), claimed: stored.content_type };
+  }
 
   /** The content-identity stream a file id was stored in (its FileStored event). */
   async function fileStreamOf(fileId: string): Promise<string> {
