@@ -24,7 +24,10 @@ export type Projection = {
   positions?: () => Promise<Record<string, number>>;
 };
 
-export type ScopeState = { state: 'paused' | 'failed'; since: string; error?: string };
+export type ScopeState = { state: 'paused' | 'failed'; since: string; error?: string; failures?: number; retryAt?: string };
+
+/** Back-off of a failed scope's retries: 250 ms, doubling, at most 5 s. */
+const retryDelayMs = (failures: number) => Math.min(250 * 2 ** (failures - 1), 5000);
 export type Projector = { stop: () => Promise<void>; status: () => Record<string, ScopeState>; sweep: () => Promise<void> };
 
 export const LATEST = Number.MAX_SAFE_INTEGER;
@@ -53,8 +56,11 @@ export async function startProjector(options: {
         }
       } catch (err) {
         scopeFailures.inc(1, { projection: projection.name });
-        logger.error({ err, scope, projection: projection.name }, 'scope failed; set aside for retry');
-        setAside.set(scope, { state: 'failed', since: new Date().toISOString(), error: (err as Error).message });
+        const previous = setAside.get(scope);
+        const failures = (previous?.failures ?? 0) + 1;
+        const retryAt = new Date(Date.now() + retryDelayMs(failures)).toISOString();
+        logger.error({ err, scope, projection: projection.name, failures, retryAt }, 'scope failed; set aside for retry');
+        setAside.set(scope, { state: 'failed', since: previous?.since ?? new Date().toISOString(), error: (err as Error).message, failures, retryAt });
       } finally {
         setAsideGauge.set(setAside.size, { projection: projection.name });
       }
@@ -75,6 +81,8 @@ export async function startProjector(options: {
     for (const [scope, position] of upTo) {
       // After a rebalance the partition's new owner redoes this batch; checkpoints make it harmless.
       if (!batch.isRunning() || batch.isStale()) return;
+      // A failed scope is the sweep's, with back-off: retrying it here would hold up the partition.
+      if (setAside.get(scope)?.state === 'failed') continue;
       await runScope(scope, position, batch.heartbeat);
       await batch.heartbeat();
     }
@@ -86,16 +94,18 @@ export async function startProjector(options: {
   }
 
   async function sweep(): Promise<void> {
-    const scopes = new Set(setAside.keys());
-    await Promise.all([...scopes].map((scope) => runScope(scope, LATEST)));
+    const now = new Date().toISOString();
+    const due = [...setAside].filter(([scope, state]) => !queues.has(scope) && (state.retryAt === undefined || state.retryAt <= now));
+    await Promise.all(due.map(([scope]) => runScope(scope, LATEST)));
   }
 
-  const initial = (await projection.scopesToSweep?.()) ?? [];
-  await Promise.all(initial.map((scope) => runScope(scope, LATEST)));
-
+  // Subscribe first, then catch up whatever may be behind: a scope slow to catch up (a tenant
+  // whose provisioning keeps failing) must not hold back the events of the others meanwhile.
   const subscription: Subscription = await options.eventLog.subscribe({
     groupId: options.groupId, topics: projection.topics, onBatch, onCrash: options.onFatal,
   });
+  const initial = (await projection.scopesToSweep?.()) ?? [];
+  await Promise.all(initial.map((scope) => runScope(scope, LATEST)));
   const timer = setInterval(() => { void sweep(); }, options.sweepIntervalMs ?? 1000);
   return {
     status: () => Object.fromEntries(setAside),

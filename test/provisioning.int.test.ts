@@ -73,7 +73,8 @@ t.test('a provisioner killed after CREATE DATABASE, before the migrations, compl
   // It provisions in its start-up catch-up, before it subscribes and installs its signal handlers.
   await eventually(async () => (restarted.output().includes('provisioner-fixture: started') || undefined), { timeoutMs: 30_000 });
   t.same(await restarted.stop(), { code: 0, signal: null }, 'the restarted provisioner stops cleanly', { output: restarted.output() });
-  t.ok(await checkpointOf(ctx.pool, 'provisioner') >= tenant.position, 'its checkpoint is past the TenantCreated');
+  const [created] = await eventsOf(tenant.tenantId, 'TenantCreated');
+  t.ok(await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`) >= created!.global_position, 'its checkpoint for the tenant is past the TenantCreated');
 });
 
 t.test('provisioning twice is harmless', async (t) => {
@@ -96,8 +97,8 @@ t.test('provisioning twice is harmless', async (t) => {
 
   // The projection given TenantCreated again (redelivery, a reset checkpoint): no second event.
   const tenantId = await ctx.pool.oneFirst(sql.unsafe`select tenant_id from tenants where slug = 'crash-co'`) as string;
-  await ctx.pool.query(sql.unsafe`update projection_checkpoints set position = 0 where projection = 'provisioner'`);
-  t.equal(await newProvisioner().catchUp('provisioner', LATEST), 'done');
+  await ctx.pool.query(sql.unsafe`update projection_checkpoints set position = 0 where projection = ${`provisioner:${tenantId}`}`);
+  t.equal(await newProvisioner().catchUp(tenantId, LATEST), 'done');
   t.equal((await eventsOf(tenantId, 'TenantProvisioned')).length, 1, 'still exactly one TenantProvisioned');
 });
 
@@ -133,6 +134,11 @@ t.test('a failure appends TenantProvisioningFailed, and the retry succeeds once 
   t.equal(me.status, 200, `another user's read-your-writes works while provisioning fails (${Math.round(performance.now() - readStarted)} ms)`);
   t.ok((await eventsOf(tenant.tenantId, 'TenantProvisioned')).length === 0, 'and the tenant was still failing during that read');
 
+  // Nor does it hold up the tenants created after it: each tenant is its own provisioning scope.
+  const other = await createTenant('unblocked-co');
+  await id.waitUntilActive(admin.token, other.tenantId);
+  t.equal((await eventsOf(tenant.tenantId, 'TenantProvisioned')).length, 0, 'another tenant was provisioned while this one kept failing');
+
   await queryDatabase(ctx, tenant.databaseName, 'drop table documents');
   const started = performance.now();
   await id.waitUntilActive(admin.token, tenant.tenantId);
@@ -159,17 +165,17 @@ t.test('TenantDeleted drops the database only after the read model shows the ten
   const deleted = await id.command('DELETE', `/api/tenants/${tenant.tenantId}`, { token: admin.token });
   t.equal(deleted.status, 202);
   const probe = newProvisioner();
-  t.equal(await probe.catchUp('provisioner', LATEST), 'paused', 'the provisioner waits for the read side');
-  t.ok(await checkpointOf(ctx.pool, 'provisioner') < deleted.body.position, 'its checkpoint stays before the TenantDeleted');
+  t.equal(await probe.catchUp(tenant.tenantId, LATEST), 'paused', 'the provisioner waits for the read side');
+  t.ok(await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`) < deleted.body.position, 'its checkpoint stays before the TenantDeleted');
   t.ok(await databaseExists(ctx, tenant.databaseName), 'and the database is still there');
   t.equal(await ctx.pool.oneFirst(sql.unsafe`select status from tenants where tenant_id = ${tenant.tenantId}`), 'active', 'which still serves the tenant');
 
   mainProjector = await parts.project(mainProjection(parts.services.pool, parts.services.topics));
   const listed = await id.query('GET', '/api/tenants', { token: admin.token, headers: after(deleted.body.position) });
   t.notOk(listed.body.items.some((x: { id: string }) => x.id === tenant.tenantId), 'the read model shows it deleted');
-  t.equal(await probe.catchUp('provisioner', LATEST), 'done', 'then the provisioner goes on');
+  t.equal(await probe.catchUp(tenant.tenantId, LATEST), 'done', 'then the provisioner goes on');
   t.notOk(await databaseExists(ctx, tenant.databaseName), 'and the database is dropped');
-  t.ok(await checkpointOf(ctx.pool, 'provisioner') >= deleted.body.position);
+  t.ok(await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`) >= deleted.body.position);
 });
 
 t.test('a tenant deleted before it was provisioned does not block provisioning', async (t) => {

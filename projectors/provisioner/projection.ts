@@ -1,7 +1,8 @@
-import { sql } from '../../platform/db.ts';
+import { Type } from 'typebox';
+import { rowSchema, sql } from '../../platform/db.ts';
 import { executeCommand, loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
-import { readCategory, readStream, type StoredEvent } from '../../platform/event-store.ts';
-import { checkpointOf, type Projection } from '../../platform/projector.ts';
+import { readStream, type StoredEvent } from '../../platform/event-store.ts';
+import type { Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
@@ -10,10 +11,9 @@ import { dropTenantDatabase, provisionTenantDatabase } from './provision.ts';
 
 const SCOPE = 'provisioner';
 const ACTOR = 'system:provisioner';
-const RETRY_DELAYS_MS = [250, 500, 1000, 2000, 4000];
-const BATCH_SIZE = 20;
 // Session-level, so it takes no transaction id (see catchUp).
 const LOCK = 'ledgerline.provisioner';
+const PositionRow = rowSchema(Type.Object({ tenant_id: Type.String(), position: Type.Number() }));
 
 /**
  * Provisioning is event-driven: TenantCreated → database + migrations → TenantProvisioned
@@ -37,28 +37,24 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
   const failuresSoFar = async (tenantId: string) =>
     (await readStream(pool, tenantStreamId(tenantId))).filter((e) => e.type === 'TenantProvisioningFailed').length;
 
+  /** One attempt; a failure is recorded and thrown, and the projector retries it with back-off. */
   async function provision(event: StoredEvent, tenantId: string, databaseName: string): Promise<void> {
-    for (let round = 1; ; round++) {
-      // A tenant deleted before it was provisioned gets no database (its TenantDeleted, later in
-      // the log, drops one a crashed attempt may have left), and must not hold up the tenants after it.
-      if (await isDeleted(tenantId)) {
-        logger.info({ tenantId }, 'tenant deleted before it was provisioned: skipped');
-        return;
-      }
-      try {
-        await provisionTenantDatabase(mainUri, databaseName, logger);
-        await record(event, tenantId, { type: 'MarkTenantProvisioned', data: { databaseName, now: new Date().toISOString() } });
-        return;
-      } catch (err) {
-        if (await isDeleted(tenantId)) continue; // deleted meanwhile: the check above ends it
-        const reason = (err as Error).message.slice(0, 500);
-        const attempt = (await failuresSoFar(tenantId)) + 1;
-        logger.warn({ err, tenantId, attempt }, 'provisioning failed');
-        await record(event, tenantId, { type: 'MarkTenantProvisioningFailed', data: { reason, attempt, now: new Date().toISOString() } });
-        const delay = RETRY_DELAYS_MS[round - 1];
-        if (delay === undefined) throw err; // set aside; the projector's sweep tries again later
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
+    // A tenant deleted before it was provisioned gets no database (its TenantDeleted, later in
+    // the log, drops one a crashed attempt may have left).
+    if (await isDeleted(tenantId)) {
+      logger.info({ tenantId }, 'tenant deleted before it was provisioned: skipped');
+      return;
+    }
+    try {
+      await provisionTenantDatabase(mainUri, databaseName, logger);
+      await record(event, tenantId, { type: 'MarkTenantProvisioned', data: { databaseName, now: new Date().toISOString() } });
+    } catch (err) {
+      if (await isDeleted(tenantId)) return; // deleted meanwhile: nothing to provision
+      const reason = (err as Error).message.slice(0, 500);
+      const attempt = (await failuresSoFar(tenantId)) + 1;
+      logger.warn({ err, tenantId, attempt }, 'provisioning failed; retried with back-off');
+      await record(event, tenantId, { type: 'MarkTenantProvisioningFailed', data: { reason, attempt, now: new Date().toISOString() } });
+      throw err;
     }
   }
 
@@ -74,58 +70,48 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
   return {
     name: 'provisioner',
     topics: [options.topics.platform],
-    scopeOf: (event) => (event.type === 'TenantCreated' || event.type === 'TenantDeleted' ? SCOPE : null),
-    scopesToSweep: async () => [SCOPE],
-    positions: async () => ({ [SCOPE]: await checkpointOf(pool, SCOPE) }),
+    // One scope per tenant: a tenant whose provisioning keeps failing is set aside on its own
+    // and never holds up the tenants created after it.
+    scopeOf: (event) => (event.type === 'TenantCreated' || event.type === 'TenantDeleted' ? event.tenantId : null),
+    scopesToSweep: async () => (await pool.anyFirst(sql.unsafe`
+      select distinct e.tenant_id from events e
+      where e.type in ('TenantCreated', 'TenantDeleted') and e.global_position > coalesce(
+        (select c.position from projection_checkpoints c where c.projection = ${`${SCOPE}:`} || e.tenant_id::text), 0)`)).map(String),
+    positions: async () => Object.fromEntries((await pool.any(sql.type(PositionRow)`
+      select substr(projection, ${SCOPE.length + 2}) as tenant_id, position from projection_checkpoints where projection like ${`${SCOPE}:%`}`))
+      .map((row) => [row.tenant_id, row.position])),
     /**
      * Unlike the read-model projections, no transaction is held while a database is created,
-     * migrated or retried: an open transaction on the main database holds pg_snapshot_xmin back,
-     * and with it the relay's publishing of every event (platform/relay.ts). Every step is
-     * idempotent, so the checkpoint advances after each step instead, and a session-level
-     * advisory lock keeps two provisioners from working at once.
+     * migrated or retried: every step is idempotent, so the tenant's checkpoint advances after
+     * each step instead, and a session-level advisory lock per tenant keeps two provisioners
+     * from working on the same tenant at once.
      */
-    async catchUp(_scope, upTo) {
+    async catchUp(tenantId, upTo) {
+      const key = `${SCOPE}:${tenantId}`;
       return pool.connect(async (connection) => {
-        const locked = await connection.oneFirst(sql.unsafe`select pg_try_advisory_lock(hashtext(${LOCK}))`);
-        if (!locked) return 'paused'; // another provisioner is at work; the sweep comes back
-        const advance = (position: number) => connection.query(sql.unsafe`
-          update projection_checkpoints set position = ${position}, updated_at = now() where projection = ${SCOPE} and position < ${position}`);
+        const locked = await connection.oneFirst(sql.unsafe`select pg_try_advisory_lock(hashtext(${`${LOCK}:${tenantId}`}))`);
+        if (!locked) return 'paused'; // another provisioner is at work on it; the sweep comes back
         try {
-          await connection.query(sql.unsafe`insert into projection_checkpoints (projection) values (${SCOPE}) on conflict do nothing`);
-          for (;;) {
-            const position = Number(await connection.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${SCOPE}`));
-            if (position >= upTo) return 'done';
-            const events = await readCategory(connection, 'platform', { after: position, upTo, limit: BATCH_SIZE });
-            // Stop before a deletion the read side has not seen yet; the sweep comes back for it.
-            const cut = await firstUnreadyDeletion(events);
-            for (const event of cut === -1 ? events : events.slice(0, cut)) {
-              if (event.type === 'TenantCreated' || event.type === 'TenantDeleted') {
-                await apply(event);
-                await advance(event.globalPosition);
-              }
-            }
-            if (cut !== -1) {
-              const before = events[cut - 1];
-              if (before) await advance(before.globalPosition);
-              return 'paused';
-            }
-            const last = events.at(-1);
-            if (last) await advance(last.globalPosition);
-            if (events.length < BATCH_SIZE) return 'done';
+          await connection.query(sql.unsafe`insert into projection_checkpoints (projection) values (${key}) on conflict do nothing`);
+          const position = Number(await connection.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${key}`));
+          const lifecycle = (await readStream(connection, tenantStreamId(tenantId)))
+            .filter((e) => (e.type === 'TenantCreated' || e.type === 'TenantDeleted') && e.globalPosition > position && e.globalPosition <= upTo);
+          for (const event of lifecycle) {
+            // A deletion waits until the read side no longer serves the tenant; the sweep comes back.
+            if (event.type === 'TenantDeleted' && !(await readSideLetGo(tenantId))) return 'paused';
+            await apply(event);
+            await connection.query(sql.unsafe`
+              update projection_checkpoints set position = ${event.globalPosition}, updated_at = now() where projection = ${key} and position < ${event.globalPosition}`);
           }
+          return 'done';
         } finally {
-          await connection.query(sql.unsafe`select pg_advisory_unlock(hashtext(${LOCK}))`);
+          await connection.query(sql.unsafe`select pg_advisory_unlock(hashtext(${`${LOCK}:${tenantId}`}))`);
         }
       });
     },
   };
 
-  async function firstUnreadyDeletion(events: StoredEvent[]): Promise<number> {
-    for (const [index, event] of events.entries()) {
-      if (event.type !== 'TenantDeleted') continue;
-      const status = await pool.maybeOneFirst(sql.unsafe`select status from tenants where tenant_id = ${event.tenantId}`);
-      if (status !== 'deleted') return index;
-    }
-    return -1;
+  async function readSideLetGo(tenantId: string): Promise<boolean> {
+    return (await pool.maybeOneFirst(sql.unsafe`select status from tenants where tenant_id = ${tenantId}`)) === 'deleted';
   }
 }
