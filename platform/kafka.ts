@@ -36,6 +36,10 @@ export type EventLog = {
   createProducer: () => Promise<EventLogProducer>;
   subscribe: (options: SubscribeOptions) => Promise<Subscription>;
   endOffsets: (topic: string) => Promise<{ partition: number; high: string; low: string }[]>;
+  /** Deletes the topics whose names start with `prefix`, waiting until the broker no longer lists them. */
+  deleteTopicsWithPrefix: (prefix: string) => Promise<string[]>;
+  /** Deletes the consumer groups whose ids start with `prefix` (they must have no live members). */
+  deleteGroupsWithPrefix: (prefix: string) => Promise<string[]>;
   close: () => Promise<void>;
 };
 
@@ -141,6 +145,25 @@ export function createEventLog(options: { brokers: string; clientId: string; log
       await connectAdmin();
       const offsets = await admin.fetchTopicOffsets(topic);
       return offsets.map((o) => ({ partition: o.partition, high: o.high, low: o.low }));
+    },
+    async deleteTopicsWithPrefix(prefix) {
+      await connectAdmin();
+      const doomed = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
+      if (doomed.length === 0) return [];
+      await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
+      // Deletion is asynchronous: wait until the broker no longer lists them.
+      const deadline = Date.now() + 30_000;
+      while ((await admin.listTopics()).some((topic) => doomed.includes(topic))) {
+        if (Date.now() > deadline) throw new Error(`Kafka still lists deleted topics after 30 s: ${doomed.join(', ')}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      return doomed;
+    },
+    async deleteGroupsWithPrefix(prefix) {
+      await connectAdmin();
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+      if (groups.length > 0) await admin.deleteGroups(groups);
+      return groups;
     },
     async close() {
       await Promise.allSettled([...consumers.map((c) => c.disconnect()), ...producers.map((p) => p.disconnect())]);

@@ -9,7 +9,6 @@
 // consumers keep their groups alive, and open connections to the tenant databases are cut.
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { Kafka, logLevel } from 'kafkajs';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { bootstrap } from '../platform/process.ts';
 import { migrate, MAIN_MIGRATIONS } from '../platform/migrate.ts';
@@ -91,32 +90,16 @@ try {
   say(`main database ${database}: schema dropped and recreated (${applied.length} migration(s) applied)`);
 
   // 3. Kafka: this installation's topics and consumer groups, then the topics again.
-  const admin = new Kafka({ clientId: 'reset-dev', brokers: config.KAFKA_BROKERS.split(',').map((b) => b.trim()), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const doomed = (await admin.listTopics()).filter((topic) => topic.startsWith(topicPattern));
-    if (doomed.length) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
-    // Deletion is asynchronous: wait until the broker no longer lists them before recreating.
-    const deadline = Date.now() + 30_000;
-    while ((await admin.listTopics()).some((topic) => doomed.includes(topic))) {
-      if (Date.now() > deadline) throw new Error(`Kafka still lists deleted topics after 30 s: ${doomed.join(', ')}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    say(`deleted ${doomed.length} Kafka topic(s)${doomed.length ? `: ${doomed.join(', ')}` : ''}`);
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(topicPattern));
-    if (groups.length) {
-      try {
-        await admin.deleteGroups(groups);
-        say(`deleted ${groups.length} consumer group(s)`);
-      } catch (err) {
-        say(`could not delete every consumer group (are services still running?): ${(err as Error).message}`);
-      }
-    }
-  } finally {
-    await admin.disconnect();
-  }
   const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'reset-dev', logger: quiet });
   try {
+    const doomed = await eventLog.deleteTopicsWithPrefix(topicPattern);
+    say(`deleted ${doomed.length} Kafka topic(s)${doomed.length ? `: ${doomed.join(', ')}` : ''}`);
+    try {
+      const groups = await eventLog.deleteGroupsWithPrefix(topicPattern);
+      if (groups.length) say(`deleted ${groups.length} consumer group(s)`);
+    } catch (err) {
+      say(`could not delete every consumer group (are services still running?): ${(err as Error).message}`);
+    }
     const topics = Object.values(topicNames(config.TOPIC_PREFIX));
     await eventLog.ensureTopics(topics, config.TOPIC_PARTITIONS);
     say(`recreated the Kafka topics: ${topics.join(', ')}`);
