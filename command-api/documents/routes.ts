@@ -15,6 +15,11 @@ import { CommandAccepted, ErrorResponse } from '../schemas.ts';
 import { requireRole, tenantAccess, type TenantAccess } from '../tenants/access.ts';
 import { detectContentType, safeFilename } from './content-type.ts';
 import { copyObject, deleteObject, fileKey, stageUpload, tempKey, type StagedUpload } from './upload.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Role } from '../../domain/shared/roles.ts';
+
+/** A file received now (staged in S3), or content the tenant already has (no temporary object). */
+type Upload = Omit<StagedUpload, 'tempKey'> & { tempKey?: string; filename: string; claimed: string };
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse };
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
@@ -51,8 +56,25 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     const access = await tenantAccess(store, tenantId, request.actor.userId);
     requireRole(access, ['admin', 'user']);
     const tenant = activeTenant(access);
+    let staged: Upload | undefined;
+    try {
+      const received = await receiveParts(request, tenant.databaseName);
+      staged = received.staged;
+      const known = staged ? undefined : await knownContent(request.headers['x-content-sha256'], tenantId, received.fields.filename?.[0]);
+      const upload = staged ?? known;
+      if (!upload) throw httpError(400, 'MISSING_FILE', 'the multipart body has no `file` part (or send X-Content-SHA256 of content the tenant already has)');
+      if (upload.size === 0) throw httpError(400, 'EMPTY_FILE', 'the file is empty');
+      const contentType = known ? known.claimed : detectContentType(upload.head, upload.filename, upload.claimed);
+      return await storeDocument(request, reply, { tenantId, databaseName: tenant.databaseName, role: access.role }, upload, contentType, received.fields);
+    } finally {
+      if (staged?.tempKey) await deleteObject(s3, staged.tempKey);
+    }
+  });
+
+  /** Reads the multipart parts: fields are collected, the one `file` part streams to S3 as it arrives. */
+  async function receiveParts(request: FastifyRequest, databaseName: string): Promise<{ fields: Record<string, string[]>; staged?: Upload }> {
     const fields: Record<string, string[]> = {};
-    let staged: (StagedUpload & { filename: string; claimed: string }) | undefined;
+    let staged: Upload | undefined;
     try {
       for await (const part of request.parts()) {
         if (part.type === 'field') {
@@ -62,67 +84,73 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
         const file = part as MultipartFile;
         if (file.fieldname !== 'file') { file.file.resume(); throw httpError(400, 'UNEXPECTED_FILE_FIELD', `file parts go in the field "file", not "${file.fieldname}"`); }
         if (staged) { file.file.resume(); throw httpError(400, 'TOO_MANY_FILES', 'send exactly one file per upload'); }
-        staged = { ...await stageUpload(s3, file.file, tempKey(s3, tenant.databaseName)), filename: safeFilename(file.filename), claimed: file.mimetype };
+        staged = { ...await stageUpload(s3, file.file, tempKey(s3, databaseName)), filename: safeFilename(file.filename), claimed: file.mimetype };
       }
-      const known = staged ? undefined : await knownContent(request.headers['x-content-sha256'], tenantId, fields.filename?.[0]);
-      const upload = staged ?? known;
-      if (!upload) throw httpError(400, 'MISSING_FILE', 'the multipart body has no `file` part (or send X-Content-SHA256 of content the tenant already has)');
-      if (upload.size === 0) throw httpError(400, 'EMPTY_FILE', 'the file is empty');
-      const contentType = known ? known.claimed : detectContentType(upload.head, upload.filename, upload.claimed);
-      const documentId = randomUUID();
-      const streamId = fileStreamId(tenantId, upload.sha256, upload.size);
-      // Our candidate File; used only if this content is not stored in the tenant yet.
-      const ownFileId = randomUUID();
-      const ownKey = fileKey(s3, tenant.databaseName, upload.md5, ownFileId);
-      let copied = false;
-      // Concurrent uploads of the same bytes race on the file stream: the first FileStored wins,
-      // the others find it on their next attempt and only add a document.
-      for (let attempt = 1; ; attempt++) {
-        const file = await loadAggregate(store.pool, streamId, fileDecider);
-        const storeFile = { type: 'StoreFile' as const, data: { fileId: ownFileId, tenantId, s3Key: ownKey, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, now: new Date().toISOString() } };
-        const decision = decideUpload(storeFile, documentId, file.state);
-        if (!decision.deduplicated && !copied) {
-          if (upload.tempKey === undefined) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant no longer has this content; send the file');
-          await copyObject(s3, upload.tempKey, ownKey);
-          copied = true;
-        }
-        const finalFileId = decision.fileId;
-        try {
-          const reply201 = await runCommand(store, request, reply, {
-            actor: request.actor.userId, tenantId,
-            // A multipart body is not JSON: the same key must mean the same bytes and fields.
-            fingerprint: { sha256: upload.sha256, size: upload.size, filename: upload.filename, fields },
-            decisions: [
-              { streamId, decider: fileUploadDecider, ifMatch: file.version, command: [storeFile, { type: 'AttachDocument', data: { documentId } }] },
-              {
-                streamId: documentStreamId(documentId), decider: documentDecider,
-                command: { type: 'CreateDocument', data: {
-                  documentId, tenantId, fileId: finalFileId, filename: upload.filename, contentType, size: upload.size,
-                  ownerId: request.actor.userId, actorRole: access.role, now: new Date().toISOString(),
-                  ...(fields.title?.[0] === undefined ? {} : { title: fields.title[0] }),
-                  ...(fields.description?.[0] === undefined ? {} : { description: fields.description[0] }),
-                  ...(parseTags(fields.tags ?? []) === undefined ? {} : { tags: parseTags(fields.tags ?? []) }),
-                } },
-              },
-            ],
-            answer: (result) => ({
-              statusCode: 201, version: result.versions[documentStreamId(documentId)],
-              body: { id: documentId, fileId: finalFileId, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, deduplicated: decision.deduplicated },
-            }),
-          });
-          if (decision.deduplicated && copied) await deleteObject(s3, ownKey);
-          return reply201;
-        } catch (err) {
-          if (!(err instanceof WrongExpectedVersionError) || err.streamId !== streamId || attempt >= 20) {
-            if (copied) await deleteObject(s3, ownKey);
-            throw err;
-          }
-        }
-      }
-    } finally {
-      if (staged) await deleteObject(s3, staged.tempKey);
+    } catch (err) {
+      if (staged?.tempKey) await deleteObject(s3, staged.tempKey);
+      throw err;
     }
-  });
+    return staged ? { fields, staged } : { fields };
+  }
+
+  /**
+   * The File (if this content is new in the tenant) and the Document, appended together.
+   * Concurrent uploads of the same bytes race on the file stream: the first FileStored wins,
+   * the others find it on their next attempt and only add a document (their copy is deleted).
+   */
+  async function storeDocument(
+    request: FastifyRequest, reply: FastifyReply, tenant: { tenantId: string; databaseName: string; role: Role },
+    upload: Upload, contentType: string, fields: Record<string, string[]>,
+  ): Promise<FastifyReply> {
+    const { tenantId } = tenant;
+    const documentId = randomUUID();
+    const streamId = fileStreamId(tenantId, upload.sha256, upload.size);
+    const ownFileId = randomUUID();
+    const ownKey = fileKey(s3, tenant.databaseName, upload.md5, ownFileId);
+    const tags = parseTags(fields.tags ?? []);
+    let copied = false;
+    for (let attempt = 1; ; attempt++) {
+      const file = await loadAggregate(store.pool, streamId, fileDecider);
+      const storeFile = { type: 'StoreFile' as const, data: { fileId: ownFileId, tenantId, s3Key: ownKey, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, now: new Date().toISOString() } };
+      const decision = decideUpload(storeFile, documentId, file.state);
+      if (!decision.deduplicated && !copied) {
+        if (upload.tempKey === undefined) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant no longer has this content; send the file');
+        await copyObject(s3, upload.tempKey, ownKey);
+        copied = true;
+      }
+      try {
+        const answered = await runCommand(store, request, reply, {
+          actor: request.actor.userId, tenantId,
+          // A multipart body is not JSON: the same key must mean the same bytes and fields.
+          fingerprint: { sha256: upload.sha256, size: upload.size, filename: upload.filename, fields },
+          decisions: [
+            { streamId, decider: fileUploadDecider, ifMatch: file.version, command: [storeFile, { type: 'AttachDocument', data: { documentId } }] },
+            {
+              streamId: documentStreamId(documentId), decider: documentDecider,
+              command: { type: 'CreateDocument', data: {
+                documentId, tenantId, fileId: decision.fileId, filename: upload.filename, contentType, size: upload.size,
+                ownerId: request.actor.userId, actorRole: tenant.role, now: new Date().toISOString(),
+                ...(fields.title?.[0] === undefined ? {} : { title: fields.title[0] }),
+                ...(fields.description?.[0] === undefined ? {} : { description: fields.description[0] }),
+                ...(tags === undefined ? {} : { tags }),
+              } },
+            },
+          ],
+          answer: (result) => ({
+            statusCode: 201, version: result.versions[documentStreamId(documentId)],
+            body: { id: documentId, fileId: decision.fileId, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, deduplicated: decision.deduplicated },
+          }),
+        });
+        if (decision.deduplicated && copied) await deleteObject(s3, ownKey);
+        return answered;
+      } catch (err) {
+        if (!(err instanceof WrongExpectedVersionError) || err.streamId !== streamId || attempt >= 20) {
+          if (copied) await deleteObject(s3, ownKey);
+          throw err;
+        }
+      }
+    }
+  }
 
   app.put('/api/tenants/:tenantId/documents/:documentId', {
     schema: {
