@@ -1,8 +1,6 @@
 import { Type } from 'typebox';
 
-export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
-}, { description: 'Every error: a stable machine-readable code and a human message' });
+export { ErrorResponse } from '../platform/http.ts';
 
 /** What every write answers: the id, the aggregate's new version (also the ETag) and the event position. */
 export const CommandAccepted = Type.Object({

@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import fp from 'fastify-plugin';
 import type { Metrics } from './metrics.ts';
+
+/** The body of every error answer (the shape `errorHandling` sends), for route schemas. */
+export const ErrorResponse = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() }),
+}, { description: 'Every error: a stable machine-readable code and a human message' });
 
 /** An error that carries its HTTP status and a stable machine-readable code. */
 export type CodedError = Error & { statusCode: number; code: string };

@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { httpError, type App } from '../../platform/http.ts';
+import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
 import { appendToStreams } from '../../platform/event-store.ts';
 import { loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
 import type { S3Clients } from '../../platform/s3.ts';
@@ -11,7 +11,6 @@ import { documentDecider, documentStreamId } from '../../domain/document/index.t
 import type { Freshness } from '../freshness.ts';
 import { memberOf } from '../tenants/access.ts';
 
-const ErrorResponse = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 416: ErrorResponse, 504: ErrorResponse };
 const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });

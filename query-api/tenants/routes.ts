@@ -1,10 +1,9 @@
 import { Type } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { httpError, type App } from '../../platform/http.ts';
+import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
 import type { Freshness } from '../freshness.ts';
 import { memberOf, tenantsOf, tenantView } from './access.ts';
 
-const ErrorResponse = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 504: ErrorResponse };
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]);
 const Tenant = Type.Object({
