@@ -77,7 +77,7 @@ function toStoredEvent(row: Static<typeof EventRow>): StoredEvent {
   // a bigint, and positions stay far below 2^53, so the envelope's number is made true here.
   return {
     eventId: row.event_id, type: row.type, schemaVersion: row.schema_version, category: row.category,
-    streamId: row.stream_id, streamVersion: row.stream_version, globalPosition: Number(row.global_position),
+    streamId: row.stream_id, streamVersion: row.stream_version, globalPosition: row.global_position,
     tenantId: row.tenant_id, occurredAt: row.occurred_at, actor: row.actor,
     correlationId: row.correlation_id, causationId: row.causation_id, data: row.data,
   };

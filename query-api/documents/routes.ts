@@ -135,8 +135,7 @@ export async function documentQueryRoutes(app: App, options: { pool: DatabasePoo
   }, async (request, reply) => {
     const { db } = await tenantDb(request, request.params.tenantId);
     const document = await findDocument(db, request.params.documentId);
-    // bigint columns come back as BigInt; the range arithmetic needs a number.
-    const size = Number(document.size);
+    const { size } = document;
     const range = parseRange(request.headers.range, size);
     const object = await s3.internal.send(new GetObjectCommand({
       Bucket: s3.bucket, Key: document.s3_key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),

@@ -89,8 +89,7 @@ export async function identityRoutes(app: App, options: { pool: DatabasePool; fr
       select global_position, event_id, type, actor, stream_id, to_json(occurred_at)#>>'{}' as occurred_at, data
       from audit_log where tenant_id = ${tenantId} and global_position < ${before}
       order by global_position desc limit ${request.query.limit}`);
-    // global_position is a bigint column: slonik returns BigInt, which the nullable nextBefore cannot serialize.
-    const items = rows.map((r) => ({ position: Number(r.global_position), eventId: r.event_id, type: r.type, actor: r.actor, streamId: r.stream_id, occurredAt: r.occurred_at, data: r.data }));
+    const items = rows.map((r) => ({ position: r.global_position, eventId: r.event_id, type: r.type, actor: r.actor, streamId: r.stream_id, occurredAt: r.occurred_at, data: r.data }));
     return { items, nextBefore: rows.length === request.query.limit ? (items.at(-1)?.position ?? null) : null };
   });
 }
