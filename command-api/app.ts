@@ -1,8 +1,7 @@
 import { createApp, operations, type App } from '../platform/http.ts';
 import { registerOpenApi } from '../platform/openapi.ts';
 import { authentication } from '../platform/auth.ts';
-import { domainEventRegistry } from '../platform/event-registry.ts';
-import type { CommandStore } from '../platform/command-handler.ts';
+import { listenForInvalidations } from '../platform/invalidation.ts';
 import type { Services } from '../platform/services.ts';
 import { authRoutes } from './auth/routes.ts';
 import { createSessions } from './auth/sessions.ts';
@@ -16,8 +15,10 @@ export async function buildCommandApi(services: Services): Promise<App> {
   const app = await createApp(services.logger);
   await registerOpenApi(app, 'Ledgerline command API');
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service: 'command-api' });
-  await app.register(authentication, { config, pool });
-  const store: CommandStore = { pool, registry: domainEventRegistry, topicOf: services.topicOf };
+  const invalidations = await listenForInvalidations(config.DATABASE_URL, services.logger);
+  app.addHook('onClose', () => invalidations.close());
+  await app.register(authentication, { config, pool, invalidations });
+  const { store } = services;
   const sessions = createSessions(app, pool, config);
   await app.register(authRoutes, { store, sessions, bcryptCost: config.BCRYPT_COST });
   await app.register(tenantRoutes, { store });

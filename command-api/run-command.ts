@@ -1,8 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { executeCommand, type Decision, type CommandStore } from '../platform/command-handler.ts';
-import type { AppendResult } from '../platform/event-store.ts';
+import { executeCommand, type CommandPlan, type CommandStore } from '../platform/command-handler.ts';
 import type { DatabaseTransactionConnection } from '../platform/db.ts';
-import { findAnswer, requestHash, saveAnswer } from '../platform/idempotency.ts';
+import { findAnswer, requestHash } from '../platform/idempotency.ts';
 import { httpError } from '../platform/http.ts';
 
 export type CommandAnswer = { statusCode: 201 | 202 | 200; body: Record<string, unknown>; version?: number };
@@ -25,25 +24,27 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
 }
 
 /**
- * Runs a command for an HTTP request: decisions through the generic handler, the answer
+ * Runs a command for an HTTP request: the plan through the one command path, the answer
  * (id, version as ETag, position) replayed for a repeated Idempotency-Key, correlation from
- * the request id. `answer` builds the response from the append result inside its transaction.
+ * the request id. `answer` builds the response from the streams' new versions.
  */
 export async function runCommand(
   store: CommandStore, request: FastifyRequest, reply: FastifyReply,
   command: {
     actor: string | null;
     tenantId: string | null;
-    decisions: Decision[];
-    answer: (result: AppendResult) => CommandAnswer;
-    alsoInTransaction?: (tx: DatabaseTransactionConnection, result: AppendResult) => Promise<void>;
+    decisions: CommandPlan;
+    answer: (result: { versions: Record<string, number> }) => CommandAnswer;
+    /** Write-side rows that commit with the events (credentials, sessions). */
+    alsoInTransaction?: (tx: DatabaseTransactionConnection) => Promise<void>;
     /** What identifies the request for Idempotency-Key when it is not the JSON body (uploads). */
     fingerprint?: unknown;
+    maxAttempts?: number;
   },
 ): Promise<FastifyReply> {
   const key = idempotencyKey(request);
   const actorKey = command.actor ?? `anonymous:${request.ip}`;
-  const hash = requestHash(request.method, request.url, command.fingerprint ?? request.body);
+  const hash = key === undefined ? '' : requestHash(request.method, request.url, command.fingerprint ?? request.body);
   if (key) {
     const previous = await findAnswer(store.pool, actorKey, key, hash);
     if (previous) return send(reply, previous.statusCode, previous.body as Record<string, unknown>, true);
@@ -51,14 +52,16 @@ export async function runCommand(
   try {
     const result = await executeCommand(store, command.decisions, {
       tenantId: command.tenantId, actor: command.actor, correlationId: request.id, causationId: null, occurredAt: new Date(),
-    }, async (tx, appended) => {
-      await command.alsoInTransaction?.(tx, appended);
-      const answer = command.answer(appended);
-      const body = { ...answer.body, ...(answer.version === undefined ? {} : { version: answer.version }), position: appended.lastPosition };
-      if (key) await saveAnswer(tx, actorKey, key, hash, { statusCode: answer.statusCode, body });
-      return { statusCode: answer.statusCode, body };
+    }, {
+      respond: (versions) => {
+        const answer = command.answer({ versions });
+        return { statusCode: answer.statusCode, body: { ...answer.body, ...(answer.version === undefined ? {} : { version: answer.version }) } };
+      },
+      ...(key ? { idempotency: { actor: actorKey, key, hash, statusCode: (a: Answered) => a.statusCode, body: (a: Answered) => a.body } } : {}),
+      ...(command.alsoInTransaction ? { inTransaction: command.alsoInTransaction } : {}),
+      ...(command.maxAttempts === undefined ? {} : { maxAttempts: command.maxAttempts }),
     });
-    return send(reply, result.response.statusCode, result.response.body, false);
+    return send(reply, result.response.statusCode, { ...result.response.body, position: result.lastPosition }, false);
   } catch (err) {
     // A concurrent twin with the same key may have won, and made this attempt fail (as a race on
     // the key, or as the conflict its own events cause, e.g. SLUG_TAKEN): answer what it answered.
@@ -69,6 +72,8 @@ export async function runCommand(
     throw err;
   }
 }
+
+type Answered = { statusCode: number; body: Record<string, unknown> };
 
 function send(reply: FastifyReply, statusCode: number, body: Record<string, unknown>, replayed: boolean): FastifyReply {
   if (typeof body.version === 'number') reply.header('etag', `"${body.version}"`);

@@ -2,7 +2,13 @@ import fp from 'fastify-plugin';
 import jwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
-import { sql, type DatabasePool } from './db.ts';
+import { Type, type Static } from 'typebox';
+import { sql, rowSchema, type DatabasePool } from './db.ts';
+import { createInvalidatedCache, type Invalidations } from './invalidation.ts';
+
+const SessionRowSchema = Type.Object({ user_id: Type.String(), expires_at_ms: Type.Number(), live: Type.Boolean() });
+type SessionRow = Static<typeof SessionRowSchema>;
+const SessionRow = rowSchema(SessionRowSchema);
 import { httpError } from './http.ts';
 
 declare module '@fastify/jwt' {
@@ -25,8 +31,14 @@ declare module 'fastify' {
  * Verifies access tokens (HS256 pinned, issuer and audience checked) and that their session is
  * still live in the shared sessions table, so a logout is seen by every API instance at once.
  */
-export const authentication = fp(async (app: FastifyInstance, options: { config: Config; pool: DatabasePool }) => {
+export const authentication = fp(async (app: FastifyInstance, options: { config: Config; pool: DatabasePool; invalidations: Invalidations }) => {
   const { config, pool } = options;
+  // Session liveness is read once per session and then served from memory until a logout,
+  // password change or refresh-token reuse changes the row (its trigger notifies every instance).
+  const sessions = createInvalidatedCache<SessionRow | null>(options.invalidations, (key) => [key]);
+  const sessionOf = (sid: string) => sessions.get(`session:${sid}`, () => pool.maybeOne(sql.type(SessionRow)`
+    select user_id, (extract(epoch from expires_at) * 1000)::float8 as expires_at_ms, revoked_at is null as live
+    from sessions where session_id = ${sid}`));
   await app.register(jwt, {
     secret: config.JWT_SECRET,
     sign: { algorithm: 'HS256', iss: config.JWT_ISSUER, aud: config.JWT_AUDIENCE, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS },
@@ -43,8 +55,9 @@ export const authentication = fp(async (app: FastifyInstance, options: { config:
       throw httpError(401, 'INVALID_TOKEN', 'the access token is invalid or expired');
     }
     if (claims.typ !== 'access') throw httpError(401, 'INVALID_TOKEN', 'not an access token');
-    const live = await pool.exists(sql.unsafe`
-      select 1 from sessions where session_id = ${claims.sid} and revoked_at is null and expires_at > now()`);
+    const session = await sessionOf(claims.sid);
+    // The session must be the token subject's own: a sid alone proves nothing.
+    const live = session !== null && session.live && session.user_id === claims.sub && session.expires_at_ms > Date.now();
     if (!live) throw httpError(401, 'SESSION_REVOKED', 'the session has ended; log in again');
     request.actor = { userId: claims.sub, sessionId: claims.sid };
   });

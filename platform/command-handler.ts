@@ -1,75 +1,200 @@
-import { appendToStreams, readStream, WrongExpectedVersionError, type AppendContext, type AppendResult, type EventRegistry, type NewEvent, type StreamAppend } from './event-store.ts';
-import type { DatabasePool, DatabaseTransactionConnection } from './db.ts';
+import { readStream, readStreamTails, WrongExpectedVersionError, type AppendContext, type AppendResult, type EventRegistry, type NewEvent, type StoredEvent, type StreamAppend } from './event-store.ts';
+import type { DatabasePool, DatabaseTransactionConnection, Queryable } from './db.ts';
+import { createAggregateCache, type AggregateCache } from './aggregate-cache.ts';
+import { createAppender, type Appender } from './appender.ts';
 
 /** The decider shape of domain/shared/decider.ts, seen from outside the domain. */
-export type AnyDecider = {
-  initialState: () => unknown;
-  decide: (command: never, state: never) => NewEvent[];
-  evolve: (state: never, event: never) => unknown;
+export type DeciderOf<C, S> = {
+  initialState: () => S;
+  decide: (command: C, state: S) => NewEvent[];
+  evolve: (state: S, event: never) => S;
 };
 
-/** One stream a command decides on: its command may depend on the stream's current state. */
+/** A stream's folded state at a version, as a command sees it. */
+export type Loaded<S> = { streamId: string; state: S; version: number };
+
+/** A stream to read and fold, typed by its state. */
+export type StreamRef<S> = { streamId: string; initialState: () => S; evolve: (state: S, event: never) => S };
+
+/** One stream a command appends to; built by `decision()`, which tsc checks against the decider. */
 export type Decision = {
-  streamId: string;
-  decider: AnyDecider;
-  command: unknown | ((state: unknown) => unknown);
+  readonly ref: StreamRef<unknown>;
+  readonly decide: (state: unknown) => NewEvent[];
   /** The version the client saw (If-Match): a stale one is a conflict, never retried. */
-  ifMatch?: number;
-  /** Streams such as audit trails that accept appends whatever their version. */
-  anyVersion?: boolean;
+  readonly ifMatch?: number;
+  /** Streams such as download-URL trails that accept appends whatever their version. */
+  readonly anyVersion?: boolean;
 };
 
-export type CommandResult<T> = AppendResult & { response: T };
+export function streamRef<S>(decider: Pick<DeciderOf<never, S>, 'initialState' | 'evolve'>, streamId: string): StreamRef<S> {
+  return { streamId, initialState: decider.initialState, evolve: decider.evolve };
+}
 
+/**
+ * A decision on one stream: its command, or a function of the stream's current state that
+ * returns the command. The decider's own types are checked here, then erased for the handler.
+ */
+export function decision<C, S>(
+  decider: DeciderOf<C, S>, streamId: string, command: C | ((state: S) => C),
+  options: { ifMatch?: number | undefined; anyVersion?: boolean } = {},
+): Decision {
+  const commandFor = (state: S): C => (typeof command === 'function' ? (command as (state: S) => C)(state) : command);
+  return {
+    ref: streamRef(decider, streamId) as StreamRef<unknown>,
+    decide: (state) => decider.decide(commandFor(state as S), state as S),
+    ...(options.ifMatch === undefined ? {} : { ifMatch: options.ifMatch }),
+    ...(options.anyVersion ? { anyVersion: true } : {}),
+  };
+}
+
+/** What a command needs: the store, its per-process cache of folded streams, and the appender. */
 export type CommandStore = {
   pool: DatabasePool;
   registry: EventRegistry;
   topicOf: (category: string) => string;
+  cache: AggregateCache;
+  appender: Appender;
 };
+
+export function createCommandStore(pool: DatabasePool, registry: EventRegistry, topicOf: (category: string) => string, options: { cacheSize?: number } = {}): CommandStore {
+  return { pool, registry, topicOf, cache: createAggregateCache(options.cacheSize ?? 10_000), appender: createAppender(pool, registry, topicOf) };
+}
+
+/**
+ * Reads and folds streams in one round trip: the cached state of each at its version, plus
+ * whatever was appended since (by this or another process). A command's cost does not grow with
+ * its stream's length; the append's version check makes a stale cache harmless.
+ */
+export async function loadStreams(store: CommandStore, refs: readonly StreamRef<unknown>[], db: Queryable = store.pool): Promise<Map<string, Loaded<unknown>>> {
+  const known = refs.map((ref) => store.cache.get(ref.streamId) ?? { streamId: ref.streamId, state: ref.initialState(), version: 0 });
+  const tails = await readStreamTails(db, known.map((k) => ({ streamId: k.streamId, after: k.version })));
+  const loaded = new Map<string, Loaded<unknown>>();
+  refs.forEach((ref, i) => {
+    const tail = tails.get(ref.streamId) ?? [];
+    const current = fold(ref, known[i]!, tail);
+    store.cache.set(current);
+    loaded.set(ref.streamId, current);
+  });
+  return loaded;
+}
+
+export async function loadStream<S>(store: CommandStore, ref: StreamRef<S>): Promise<Loaded<S>> {
+  return (await loadStreams(store, [ref as StreamRef<unknown>])).get(ref.streamId) as Loaded<S>;
+}
+
+function fold(ref: StreamRef<unknown>, from: Loaded<unknown>, events: readonly Pick<StoredEvent, 'type' | 'data' | 'streamVersion'>[]): Loaded<unknown> {
+  if (events.length === 0) return from;
+  const evolve = ref.evolve as (state: unknown, event: { type: string; data: unknown }) => unknown;
+  const state = events.reduce((s, e) => evolve(s, { type: e.type, data: e.data }), from.state);
+  return { streamId: from.streamId, state, version: events.at(-1)!.streamVersion };
+}
+
+/**
+ * What a command decides: a list of decisions, or (to read other streams first, each once,
+ * for access checks or a side effect that must precede the append) a plan that reads `reads`
+ * and returns its decisions from their states. Decisions on streams it read reuse them.
+ */
+export type CommandPlan =
+  | readonly Decision[]
+  | { reads: readonly StreamRef<unknown>[]; decide: (loaded: ReadonlyMap<string, Loaded<unknown>>) => readonly Decision[] | Promise<readonly Decision[]> };
+
+export type CommandResult<T> = AppendResult & { response: T };
+
+export type CommandOptions<T> = {
+  /** The answer, from the versions the streams will have once the append succeeds. */
+  respond: (versions: Record<string, number>) => T;
+  /** Records `respond`'s answer with the events (Idempotency-Key); a twin that won makes this throw. */
+  idempotency?: { actor: string; key: string; hash: string; statusCode: (answer: T) => number; body: (answer: T) => Record<string, unknown> };
+  /** Write-side rows that must commit with the events (credentials, sessions): runs before the append. */
+  inTransaction?: (tx: DatabaseTransactionConnection) => Promise<void>;
+  /** Conflicts decided again before giving up (a stream many commands race on wants more). */
+  maxAttempts?: number;
+};
+
+export class IdempotencyRaceError extends Error {}
 
 const MAX_ATTEMPTS = 5;
 
 /**
- * The one command path: read each stream, fold it with `evolve`, `decide`, and append every
- * stream's new events atomically with the version it was read at. A concurrent writer makes
- * the append fail; without If-Match we decide again on fresh state (bounded), with it the
- * client's view was stale and it gets the conflict. `finish` runs in the append's transaction
- * (extra write-side rows, the idempotent response) and its result is returned.
+ * The one command path: read and fold each stream once, decide, and append every stream's new
+ * events atomically at the versions they were read at. A concurrent writer makes the append
+ * fail; without If-Match we decide again on fresh state (bounded), with it the client's view was
+ * stale and it gets the conflict. Appends without write-side rows go through the process's
+ * appender, which batches concurrent commands into one statement and one commit.
  */
-export async function executeCommand<T>(
-  store: CommandStore, decisions: Decision[], context: AppendContext,
-  finish: (tx: DatabaseTransactionConnection, result: AppendResult) => Promise<T>,
-): Promise<CommandResult<T>> {
+export async function executeCommand<T>(store: CommandStore, plan: CommandPlan, context: AppendContext, options: CommandOptions<T>): Promise<CommandResult<T>> {
   for (let attempt = 1; ; attempt++) {
-    const appends: StreamAppend[] = [];
-    for (const decision of decisions) {
-      const history = await readStream(store.pool, decision.streamId);
-      const version = history.at(-1)?.streamVersion ?? 0;
-      if (decision.ifMatch !== undefined && decision.ifMatch !== version) {
-        throw new WrongExpectedVersionError(decision.streamId, decision.ifMatch, version);
-      }
-      const decider = decision.decider as unknown as { initialState: () => unknown; decide: (c: unknown, s: unknown) => NewEvent[]; evolve: (s: unknown, e: unknown) => unknown };
-      const state = history.reduce((s, e) => decider.evolve(s, { type: e.type, data: e.data }), decider.initialState());
-      const command = typeof decision.command === 'function' ? (decision.command as (s: unknown) => unknown)(state) : decision.command;
-      const events = decider.decide(command, state);
-      appends.push({ streamId: decision.streamId, expectedVersion: decision.anyVersion ? 'any' as const : version, events });
+    const { appends, versions, decisions } = await decideOnce(store, plan);
+    const response = options.respond(versions);
+    const idempotency = options.idempotency && {
+      actor: options.idempotency.actor, key: options.idempotency.key, hash: options.idempotency.hash,
+      statusCode: options.idempotency.statusCode(response), body: options.idempotency.body(response),
+    };
+    if (appends.every((a) => a.events.length === 0) && !idempotency && !options.inTransaction) {
+      return { versions, lastPosition: 0, events: [], response };
     }
-    try {
-      return await store.pool.transaction(async (tx) => {
-        const result = await appendToStreams(tx, appends, context, store.registry, store.topicOf);
-        const response = await finish(tx, result);
-        return { ...result, response };
-      }, 0);
-    } catch (err) {
-      const retryable = err instanceof WrongExpectedVersionError && decisions.every((d) => d.ifMatch === undefined);
-      if (!retryable || attempt >= MAX_ATTEMPTS) throw err;
+    const command = { appends, context, ...(idempotency ? { idempotency } : {}) };
+    const outcome = options.inTransaction
+      ? await store.pool.transaction(async (tx) => {
+        await options.inTransaction!(tx);
+        const [result] = await store.appender.appendIn(tx, [command]);
+        if (result?.status === 'conflict') throw result.error;
+        return result!;
+      }, 0).catch((err: unknown) => {
+        if (err instanceof WrongExpectedVersionError) return { status: 'conflict' as const, error: err };
+        throw err;
+      })
+      : await store.appender.append(command);
+    if (outcome.status === 'ok') {
+      rememberAppended(store, decisions, outcome.result.events);
+      return { ...outcome.result, response };
     }
+    if (outcome.status === 'idempotency_race') throw new IdempotencyRaceError('a concurrent request with this Idempotency-Key won');
+    // The cache may be behind or (after a reset) ahead of the store: read these streams afresh.
+    for (const d of decisions) store.cache.delete(d.ref.streamId);
+    const retryable = decisions.every((d) => d.ifMatch === undefined);
+    if (!retryable || attempt >= (options.maxAttempts ?? MAX_ATTEMPTS)) throw outcome.error;
   }
 }
 
-/** Folds a stream into its current state and version (for reads on the write side). */
-export async function loadAggregate<S>(pool: DatabasePool, streamId: string, decider: { initialState: () => S; evolve: (s: S, e: never) => S }): Promise<{ state: S; version: number }> {
-  const history = await readStream(pool, streamId);
+async function decideOnce(store: CommandStore, plan: CommandPlan) {
+  let loaded = new Map<string, Loaded<unknown>>();
+  let decisions: readonly Decision[];
+  if ('reads' in plan) {
+    loaded = await loadStreams(store, plan.reads);
+    decisions = await plan.decide(loaded);
+  } else {
+    decisions = plan as readonly Decision[];
+  }
+  // A stream appended to whatever its version (anyVersion) is not read: its state is not used.
+  const missing = decisions.filter((d) => !loaded.has(d.ref.streamId) && !d.anyVersion).map((d) => d.ref);
+  if (missing.length > 0) for (const [id, l] of await loadStreams(store, missing)) loaded.set(id, l);
+  for (const d of decisions) if (!loaded.has(d.ref.streamId)) loaded.set(d.ref.streamId, { streamId: d.ref.streamId, state: d.ref.initialState(), version: 0 });
+  const versions: Record<string, number> = {};
+  const appends: StreamAppend[] = decisions.map((d) => {
+    const current = loaded.get(d.ref.streamId)!;
+    if (d.ifMatch !== undefined && d.ifMatch !== current.version) throw new WrongExpectedVersionError(d.ref.streamId, d.ifMatch, current.version);
+    const events = d.decide(current.state);
+    versions[d.ref.streamId] = current.version + events.length;
+    return { streamId: d.ref.streamId, expectedVersion: d.anyVersion ? 'any' as const : current.version, events };
+  });
+  return { appends, versions, decisions, loaded };
+}
+
+/** The states after our own append are known without reading: cache them at their new version. */
+function rememberAppended(store: CommandStore, decisions: readonly Decision[], events: readonly StoredEvent[]): void {
+  for (const d of decisions) {
+    if (d.anyVersion) continue;
+    const own = events.filter((e) => e.streamId === d.ref.streamId);
+    const cached = store.cache.get(d.ref.streamId);
+    if (own.length === 0 || !cached || cached.version !== own[0]!.streamVersion - 1) { store.cache.delete(d.ref.streamId); continue; }
+    store.cache.set(fold(d.ref, cached, own));
+  }
+}
+
+/** Folds a whole stream (for reads outside the hot path: scripts, projectors). */
+export async function loadAggregate<S>(db: Queryable, streamId: string, decider: { initialState: () => S; evolve: (s: S, e: never) => S }): Promise<{ state: S; version: number }> {
+  const history = await readStream(db, streamId);
   const evolve = decider.evolve as (s: S, e: unknown) => S;
   return {
     state: history.reduce((s, e) => evolve(s, { type: e.type, data: e.data }), decider.initialState()),

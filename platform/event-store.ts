@@ -35,7 +35,12 @@ export type AppendContext = {
   occurredAt: Date;
 };
 
-export type EventTypeInfo = { schemaVersion: number; category: string };
+export type EventTypeInfo = {
+  schemaVersion: number;
+  category: string;
+  /** Why the event does not match its published schema, or undefined when it does. */
+  check?: (event: NewEvent) => string | undefined;
+};
 export type EventRegistry = (type: string) => EventTypeInfo;
 
 export type AppendResult = {
@@ -45,6 +50,14 @@ export type AppendResult = {
   lastPosition: number;
   events: StoredEvent[];
 };
+
+/** An event that does not match its published schema: a bug in a decider, never appended. */
+export class InvalidEventError extends Error {
+  constructor(type: string, problem: string) {
+    super(`event ${type} does not match its schema: ${problem}`);
+    this.name = 'InvalidEventError';
+  }
+}
 
 export class WrongExpectedVersionError extends Error {
   readonly streamId: string;
@@ -83,51 +96,86 @@ function toStoredEvent(row: Static<typeof EventRow>): StoredEvent {
   };
 }
 
+/** One command's appends as the append function takes them (platform/migrations/003_append_function.sql). */
+export type AppendCommand = {
+  appends: StreamAppend[];
+  context: AppendContext;
+  /** The Idempotency-Key answer, recorded with the events; the function adds `position` to its body. */
+  idempotency?: { actor: string; key: string; hash: string; statusCode: number; body: Record<string, unknown> };
+};
+
+export type AppendOutcome =
+  | { status: 'ok'; result: AppendResult }
+  | { status: 'conflict'; error: WrongExpectedVersionError }
+  | { status: 'idempotency_race' };
+
+const AppendReply = Type.Array(Type.Union([
+  Type.Object({ status: Type.Literal('ok'), positions: Type.Array(Type.Number()), versions: Type.Record(Type.String(), Type.Number()), occurredAt: Type.String() }),
+  Type.Object({ status: Type.Literal('conflict'), streamId: Type.String(), expected: Type.Number(), actual: Type.Number() }),
+  Type.Object({ status: Type.Literal('idempotency_race') }),
+]));
+const appendReply = rowSchema(Type.Object({ results: AppendReply }));
+
 /**
- * Appends to one or more streams atomically, with an outbox row per event.
- *
- * Global positions are drawn under a transaction-scoped advisory lock, so they are handed out
- * in commit order: once position N is visible, no transaction can still commit a position below
- * N. The relay and every position watermark (read-your-writes, projector checkpoints) rely on it.
- * Call inside a transaction; the lock is held until it commits, so keep work after this short.
+ * Appends several commands in one statement: each atomically or not at all, all under one
+ * take of the append lock and, outside an explicit transaction, one commit (group commit).
+ * Events are checked against the registry before anything is sent.
+ */
+export async function appendCommands(
+  db: Queryable, commands: AppendCommand[], registry: EventRegistry, topicOf: (category: string) => string,
+): Promise<AppendOutcome[]> {
+  const prepared = commands.map((command) => ({
+    command,
+    streams: command.appends.map((append) => ({
+      streamId: append.streamId,
+      expected: append.expectedVersion === 'any' ? null : append.expectedVersion,
+      events: append.events.map((event) => {
+        const info = registry(event.type);
+        const problem = info.check?.(event);
+        if (problem !== undefined) throw new InvalidEventError(event.type, problem);
+        return { eventId: randomUUID(), type: event.type, schemaVersion: info.schemaVersion, category: info.category, topic: topicOf(info.category), data: event.data };
+      }),
+    })),
+  }));
+  const batch = prepared.map(({ command, streams }) => ({
+    tenantId: command.context.tenantId, actor: command.context.actor, correlationId: command.context.correlationId,
+    causationId: command.context.causationId, occurredAt: command.context.occurredAt.toISOString(), streams,
+    ...(command.idempotency ? { idempotency: command.idempotency } : {}),
+  }));
+  const { results } = await db.one(sql.type(appendReply)`select ll_append(${sql.jsonb(batch as never)}) as results`);
+  return results.map((reply, index): AppendOutcome => {
+    if (reply.status === 'idempotency_race') return { status: 'idempotency_race' };
+    if (reply.status === 'conflict') return { status: 'conflict', error: new WrongExpectedVersionError(reply.streamId, reply.expected, reply.actual) };
+    const { command, streams } = prepared[index]!;
+    const events: StoredEvent[] = [];
+    let next = 0;
+    for (const stream of streams) {
+      const first = reply.versions[stream.streamId]! - stream.events.length;
+      stream.events.forEach((event, i) => {
+        events.push({
+          eventId: event.eventId, type: event.type, schemaVersion: event.schemaVersion, category: event.category,
+          streamId: stream.streamId, streamVersion: first + i + 1, globalPosition: reply.positions[next++]!,
+          tenantId: command.context.tenantId, occurredAt: reply.occurredAt, actor: command.context.actor,
+          correlationId: command.context.correlationId, causationId: command.context.causationId, data: event.data,
+        });
+      });
+    }
+    return { status: 'ok', result: { versions: reply.versions, lastPosition: reply.positions.at(-1) ?? 0, events } };
+  });
+}
+
+/**
+ * Appends to one or more streams atomically, with an outbox row per event, in the caller's
+ * transaction (the append lock is then held until that transaction commits: keep it short).
  */
 export async function appendToStreams(
   tx: DatabaseTransactionConnection, appends: StreamAppend[], context: AppendContext,
   registry: EventRegistry, topicOf: (category: string) => string,
 ): Promise<AppendResult> {
-  const versions: Record<string, number> = {};
-  const stored: StoredEvent[] = [];
-  if (appends.every((a) => a.events.length === 0)) {
-    for (const a of appends) versions[a.streamId] = await streamVersion(tx, a.streamId);
-    return { versions, lastPosition: 0, events: [] };
-  }
-  await tx.query(sql.unsafe`select pg_advisory_xact_lock(hashtext('ledgerline.append'))`);
-  for (const append of appends) {
-    const actual = await streamVersion(tx, append.streamId);
-    if (append.expectedVersion !== 'any' && append.expectedVersion !== actual) {
-      throw new WrongExpectedVersionError(append.streamId, append.expectedVersion, actual);
-    }
-    let version = actual;
-    for (const event of append.events) {
-      version += 1;
-      const info = registry(event.type);
-      const row = await tx.one(sql.type(eventRow)`
-        insert into events (event_id, stream_id, stream_version, type, schema_version, category, tenant_id,
-                            data, actor, correlation_id, causation_id, occurred_at)
-        values (${randomUUID()}, ${append.streamId}, ${version}, ${event.type}, ${info.schemaVersion}, ${info.category},
-                ${context.tenantId}, ${sql.jsonb(event.data as never)}, ${context.actor}, ${context.correlationId},
-                ${context.causationId}, ${sql.timestamp(context.occurredAt)})
-        returning ${EVENT_COLUMNS}`);
-      const storedEvent = toStoredEvent(row);
-      await tx.query(sql.unsafe`
-        insert into outbox (global_position, topic, message_key)
-        values (${storedEvent.globalPosition}, ${topicOf(info.category)}, ${messageKey(storedEvent)})`);
-      stored.push(storedEvent);
-    }
-    versions[append.streamId] = version;
-  }
-  await tx.query(sql.unsafe`select pg_notify('ledgerline_outbox', '')`);
-  return { versions, lastPosition: stored.at(-1)?.globalPosition ?? 0, events: stored };
+  const [outcome] = await appendCommands(tx, [{ appends, context }], registry, topicOf);
+  if (outcome?.status === 'conflict') throw outcome.error;
+  if (outcome?.status !== 'ok') throw new Error('append without an idempotency key cannot race on one');
+  return outcome.result;
 }
 
 /** All events of one tenant keep their order; a platform aggregate's events keep theirs. */
@@ -144,6 +192,19 @@ export async function readStream(db: Queryable, streamId: string): Promise<Store
   const rows = await db.any(sql.type(eventRow)`
     select ${EVENT_COLUMNS} from events where stream_id = ${streamId} order by stream_version`);
   return rows.map(toStoredEvent);
+}
+
+/** The events of several streams after a known version of each, in one round trip. */
+export async function readStreamTails(db: Queryable, tails: readonly { streamId: string; after: number }[]): Promise<Map<string, StoredEvent[]>> {
+  const byStream = new Map<string, StoredEvent[]>(tails.map((tail) => [tail.streamId, []]));
+  if (tails.length === 0) return byStream;
+  const rows = await db.any(sql.type(eventRow)`
+    select ${EVENT_COLUMNS} from events e
+    join unnest(${sql.array(tails.map((tail) => tail.streamId), 'text')}::text[], ${sql.array(tails.map((tail) => tail.after), 'int4')}::int4[]) as tail(tail_stream, tail_after)
+      on e.stream_id = tail.tail_stream and e.stream_version > tail.tail_after
+    order by e.stream_id, e.stream_version`);
+  for (const row of rows) byStream.get(row.stream_id)?.push(toStoredEvent(row));
+  return byStream;
 }
 
 /** Events of one category (optionally one tenant) with from < position <= to, in position order. */

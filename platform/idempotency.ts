@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Type } from 'typebox';
-import { sql, rowSchema, type DatabaseTransactionConnection, type Queryable } from './db.ts';
+import { sql, rowSchema, type Queryable } from './db.ts';
 import { httpError } from './http.ts';
 
 const AnswerRow = rowSchema(Type.Object({ request_hash: Type.String(), status_code: Type.Number(), response: Type.Unknown() }));
@@ -24,14 +24,3 @@ export async function findAnswer(db: Queryable, actor: string, key: string, hash
   return { statusCode: Number(row.status_code), body: row.response };
 }
 
-export class IdempotencyRaceError extends Error {}
-
-/** Records the answer in the command's own transaction; a concurrent twin makes it roll back. */
-export async function saveAnswer(tx: DatabaseTransactionConnection, actor: string, key: string, hash: string, answer: StoredAnswer): Promise<void> {
-  await tx.query(sql.unsafe`delete from idempotency_keys where actor = ${actor} and key = ${key} and created_at <= now() - interval '24 hours'`);
-  const inserted = await tx.query(sql.unsafe`
-    insert into idempotency_keys (actor, key, request_hash, status_code, response)
-    values (${actor}, ${key}, ${hash}, ${answer.statusCode}, ${sql.jsonb(answer.body as never)})
-    on conflict do nothing`);
-  if (inserted.rowCount === 0) throw new IdempotencyRaceError('a concurrent request with this Idempotency-Key won');
-}

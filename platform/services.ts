@@ -5,6 +5,8 @@ import type { Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { checkBucket, createS3Clients, type S3Clients } from './s3.ts';
 import type { ReadinessCheck } from './http.ts';
+import { createCommandStore, type CommandStore } from './command-handler.ts';
+import { domainEventRegistry } from './event-registry.ts';
 
 /** The infrastructure one process talks to, created in one place and closed in one place. */
 export type Services = {
@@ -15,6 +17,8 @@ export type Services = {
   eventLog: EventLog;
   topics: Topics;
   topicOf: (category: string) => string;
+  /** The one command path's store: event store, cache of folded streams, appender. */
+  store: CommandStore;
   s3: S3Clients;
   readiness: ReadinessCheck[];
   close: () => Promise<void>;
@@ -25,9 +29,11 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
   const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
   const s3 = createS3Clients(config);
   const topics = topicNames(config.TOPIC_PREFIX);
+  const topicOfCategory = topicOf(config.TOPIC_PREFIX);
   return {
     config, logger, pool, eventLog, s3, topics,
-    topicOf: topicOf(config.TOPIC_PREFIX),
+    topicOf: topicOfCategory,
+    store: createCommandStore(pool, domainEventRegistry, topicOfCategory),
     metrics: createMetrics(),
     readiness: [
       { name: 'postgres', check: () => pool.oneFirst(sql.unsafe`select 1`) },

@@ -6,7 +6,8 @@ import { createFreshness } from './freshness.ts';
 import { identityRoutes } from './tenants/routes.ts';
 import { documentQueryRoutes } from './documents/routes.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
-import { domainEventRegistry } from '../platform/event-registry.ts';
+import { listenForInvalidations } from '../platform/invalidation.ts';
+import { createMembershipQueries } from './tenants/access.ts';
 
 /** The query API: reads read models only; server.ts makes it listen. */
 export async function buildQueryApi(services: Services): Promise<App> {
@@ -14,12 +15,14 @@ export async function buildQueryApi(services: Services): Promise<App> {
   const app = await createApp(services.logger);
   await registerOpenApi(app, 'Ledgerline query API');
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service: 'query-api' });
-  await app.register(authentication, { config, pool });
+  const invalidations = await listenForInvalidations(config.DATABASE_URL, services.logger);
+  app.addHook('onClose', () => invalidations.close());
+  await app.register(authentication, { config, pool, invalidations });
   const freshness = createFreshness(pool, config.READ_YOUR_WRITES_TIMEOUT_MS);
-  await app.register(identityRoutes, { pool, freshness });
+  const memberships = createMembershipQueries(pool, invalidations);
+  await app.register(identityRoutes, { pool, freshness, memberships });
   const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
   app.addHook('onClose', () => tenantPools.closeAll());
-  const store = { pool, registry: domainEventRegistry, topicOf: services.topicOf };
-  await app.register(documentQueryRoutes, { pool, tenantPools, freshness, s3: services.s3, store });
+  await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store });
   return app;
 }

@@ -9,7 +9,6 @@ import {
   after, databaseExists, identity, queryDatabase, spawnNode, startParts, tablesOf,
 } from './support/identity-helpers.ts';
 import { sql } from '../platform/db.ts';
-import { domainEventRegistry } from '../platform/event-registry.ts';
 import { LATEST, checkpointOf, type Projector } from '../platform/projector.ts';
 import { mainProjection } from '../projectors/main/projection.ts';
 import { provisionerProjection } from '../projectors/provisioner/projection.ts';
@@ -23,7 +22,7 @@ const parts = await startParts(t, ctx);
 let mainProjector = await parts.project(mainProjection(parts.services.pool, parts.services.topics));
 const id = identity(parts);
 const admin = await id.registerAndLogin('provisioning@example.com');
-const store = { pool: parts.services.pool, registry: domainEventRegistry, topicOf: parts.services.topicOf };
+const { store } = parts.services;
 const newProvisioner = () => provisionerProjection({ store, mainUri: ctx.config.DATABASE_URL, topics: parts.services.topics, logger: ctx.logger });
 
 /** Creates a tenant (the provisioner may or may not be running) and returns its database name. */

@@ -4,7 +4,7 @@ import type { App } from '../../platform/http.ts';
 import { httpError } from '../../platform/http.ts';
 import { readStream } from '../../platform/event-store.ts';
 import { sql } from '../../platform/db.ts';
-import type { CommandStore } from '../../platform/command-handler.ts';
+import { decision, type CommandStore } from '../../platform/command-handler.ts';
 import { emailClaimDecider, emailClaimStreamId, userDecider, userStreamId } from '../../domain/user/index.ts';
 import { runCommand } from '../run-command.ts';
 import { checkPasswordPolicy, hashPassword, prepareDummyHash, verifyPassword } from './passwords.ts';
@@ -38,8 +38,8 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     return runCommand(store, request, reply, {
       actor: null, tenantId: null,
       decisions: [
-        { streamId: emailClaimStreamId(email), decider: emailClaimDecider, command: { type: 'ClaimEmail', data: { email, userId } } },
-        { streamId: userStreamId(userId), decider: userDecider, command: { type: 'RegisterUser', data: { userId, email, displayName, now } } },
+        decision(emailClaimDecider, emailClaimStreamId(email), { type: 'ClaimEmail', data: { email, userId } }),
+        decision(userDecider, userStreamId(userId), { type: 'RegisterUser', data: { userId, email, displayName, now } }),
       ],
       // The hash lives beside the events, never in them: the log is public to audit consumers.
       alsoInTransaction: async (tx) => {
@@ -99,7 +99,7 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     const newHash = await hashPassword(request.body.newPassword, bcryptCost);
     return runCommand(store, request, reply, {
       actor: userId, tenantId: null,
-      decisions: [{ streamId: userStreamId(userId), decider: userDecider, command: { type: 'ChangePassword', data: { userId, actorId: userId, now: new Date().toISOString() } } }],
+      decisions: [decision(userDecider, userStreamId(userId), { type: 'ChangePassword', data: { userId, actorId: userId, now: new Date().toISOString() } })],
       alsoInTransaction: async (tx) => {
         await tx.query(sql.unsafe`update credentials set password_hash = ${newHash}, updated_at = now() where user_id = ${userId}`);
         await sessions.revokeOthers(tx, userId, sessionId);

@@ -3,16 +3,15 @@ import { Type } from 'typebox';
 import type { MultipartFile } from '@fastify/multipart';
 import type { App } from '../../platform/http.ts';
 import { httpError } from '../../platform/http.ts';
-import { loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
+import { decision, streamRef, type CommandStore, type Loaded, type StreamRef } from '../../platform/command-handler.ts';
 import { rowSchema, sql } from '../../platform/db.ts';
-import { WrongExpectedVersionError } from '../../platform/event-store.ts';
 import type { S3Clients } from '../../platform/s3.ts';
 import { decideInSequence } from '../../domain/shared/decider.ts';
 import { decideUpload, fileDecider, fileStreamId, type FileState } from '../../domain/file/index.ts';
-import { documentDecider, documentStreamId } from '../../domain/document/index.ts';
+import { documentDecider, documentStreamId, type DocumentState } from '../../domain/document/index.ts';
 import { runCommand, ifMatchVersion } from '../run-command.ts';
 import { CommandAccepted, ErrorResponse } from '../schemas.ts';
-import { requireRole, tenantAccess, type TenantAccess } from '../tenants/access.ts';
+import { accessFrom, requireRole, tenantAccess, tenantReads, type TenantAccess } from '../tenants/access.ts';
 import { detectContentType, safeFilename } from './content-type.ts';
 import { copyObject, deleteObject, fileKey, stageUpload, tempKey, type StagedUpload } from './upload.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -96,7 +95,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
   /**
    * The File (if this content is new in the tenant) and the Document, appended together.
    * Concurrent uploads of the same bytes race on the file stream: the first FileStored wins,
-   * the others find it on their next attempt and only add a document (their copy is deleted).
+   * the others find it when they decide again and only add a document (their copy is deleted).
    */
   async function storeDocument(
     request: FastifyRequest, reply: FastifyReply, tenant: { tenantId: string; databaseName: string; role: Role },
@@ -108,47 +107,46 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     const ownFileId = randomUUID();
     const ownKey = fileKey(s3, tenant.databaseName, upload.md5, ownFileId);
     const tags = parseTags(fields.tags ?? []);
+    const storeFile = { type: 'StoreFile' as const, data: { fileId: ownFileId, tenantId, s3Key: ownKey, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, now: new Date().toISOString() } };
     let copied = false;
-    for (let attempt = 1; ; attempt++) {
-      const file = await loadAggregate(store.pool, streamId, fileDecider);
-      const storeFile = { type: 'StoreFile' as const, data: { fileId: ownFileId, tenantId, s3Key: ownKey, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, now: new Date().toISOString() } };
-      const decision = decideUpload(storeFile, documentId, file.state);
-      if (!decision.deduplicated && !copied) {
-        if (upload.tempKey === undefined) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant no longer has this content; send the file');
-        await copyObject(s3, upload.tempKey, ownKey);
-        copied = true;
-      }
-      try {
-        const answered = await runCommand(store, request, reply, {
-          actor: request.actor.userId, tenantId,
-          // A multipart body is not JSON: the same key must mean the same bytes and fields.
-          fingerprint: { sha256: upload.sha256, size: upload.size, filename: upload.filename, fields },
-          decisions: [
-            { streamId, decider: fileUploadDecider, ifMatch: file.version, command: [storeFile, { type: 'AttachDocument', data: { documentId } }] },
-            {
-              streamId: documentStreamId(documentId), decider: documentDecider,
-              command: { type: 'CreateDocument', data: {
-                documentId, tenantId, fileId: decision.fileId, filename: upload.filename, contentType, size: upload.size,
+    let outcome: { fileId: string; deduplicated: boolean } = { fileId: ownFileId, deduplicated: false };
+    try {
+      const answered = await runCommand(store, request, reply, {
+        actor: request.actor.userId, tenantId,
+        // A multipart body is not JSON: the same key must mean the same bytes and fields.
+        fingerprint: { sha256: upload.sha256, size: upload.size, filename: upload.filename, fields },
+        maxAttempts: 25,
+        decisions: {
+          reads: [streamRef(fileDecider, streamId) as StreamRef<unknown>],
+          decide: async (loaded) => {
+            outcome = decideUpload(storeFile, documentId, (loaded.get(streamId) as Loaded<FileState>).state);
+            if (!outcome.deduplicated && !copied) {
+              if (upload.tempKey === undefined) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant no longer has this content; send the file');
+              await copyObject(s3, upload.tempKey, ownKey);
+              copied = true;
+            }
+            return [
+              decision(fileUploadDecider, streamId, [storeFile, { type: 'AttachDocument', data: { documentId } }]),
+              decision(documentDecider, documentStreamId(documentId), { type: 'CreateDocument', data: {
+                documentId, tenantId, fileId: outcome.fileId, filename: upload.filename, contentType, size: upload.size,
                 ownerId: request.actor.userId, actorRole: tenant.role, now: new Date().toISOString(),
                 ...(fields.title?.[0] === undefined ? {} : { title: fields.title[0] }),
                 ...(fields.description?.[0] === undefined ? {} : { description: fields.description[0] }),
                 ...(tags === undefined ? {} : { tags }),
-              } },
-            },
-          ],
-          answer: (result) => ({
-            statusCode: 201, version: result.versions[documentStreamId(documentId)],
-            body: { id: documentId, fileId: decision.fileId, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, deduplicated: decision.deduplicated },
-          }),
-        });
-        if (decision.deduplicated && copied) await deleteObject(s3, ownKey);
-        return answered;
-      } catch (err) {
-        if (!(err instanceof WrongExpectedVersionError) || err.streamId !== streamId || attempt >= 20) {
-          if (copied) await deleteObject(s3, ownKey);
-          throw err;
-        }
-      }
+              } }),
+            ];
+          },
+        },
+        answer: ({ versions }) => ({
+          statusCode: 201, version: versions[documentStreamId(documentId)],
+          body: { id: documentId, fileId: outcome.fileId, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, deduplicated: outcome.deduplicated },
+        }),
+      });
+      if (outcome.deduplicated && copied) await deleteObject(s3, ownKey);
+      return answered;
+    } catch (err) {
+      if (copied) await deleteObject(s3, ownKey);
+      throw err;
     }
   }
 
@@ -163,15 +161,19 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     },
   }, async (request, reply) => {
     const { tenantId, documentId } = request.params;
-    const access = await documentAccess(tenantId, documentId, request.actor.userId);
     const ifMatch = ifMatchVersion(request);
     return runCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
-      decisions: [{
-        streamId: documentStreamId(documentId), decider: documentDecider, ...(ifMatch === undefined ? {} : { ifMatch }),
-        command: { type: 'UpdateDocument', data: { ...request.body, actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() } },
-      }],
-      answer: (result) => ({ statusCode: 200, body: { id: documentId }, version: result.versions[documentStreamId(documentId)] }),
+      decisions: {
+        reads: documentReads(tenantId, documentId),
+        decide: (loaded) => {
+          const access = documentAccess(loaded, tenantId, documentId, request.actor.userId);
+          return [decision(documentDecider, documentStreamId(documentId), {
+            type: 'UpdateDocument', data: { ...request.body, actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() },
+          }, { ifMatch })];
+        },
+      },
+      answer: ({ versions }) => ({ statusCode: 200, body: { id: documentId }, version: versions[documentStreamId(documentId)] }),
     });
   });
 
@@ -179,22 +181,24 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     schema: { tags: ['documents'], summary: 'Delete a document (admin, or its owner); the last document of a file schedules the object for deletion', ...secured, params: DocumentParams, response: { 200: CommandAccepted, ...errors } },
   }, async (request, reply) => {
     const { tenantId, documentId } = request.params;
-    const access = await documentAccess(tenantId, documentId, request.actor.userId);
     const ifMatch = ifMatchVersion(request);
-    const document = await loadAggregate(store.pool, documentStreamId(documentId), documentDecider);
-    if (document.state.status !== 'active') throw httpError(404, 'DOCUMENT_NOT_FOUND', 'no such document');
-    const { fileId } = document.state;
-    const file = await fileStreamOf(fileId);
+    let fileId = '';
     return runCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
-      decisions: [
-        {
-          streamId: documentStreamId(documentId), decider: documentDecider, ...(ifMatch === undefined ? {} : { ifMatch }),
-          command: { type: 'DeleteDocument', data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() } },
+      decisions: {
+        reads: documentReads(tenantId, documentId),
+        decide: async (loaded) => {
+          const access = documentAccess(loaded, tenantId, documentId, request.actor.userId);
+          fileId = (loaded.get(documentStreamId(documentId)) as Loaded<Extract<DocumentState, { status: 'active' }>>).state.fileId;
+          return [
+            decision(documentDecider, documentStreamId(documentId), {
+              type: 'DeleteDocument', data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() },
+            }, { ifMatch }),
+            decision(fileDecider, await fileStreamOf(fileId), { type: 'DetachDocument', data: { documentId } }),
+          ];
         },
-        { streamId: file, decider: fileDecider, command: { type: 'DetachDocument', data: { documentId } } },
-      ],
-      answer: (result) => ({ statusCode: 200, body: { id: documentId, fileId }, version: result.versions[documentStreamId(documentId)] }),
+      },
+      answer: ({ versions }) => ({ statusCode: 200, body: { id: documentId, fileId }, version: versions[documentStreamId(documentId)] }),
     });
   });
 
@@ -221,13 +225,16 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
       select stream_id from events where type = 'FileStored' and data->>'fileId' = ${fileId} order by global_position limit 1`));
   }
 
+  function documentReads(tenantId: string, documentId: string): StreamRef<unknown>[] {
+    return [...tenantReads(tenantId), streamRef(documentDecider, documentStreamId(documentId)) as StreamRef<unknown>];
+  }
+
   /** 404 for a document that does not exist in this tenant (another tenant's id included). */
-  async function documentAccess(tenantId: string, documentId: string, actorId: string): Promise<TenantAccess> {
-    const access = await tenantAccess(store, tenantId, actorId);
+  function documentAccess(loaded: ReadonlyMap<string, Loaded<unknown>>, tenantId: string, documentId: string, actorId: string): TenantAccess {
+    const access = accessFrom(loaded, tenantId, actorId);
     activeTenant(access);
-    const document = await loadAggregate(store.pool, documentStreamId(documentId), documentDecider);
+    const document = loaded.get(documentStreamId(documentId)) as Loaded<DocumentState>;
     if (document.state.status !== 'active' || document.state.tenantId !== tenantId) throw httpError(404, 'DOCUMENT_NOT_FOUND', 'no such document');
     return access;
   }
 }
-

@@ -1,5 +1,5 @@
-import type { CommandStore } from '../../platform/command-handler.ts';
-import { loadAggregate } from '../../platform/command-handler.ts';
+import { streamRef, type CommandStore, type Loaded, type StreamRef } from '../../platform/command-handler.ts';
+import { loadStreams } from '../../platform/command-handler.ts';
 import { httpError } from '../../platform/http.ts';
 import { tenantDecider, tenantStreamId, type TenantState } from '../../domain/tenant/index.ts';
 import { membershipDecider, membershipStreamId, roleOf, type MembershipState } from '../../domain/membership/index.ts';
@@ -12,21 +12,28 @@ export type TenantAccess = {
   role: Role;
 };
 
+/** The two streams an actor's standing in a tenant is decided from. */
+export function tenantReads(tenantId: string): StreamRef<unknown>[] {
+  return [streamRef(tenantDecider, tenantStreamId(tenantId)), streamRef(membershipDecider, membershipStreamId(tenantId))] as StreamRef<unknown>[];
+}
+
 /**
  * The actor's standing in a tenant, from the write side's own streams (never a lagging read
  * model). Outsiders, and everybody once the tenant is deleted, get the same 404 as for a tenant
  * that never existed, so no tenant's existence leaks.
  */
-export async function tenantAccess(store: CommandStore, tenantId: string, actorId: string): Promise<TenantAccess> {
-  const [tenant, members] = await Promise.all([
-    loadAggregate(store.pool, tenantStreamId(tenantId), tenantDecider),
-    loadAggregate(store.pool, membershipStreamId(tenantId), membershipDecider),
-  ]);
+export function accessFrom(loaded: ReadonlyMap<string, Loaded<unknown>>, tenantId: string, actorId: string): TenantAccess {
+  const tenant = loaded.get(tenantStreamId(tenantId)) as Loaded<TenantState>;
+  const members = loaded.get(membershipStreamId(tenantId)) as Loaded<MembershipState>;
   const role = roleOf(members.state, actorId);
   if (tenant.state.status === 'initial' || tenant.state.status === 'deleted' || role === null) {
     throw httpError(404, 'TENANT_NOT_FOUND', 'no such tenant');
   }
   return { tenant: tenant.state, tenantVersion: tenant.version, members: members.state, role };
+}
+
+export async function tenantAccess(store: CommandStore, tenantId: string, actorId: string): Promise<TenantAccess> {
+  return accessFrom(await loadStreams(store, tenantReads(tenantId)), tenantId, actorId);
 }
 
 export function requireRole(access: TenantAccess, allowed: Role[]): void {

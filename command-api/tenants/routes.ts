@@ -3,14 +3,14 @@ import { Type } from 'typebox';
 import type { App } from '../../platform/http.ts';
 import { httpError } from '../../platform/http.ts';
 import { readStream } from '../../platform/event-store.ts';
-import type { CommandStore } from '../../platform/command-handler.ts';
-import { requireValidSlug, slugClaimDecider, slugClaimStreamId, tenantDatabaseName, tenantDecider, tenantStreamId } from '../../domain/tenant/index.ts';
-import { membershipDecider, membershipStreamId } from '../../domain/membership/index.ts';
+import { decision, type CommandStore, type Decision } from '../../platform/command-handler.ts';
+import { requireValidSlug, slugClaimDecider, slugClaimStreamId, tenantDatabaseName, tenantDecider, tenantStreamId, type TenantCommand } from '../../domain/tenant/index.ts';
+import { membershipDecider, membershipStreamId, type MembershipCommand } from '../../domain/membership/index.ts';
 import { emailClaimStreamId } from '../../domain/user/index.ts';
 import { RoleSchema } from '../../domain/shared/roles.ts';
-import { runCommand, ifMatchVersion } from '../run-command.ts';
+import { runCommand, ifMatchVersion, type CommandAnswer } from '../run-command.ts';
 import { CommandAccepted, ErrorResponse, TenantParams } from '../schemas.ts';
-import { requireRole, tenantAccess, type TenantAccess } from './access.ts';
+import { accessFrom, requireRole, tenantReads, type TenantAccess } from './access.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
@@ -36,12 +36,11 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
     return runCommand(store, request, reply, {
       actor: actorId, tenantId,
       decisions: [
-        { streamId: slugClaimStreamId(slug), decider: slugClaimDecider, command: { type: 'ClaimSlug', data: { slug, tenantId } } },
-        {
-          streamId: tenantStreamId(tenantId), decider: tenantDecider,
-          command: { type: 'CreateTenant', data: { tenantId, name, slug, databaseName: tenantDatabaseName(slug, tenantId), actorId, now: new Date().toISOString() } },
-        },
-        { streamId: membershipStreamId(tenantId), decider: membershipDecider, command: { type: 'AddFounder', data: { tenantId, userId: actorId } } },
+        decision(slugClaimDecider, slugClaimStreamId(slug), { type: 'ClaimSlug', data: { slug, tenantId } }),
+        decision(tenantDecider, tenantStreamId(tenantId), {
+          type: 'CreateTenant', data: { tenantId, name, slug, databaseName: tenantDatabaseName(slug, tenantId), actorId, now: new Date().toISOString() },
+        }),
+        decision(membershipDecider, membershipStreamId(tenantId), { type: 'AddFounder', data: { tenantId, userId: actorId } }),
       ],
       answer: (result) => ({ statusCode: 202, body: { id: tenantId }, version: result.versions[tenantStreamId(tenantId)] }),
     });
@@ -54,13 +53,13 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
       response: { 200: CommandAccepted, ...errors },
     },
   }, async (request, reply) => tenantCommand(request, reply, request.params.tenantId, 200, (access) => ({
-    type: 'RenameTenant', data: { name: request.body.name, actorRole: access.role },
+    type: 'RenameTenant' as const, data: { name: request.body.name, actorRole: access.role },
   })));
 
   app.delete('/api/tenants/:tenantId', {
     schema: { tags: ['tenants'], summary: 'Delete a tenant and, once the read side lets go, its database (admin)', ...secured, params: TenantParams, response: { 202: CommandAccepted, ...errors } },
   }, async (request, reply) => tenantCommand(request, reply, request.params.tenantId, 202, (access) => ({
-    type: 'DeleteTenant', data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() },
+    type: 'DeleteTenant' as const, data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() },
   })));
 
   app.post('/api/tenants/:tenantId/users', {
@@ -71,12 +70,12 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
     },
   }, async (request, reply) => {
     const { tenantId } = request.params;
-    const access = await tenantAccess(store, tenantId, request.actor.userId);
-    requireRole(access, ['admin']);
     const claim = (await readStream(store.pool, emailClaimStreamId(request.body.email)))[0];
-    if (!claim) throw httpError(404, 'USER_NOT_FOUND', 'no user is registered with this email');
-    const userId = (claim.data as { userId: string }).userId;
-    return memberCommand(request, reply, tenantId, access.tenant.status, { type: 'AddMember', userId, role: request.body.role }, 201);
+    const userId = claim ? (claim.data as { userId: string }).userId : '';
+    return memberCommand(request, reply, tenantId, userId, (facts) => {
+      if (!claim) throw httpError(404, 'USER_NOT_FOUND', 'no user is registered with this email');
+      return { type: 'AddMember', data: { ...facts, role: request.body.role } };
+    }, 201);
   });
 
   app.put('/api/tenants/:tenantId/users/:userId', {
@@ -86,44 +85,47 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
     },
   }, async (request, reply) => {
     const { tenantId, userId } = request.params;
-    const access = await tenantAccess(store, tenantId, request.actor.userId);
-    requireRole(access, ['admin']);
-    return memberCommand(request, reply, tenantId, access.tenant.status, { type: 'ChangeMemberRole', userId, role: request.body.role }, 200);
+    return memberCommand(request, reply, tenantId, userId, (facts) => ({ type: 'ChangeMemberRole', data: { ...facts, role: request.body.role } }), 200);
   });
 
   app.delete('/api/tenants/:tenantId/users/:userId', {
     schema: { tags: ['members'], summary: 'Remove a member (admin)', ...secured, params: MemberParams, response: { 200: CommandAccepted, ...errors } },
   }, async (request, reply) => {
     const { tenantId, userId } = request.params;
-    const access = await tenantAccess(store, tenantId, request.actor.userId);
-    requireRole(access, ['admin']);
-    return memberCommand(request, reply, tenantId, access.tenant.status, { type: 'RemoveMember', userId }, 200);
+    return memberCommand(request, reply, tenantId, userId, (facts) => ({ type: 'RemoveMember', data: facts }), 200);
   });
 
-  /** An admin's command on the tenant stream itself (rename, delete), with If-Match honoured. */
-  async function tenantCommand(request: FastifyRequest, reply: FastifyReply, tenantId: string, statusCode: 200 | 202, command: (access: TenantAccess) => unknown) {
-    const access = await tenantAccess(store, tenantId, request.actor.userId);
-    requireRole(access, ['admin']);
-    const ifMatch = ifMatchVersion(request);
+  /** An admin's command on the tenant: access and the decision from one read of its streams. */
+  function adminCommand(request: FastifyRequest, reply: FastifyReply, tenantId: string, decide: (access: TenantAccess) => Decision, answer: (versions: Record<string, number>) => CommandAnswer) {
     return runCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
-      decisions: [{ streamId: tenantStreamId(tenantId), decider: tenantDecider, ...(ifMatch === undefined ? {} : { ifMatch }), command: command(access) }],
-      answer: (result) => ({ statusCode, body: { id: tenantId }, version: result.versions[tenantStreamId(tenantId)] }),
+      decisions: {
+        reads: tenantReads(tenantId),
+        decide: (loaded) => {
+          const access = accessFrom(loaded, tenantId, request.actor.userId);
+          requireRole(access, ['admin']);
+          return [decide(access)];
+        },
+      },
+      answer: ({ versions }) => answer(versions),
     });
   }
 
-  type MemberChange = { type: 'AddMember' | 'ChangeMemberRole'; userId: string; role: string } | { type: 'RemoveMember'; userId: string };
-
-  function memberCommand(request: Parameters<typeof runCommand>[1], reply: Parameters<typeof runCommand>[2], tenantId: string, tenantStatus: string, change: MemberChange, statusCode: 200 | 201) {
+  /** Rename or delete, with If-Match honoured. */
+  function tenantCommand(request: FastifyRequest, reply: FastifyReply, tenantId: string, statusCode: 200 | 202, command: (access: TenantAccess) => TenantCommand) {
     const ifMatch = ifMatchVersion(request);
-    const { type, ...fields } = change;
-    return runCommand(store, request, reply, {
-      actor: request.actor.userId, tenantId,
-      decisions: [{
-        streamId: membershipStreamId(tenantId), decider: membershipDecider, ...(ifMatch === undefined ? {} : { ifMatch }),
-        command: { type, data: { tenantId, actorId: request.actor.userId, tenantStatus, ...fields } },
-      }],
-      answer: (result) => ({ statusCode, body: { id: change.userId }, version: result.versions[membershipStreamId(tenantId)] }),
-    });
+    return adminCommand(request, reply, tenantId,
+      (access) => decision(tenantDecider, tenantStreamId(tenantId), command(access), { ifMatch }),
+      (versions) => ({ statusCode, body: { id: tenantId }, version: versions[tenantStreamId(tenantId)] }));
+  }
+
+  type MemberFacts = { tenantId: string; actorId: string; userId: string; tenantStatus: TenantAccess['tenant']['status'] };
+
+  function memberCommand(request: FastifyRequest, reply: FastifyReply, tenantId: string, userId: string, command: (facts: MemberFacts) => MembershipCommand, statusCode: 200 | 201) {
+    const ifMatch = ifMatchVersion(request);
+    return adminCommand(request, reply, tenantId,
+      (access) => decision(membershipDecider, membershipStreamId(tenantId),
+        command({ tenantId, actorId: request.actor.userId, userId, tenantStatus: access.tenant.status }), { ifMatch }),
+      (versions) => ({ statusCode, body: { id: userId }, version: versions[membershipStreamId(tenantId)] }));
   }
 }

@@ -1,12 +1,12 @@
 import { Type } from 'typebox';
 import { rowSchema, sql } from '../../platform/db.ts';
-import { executeCommand, loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
+import { decision, executeCommand, loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
 import { readStream, type StoredEvent } from '../../platform/event-store.ts';
 import type { Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
-import { tenantDecider, tenantStreamId } from '../../domain/tenant/index.ts';
+import { tenantDecider, tenantStreamId, type TenantCommand } from '../../domain/tenant/index.ts';
 import { dropTenantDatabase, provisionTenantDatabase } from './provision.ts';
 
 const SCOPE = 'provisioner';
@@ -24,10 +24,10 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
   const { store, mainUri, logger } = options;
   const { pool } = store;
 
-  async function record(event: StoredEvent, tenantId: string, command: unknown): Promise<void> {
-    await executeCommand(store, [{ streamId: tenantStreamId(tenantId), decider: tenantDecider, command }], {
+  async function record(event: StoredEvent, tenantId: string, command: TenantCommand): Promise<void> {
+    await executeCommand(store, [decision(tenantDecider, tenantStreamId(tenantId), command)], {
       tenantId, actor: ACTOR, correlationId: event.correlationId, causationId: event.eventId, occurredAt: new Date(),
-    }, async () => undefined);
+    }, { respond: () => undefined });
   }
 
   const isDeleted = async (tenantId: string) =>

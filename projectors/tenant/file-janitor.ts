@@ -1,6 +1,6 @@
 import { readCategory } from '../../platform/event-store.ts';
 import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
-import { executeCommand, type CommandStore } from '../../platform/command-handler.ts';
+import { decision, executeCommand, type CommandStore } from '../../platform/command-handler.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { S3Clients } from '../../platform/s3.ts';
 import { deleteObject } from '../../command-api/documents/upload.ts';
@@ -28,10 +28,9 @@ export function fileJanitorProjection(options: { store: CommandStore; s3: S3Clie
           const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
           if (event.type !== 'FileDeletionScheduled') return;
           await deleteObject(s3, event.data.s3Key);
-          await executeCommand(store, [{
-            streamId: stored.streamId, decider: fileDecider,
-            command: { type: 'MarkFileObjectDeleted', data: { fileId: event.data.fileId, now: new Date().toISOString() } },
-          }], { tenantId: stored.tenantId, actor: 'system:file-janitor', correlationId: stored.correlationId, causationId: stored.eventId, occurredAt: new Date() }, async () => undefined);
+          await executeCommand(store, [
+            decision(fileDecider, stored.streamId, { type: 'MarkFileObjectDeleted', data: { fileId: event.data.fileId, now: new Date().toISOString() } }),
+          ], { tenantId: stored.tenantId, actor: 'system:file-janitor', correlationId: stored.correlationId, causationId: stored.eventId, occurredAt: new Date() }, { respond: () => undefined });
         },
       });
       return 'done';

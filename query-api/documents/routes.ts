@@ -3,13 +3,12 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
 import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
-import { appendToStreams } from '../../platform/event-store.ts';
-import { loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
+import { decision, executeCommand, streamRef, type CommandStore, type StreamRef } from '../../platform/command-handler.ts';
 import type { S3Clients } from '../../platform/s3.ts';
 import type { TenantPools } from '../../platform/tenant-pools.ts';
-import { documentDecider, documentStreamId } from '../../domain/document/index.ts';
+import { documentDecider, documentStreamId, downloadTrailStreamId, downloadTrailDecider, type DocumentState } from '../../domain/document/index.ts';
 import type { Freshness } from '../freshness.ts';
-import { memberOf } from '../tenants/access.ts';
+import type { MembershipQueries } from '../tenants/access.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 416: ErrorResponse, 504: ErrorResponse };
 const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
@@ -23,6 +22,7 @@ const DocumentRowSchema = Type.Object({
 });
 type DocumentRow = Static<typeof DocumentRowSchema>;
 const DocumentRow = rowSchema(DocumentRowSchema);
+const ListedDocumentRow = rowSchema(Type.Object({ ...DocumentRowSchema.properties, sort_key: Type.String() }));
 const COLUMNS = sql.fragment`d.document_id, d.file_id, d.title, d.description, d.tags, d.filename, d.content_type, d.size, d.owner_id,
   to_json(d.created_at)#>>'{}' as created_at, to_json(d.updated_at)#>>'{}' as updated_at, d.version, f.md5, f.sha256, f.s3_key`;
 
@@ -67,13 +67,13 @@ export function contentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
-export async function documentQueryRoutes(app: App, options: { pool: DatabasePool; tenantPools: TenantPools; freshness: Freshness; s3: S3Clients; store: CommandStore }): Promise<void> {
-  const { pool, tenantPools, freshness, s3, store } = options;
+export async function documentQueryRoutes(app: App, options: { memberships: MembershipQueries; tenantPools: TenantPools; freshness: Freshness; s3: S3Clients; store: CommandStore }): Promise<void> {
+  const { memberships, tenantPools, freshness, s3, store } = options;
   app.addHook('onRequest', app.authenticate);
 
   /** The caller's tenant database, fresh enough for X-Min-Position; 404 for non-members. */
   async function tenantDb(request: Parameters<Freshness['tenant']>[0], tenantId: string) {
-    const membership = await memberOf(pool, tenantId, request.actor.userId);
+    const membership = await memberships.memberOf(tenantId, request.actor.userId, { fresh: request.headers['x-min-position'] !== undefined });
     if (membership.status !== 'active') throw httpError(409, 'TENANT_NOT_READY', 'the tenant database is still being provisioned');
     const db = await tenantPools.get(membership.database_name);
     await freshness.tenant(request, tenantId, async () => db);
@@ -113,7 +113,7 @@ export async function documentQueryRoutes(app: App, options: { pool: DatabasePoo
       conditions.push(desc ? sql.fragment`(${key}, d.document_id) < (${typed}, ${id}::uuid)` : sql.fragment`(${key}, d.document_id) > (${typed}, ${id}::uuid)`);
     }
     const direction = desc ? sql.fragment`desc` : sql.fragment`asc`;
-    const rows = await db.any(sql.type(rowSchema(Type.Object({ ...DocumentRowSchema.properties, sort_key: Type.String() })))`
+    const rows = await db.any(sql.type(ListedDocumentRow)`
       select ${COLUMNS}, ${keyText} as sort_key from documents d join files f using (file_id)
       where ${sql.join(conditions, sql.fragment` and `)}
       order by ${key} ${direction}, d.document_id ${direction} limit ${q.limit}`);
@@ -171,12 +171,14 @@ export async function documentQueryRoutes(app: App, options: { pool: DatabasePoo
       Bucket: s3.bucket, Key: document.s3_key,
       ResponseContentDisposition: contentDisposition(document.filename), ResponseContentType: document.content_type,
     }), { expiresIn });
-    // Issuing a URL is recorded on its own stream, so it never bumps the document's version (ETag).
-    const state = await loadAggregate(store.pool, documentStreamId(documentId), documentDecider);
-    const events = documentDecider.decide({ type: 'IssueDownloadUrl', data: { actorId: request.actor.userId, expiresInSeconds: expiresIn, expiresAt, now: now.toISOString() } }, state.state);
-    await store.pool.transaction((tx) => appendToStreams(tx, [{ streamId: `${documentStreamId(documentId)}-downloads`, expectedVersion: 'any', events }], {
-      tenantId, actor: request.actor.userId, correlationId: request.id, causationId: null, occurredAt: now,
-    }, store.registry, store.topicOf));
+    // Issuing a URL is a command (the audit trail of who could download what), sent through the
+    // one command path; it is decided on the document's state and recorded on its own stream.
+    await executeCommand(store, {
+      reads: [streamRef(documentDecider, documentStreamId(documentId)) as StreamRef<unknown>],
+      decide: (loaded) => [decision(downloadTrailDecider(loaded.get(documentStreamId(documentId))!.state as DocumentState), downloadTrailStreamId(documentId), {
+        type: 'IssueDownloadUrl', data: { actorId: request.actor.userId, expiresInSeconds: expiresIn, expiresAt, now: now.toISOString() },
+      }, { anyVersion: true })],
+    }, { tenantId, actor: request.actor.userId, correlationId: request.id, causationId: null, occurredAt: now }, { respond: () => undefined });
     return { url, expiresAt, expiresIn };
   });
 }

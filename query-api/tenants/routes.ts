@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
 import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
 import type { Freshness } from '../freshness.ts';
-import { memberOf, tenantsOf, tenantView } from './access.ts';
+import { tenantView, type MembershipQueries } from './access.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 504: ErrorResponse };
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]);
@@ -20,8 +20,10 @@ const AuditRow = rowSchema(Type.Object({
   stream_id: Type.String(), occurred_at: Type.String(), data: Type.Unknown(),
 }));
 
-export async function identityRoutes(app: App, options: { pool: DatabasePool; freshness: Freshness }): Promise<void> {
-  const { pool, freshness } = options;
+export async function identityRoutes(app: App, options: { pool: DatabasePool; freshness: Freshness; memberships: MembershipQueries }): Promise<void> {
+  const { pool, freshness, memberships } = options;
+  const memberOf = (request: { headers: Record<string, unknown>; actor: { userId: string } }, tenantId: string) =>
+    memberships.memberOf(tenantId, request.actor.userId, { fresh: request.headers['x-min-position'] !== undefined });
   app.addHook('onRequest', app.authenticate);
 
   app.get('/api/users/me', {
@@ -41,14 +43,14 @@ export async function identityRoutes(app: App, options: { pool: DatabasePool; fr
     schema: { tags: ['tenants'], summary: "The caller's tenants", ...secured, response: { 200: Type.Object({ items: Type.Array(Tenant) }), ...errors } },
   }, async (request) => {
     await freshness.main(request, 'main');
-    return { items: (await tenantsOf(pool, request.actor.userId)).map(tenantView) };
+    return { items: (await memberships.tenantsOf(request.actor.userId)).map(tenantView) };
   });
 
   app.get('/api/tenants/:tenantId', {
     schema: { tags: ['tenants'], summary: 'One tenant (members only)', ...secured, params: TenantParams, response: { 200: Tenant, ...errors } },
   }, async (request, reply) => {
     await freshness.main(request, 'main');
-    const tenant = tenantView(await memberOf(pool, request.params.tenantId, request.actor.userId));
+    const tenant = tenantView(await memberOf(request, request.params.tenantId));
     reply.header('etag', `"${tenant.version}"`);
     return tenant;
   });
@@ -60,7 +62,7 @@ export async function identityRoutes(app: App, options: { pool: DatabasePool; fr
     },
   }, async (request) => {
     await freshness.main(request, 'main');
-    await memberOf(pool, request.params.tenantId, request.actor.userId);
+    await memberOf(request, request.params.tenantId);
     const rows = await pool.any(sql.type(MemberRow)`
       select m.user_id, u.email, u.display_name, m.role, to_json(m.added_at)#>>'{}' as added_at
       from memberships m join users u using (user_id) where m.tenant_id = ${request.params.tenantId} order by m.added_at, m.user_id`);
@@ -81,7 +83,7 @@ export async function identityRoutes(app: App, options: { pool: DatabasePool; fr
     },
   }, async (request) => {
     const { tenantId } = request.params;
-    const membership = await memberOf(pool, tenantId, request.actor.userId);
+    const membership = await memberOf(request, tenantId);
     if (membership.role !== 'admin') throw httpError(403, 'FORBIDDEN', 'the audit trail is for tenant admins');
     await freshness.main(request, 'audit', tenantId);
     const before = request.query.before ?? Number.MAX_SAFE_INTEGER;

@@ -9,6 +9,7 @@ import { createMetrics } from '../../platform/metrics.ts';
 import { onShutdown } from '../../platform/process.ts';
 import { startProjector } from '../../platform/projector.ts';
 import { domainEventRegistry } from '../../platform/event-registry.ts';
+import { createCommandStore } from '../../platform/command-handler.ts';
 import { provisionerProjection } from '../../projectors/provisioner/projection.ts';
 
 const config = loadConfig(process.env);
@@ -16,7 +17,7 @@ const logger = createLogger('provisioner-fixture', config);
 const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 3 });
 const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'provisioner-fixture', logger });
 const projection = provisionerProjection({
-  store: { pool, registry: domainEventRegistry, topicOf: topicOf(config.TOPIC_PREFIX) },
+  store: createCommandStore(pool, domainEventRegistry, topicOf(config.TOPIC_PREFIX)),
   mainUri: config.DATABASE_URL, topics: topicNames(config.TOPIC_PREFIX), logger,
 });
 const projector = await startProjector({

@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { startRelay, type Relay } from '../../platform/relay.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
-import { domainEventRegistry } from '../../platform/event-registry.ts';
 import { loadConfig } from '../../platform/config.ts';
 import type { App } from '../../platform/http.ts';
 import { buildCommandApi } from '../../command-api/app.ts';
@@ -73,7 +72,7 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
   const { services } = parts;
   const tenantPools = createTenantPools({ mainUri: services.config.DATABASE_URL, poolSize: 2, maxPools: 20 });
   t.teardown(() => tenantPools.closeAll());
-  const store = { pool: services.pool, registry: domainEventRegistry, topicOf: services.topicOf };
+  const { store } = services;
   const projections: Projection[] = [
     mainProjection(services.pool, services.topics),
     auditProjection(services.pool, services.topics),

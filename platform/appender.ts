@@ -1,0 +1,55 @@
+import { appendCommands, type AppendCommand, type AppendOutcome, type EventRegistry } from './event-store.ts';
+import type { DatabasePool, DatabaseTransactionConnection } from './db.ts';
+
+/**
+ * Group commit: commands that arrive while an append is on its way are sent together as the
+ * next one, one statement and one commit for all of them (one fsync, one take of the append
+ * lock). Nothing waits for a batch to fill: an idle process appends at once. Each command still
+ * succeeds or fails alone (the append function checks and answers per command).
+ */
+export type Appender = {
+  append: (command: AppendCommand) => Promise<AppendOutcome>;
+  /** Appends inside a transaction the caller holds (write-side rows that commit with the events). */
+  appendIn: (tx: DatabaseTransactionConnection, commands: AppendCommand[]) => Promise<AppendOutcome[]>;
+};
+
+type Waiting = { command: AppendCommand; resolve: (outcome: AppendOutcome) => void; reject: (err: unknown) => void };
+
+export function createAppender(pool: DatabasePool, registry: EventRegistry, topicOf: (category: string) => string, options: { maxBatch?: number; inFlight?: number } = {}): Appender {
+  const maxBatch = options.maxBatch ?? 100;
+  const maxInFlight = options.inFlight ?? 2;
+  const queue: Waiting[] = [];
+  let inFlight = 0;
+
+  function drain(): void {
+    while (inFlight < maxInFlight && queue.length > 0) {
+      const batch = queue.splice(0, maxBatch);
+      inFlight += 1;
+      void send(batch).finally(() => {
+        inFlight -= 1;
+        drain();
+      });
+    }
+  }
+
+  async function send(batch: Waiting[]): Promise<void> {
+    try {
+      const outcomes = await appendCommands(pool, batch.map((w) => w.command), registry, topicOf);
+      batch.forEach((w, i) => w.resolve(outcomes[i]!));
+    } catch (err) {
+      if (batch.length === 1) { batch[0]!.reject(err); return; }
+      // One command's bad data must not fail the others it happened to be batched with.
+      await Promise.all(batch.map((w) => send([w])));
+    }
+  }
+
+  return {
+    append(command) {
+      return new Promise<AppendOutcome>((resolve, reject) => {
+        queue.push({ command, resolve, reject });
+        drain();
+      });
+    },
+    appendIn: (tx, commands) => appendCommands(tx, commands, registry, topicOf),
+  };
+}
