@@ -1,16 +1,11 @@
 import pg from 'pg';
-import { Type } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from './db.ts';
+import { sql, type DatabasePool } from './db.ts';
 import type { EventLogProducer, LogMessage } from './kafka.ts';
 import type { Logger } from './logger.ts';
-import type { StoredEvent } from './event-store.ts';
+import { readUnpublished } from './event-store.ts';
 import { failpoint } from './failpoints.ts';
 import type { Metrics } from './metrics.ts';
 
-const PendingRow = Type.Object({
-  global_position: Type.Number(), topic: Type.String(), message_key: Type.String(), envelope: Type.Unknown(),
-});
-const pendingRow = rowSchema(PendingRow);
 
 // Lock id shared by every process that can take the relay role: only the holder publishes.
 const RELAY_LOCK = 'ledgerline.relay';
@@ -43,32 +38,23 @@ export function startRelay(options: {
   const lag = metrics.gauge('relay_pending_events', 'Outbox rows not yet published');
 
   async function publishPending(): Promise<number> {
-    const rows = await pool.any(sql.type(pendingRow)`
-      select o.global_position, o.topic, o.message_key, jsonb_build_object(
-        'eventId', e.event_id, 'type', e.type, 'schemaVersion', e.schema_version, 'category', e.category,
-        'streamId', e.stream_id, 'streamVersion', e.stream_version, 'globalPosition', e.global_position,
-        'tenantId', e.tenant_id, 'occurredAt', e.occurred_at, 'actor', e.actor,
-        'correlationId', e.correlation_id, 'causationId', e.causation_id, 'data', e.data) as envelope
-      from outbox o join events e using (global_position)
-      where o.published_at is null
-      order by o.global_position limit ${batchSize}`);
+    const rows = await readUnpublished(pool, batchSize);
     if (rows.length === 0) return 0;
     // One send per topic keeps position order within each partition.
     const byTopic = new Map<string, LogMessage[]>();
-    for (const row of rows) {
-      const event = row.envelope as StoredEvent;
-      const messages = byTopic.get(row.topic) ?? [];
+    for (const { topic, key, event } of rows) {
+      const messages = byTopic.get(topic) ?? [];
       messages.push({
-        key: row.message_key, value: JSON.stringify(event),
+        key, value: JSON.stringify(event),
         headers: { 'event-type': event.type, 'schema-version': String(event.schemaVersion), 'event-id': event.eventId, 'global-position': String(event.globalPosition), ...(event.tenantId ? { 'tenant-id': event.tenantId } : {}) },
       });
-      byTopic.set(row.topic, messages);
+      byTopic.set(topic, messages);
     }
     for (const [topic, messages] of byTopic) await producer.publish(topic, messages);
     failpoint('relay-after-send');
     await pool.query(sql.unsafe`
       update outbox set published_at = now()
-      where global_position = any(${sql.array(rows.map((r) => r.global_position), 'int8')})`);
+      where global_position = any(${sql.array(rows.map((r) => r.event.globalPosition), 'int8')})`);
     published.inc(rows.length);
     return rows.length;
   }

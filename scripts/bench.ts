@@ -1,67 +1,53 @@
-// Benchmarks, each printed as a ratio against a baseline measured in the same run:
-//  1. query API GET /api/users/me (JWT + session check + read model) vs bare Fastify on the same machine;
-//  2. event append (events + outbox under the append lock) vs a plain INSERT of the same rows.
-import Fastify from 'fastify';
-import { sql } from '../platform/db.ts';
-import { appendToStreams } from '../platform/event-store.ts';
-import { createTestContext } from '../test/support/harness.ts';
-import { startSystem } from '../test/support/system.ts';
+// npm run bench [-- <scenario> ...]: each scenario runs the real processes (scripts/bench/stack.ts)
+// beside the baseline it is compared with, measured in the same run, since absolute times drift
+// on shared machines. Prints one table and writes the numbers as JSON (.local/bench/latest.json).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { startStack, type Stack } from './bench/stack.ts';
+import { benchCommands } from './bench/commands.ts';
+import { benchReads } from './bench/reads.ts';
+import { benchUpload } from './bench/upload.ts';
+import { benchProvisioning } from './bench/provisioning.ts';
+import { benchAggregate } from './bench/aggregate.ts';
+import type { BenchResult } from './bench/result.ts';
 
-const teardowns: (() => Promise<void> | void)[] = [];
-const t = { teardown: (fn: () => Promise<void> | void) => { teardowns.push(fn); } };
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3000);
-const CONCURRENCY = 16;
+const seconds = Number(process.env.BENCH_SECONDS ?? 15);
+const scenarios: Record<string, (stack: Stack) => Promise<BenchResult[]>> = {
+  commands: (stack) => benchCommands(stack, seconds),
+  reads: (stack) => benchReads(stack, seconds),
+  upload: benchUpload,
+  provisioning: benchProvisioning,
+  aggregate: benchAggregate,
+};
 
-async function load(url: string, headers: Record<string, string>): Promise<number> {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next++ < REQUESTS) {
-      const response = await fetch(url, { headers });
-      if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
-      await response.arrayBuffer();
-    }
-  }));
-  return REQUESTS / ((performance.now() - started) / 1000);
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((name) => !(name in scenarios));
+if (unknown.length > 0) {
+  console.error(`unknown scenario ${unknown.join(', ')}; choose from ${Object.keys(scenarios).join(', ')}`);
+  process.exit(2);
+}
+const results: BenchResult[] = [];
+for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
+  process.stderr.write(`bench: ${name}...\n`);
+  const stack = await startStack();
+  try {
+    results.push(...await scenarios[name]!(stack));
+  } finally {
+    await stack.stop();
+  }
 }
 
-const ctx = await createTestContext(t);
-try {
-  const system = await startSystem(t, ctx);
-  const register = await system.command.inject({ method: 'POST', url: '/api/auth/register', payload: { email: 'bench@example.com', password: 'bench-password', displayName: 'Bench' } });
-  const login = await system.command.inject({ method: 'POST', url: '/api/auth/login', payload: { email: 'bench@example.com', password: 'bench-password' } });
-  const token = (login.json() as { access_token: string }).access_token;
-  const position = String((register.json() as { position: number }).position);
-  await system.query.listen({ port: 0, host: '127.0.0.1' });
-  const queryUrl = `http://127.0.0.1:${(system.query.server.address() as { port: number }).port}/api/users/me`;
-  await fetch(queryUrl, { headers: { authorization: `Bearer ${token}`, 'x-min-position': position } });
-
-  const bare = Fastify();
-  bare.get('/api/users/me', async () => ({ id: 'x', email: 'bench@example.com', displayName: 'Bench', registeredAt: new Date().toISOString() }));
-  await bare.listen({ port: 0, host: '127.0.0.1' });
-  const bareUrl = `http://127.0.0.1:${(bare.server.address() as { port: number }).port}/api/users/me`;
-
-  await load(bareUrl, {}); // warm-up
-  const bareRps = await load(bareUrl, {});
-  const queryRps = await load(queryUrl, { authorization: `Bearer ${token}` });
-  await bare.close();
-  console.log(`query API GET /api/users/me: ${queryRps.toFixed(0)} req/s; bare Fastify: ${bareRps.toFixed(0)} req/s; ratio ${(queryRps / bareRps).toFixed(3)} (${REQUESTS} requests, ${CONCURRENCY} concurrent)`);
-
-  const N = 500;
-  await ctx.pool.query(sql.unsafe`create table bench_plain (id bigserial primary key, stream_id text, data jsonb)`);
-  let started = performance.now();
-  for (let i = 0; i < N; i++) {
-    await ctx.pool.transaction((tx) => tx.query(sql.unsafe`insert into bench_plain (stream_id, data) values (${`s-${i}`}, ${sql.jsonb({ i })})`));
-  }
-  const plainMs = performance.now() - started;
-  started = performance.now();
-  const registry = () => ({ schemaVersion: 1, category: 'platform' });
-  for (let i = 0; i < N; i++) {
-    await ctx.pool.transaction((tx) => appendToStreams(tx, [{ streamId: `bench-${i}`, expectedVersion: 0, events: [{ type: 'BenchEvent', data: { i } }] }],
-      { tenantId: null, actor: null, correlationId: crypto.randomUUID(), causationId: null, occurredAt: new Date() }, registry, () => ctx.topics.platform));
-  }
-  const appendMs = performance.now() - started;
-  console.log(`event append: ${(N / (appendMs / 1000)).toFixed(0)} appends/s; plain INSERT transaction: ${(N / (plainMs / 1000)).toFixed(0)}/s; ratio ${(plainMs / appendMs).toFixed(3)} (${N} sequential transactions)`);
-} finally {
-  for (const fn of teardowns.reverse()) await fn();
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+console.log(`\nLedgerline benchmarks, ${new Date().toISOString()} on ${machine}\n`);
+console.log('| scenario | measured | baseline (same run) | ratio | goal | details |');
+console.log('|---|---|---|---|---|---|');
+for (const r of results) {
+  const baseline = r.baseline ? `${fmt(r.baseline.value)} ${r.baseline.unit}: ${r.baseline.what}` : '–';
+  const details = Object.entries(r.details ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : String(v)}`).join(', ');
+  console.log(`| ${r.name}: ${r.what} | ${fmt(r.value)} ${r.unit} | ${baseline} | ${r.ratio === undefined ? '–' : r.ratio.toFixed(2)} | ${r.goal ?? ''} | ${details} |`);
 }
+mkdirSync('.local/bench', { recursive: true });
+writeFileSync('.local/bench/latest.json', `${JSON.stringify({ at: new Date().toISOString(), machine, seconds, results }, null, 2)}\n`);
+console.log('\nJSON: .local/bench/latest.json');
+process.exit(0);

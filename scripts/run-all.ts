@@ -2,18 +2,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { prettyFactory } from 'pino-pretty';
+import { PROCESSES } from './processes.ts';
 
-// The command API streams uploads: a small young generation keeps its RSS flat under that
-// allocation rate (V8's default lets new space grow to 16 MiB per semi-space).
-export const COMMAND_API_NODE_FLAGS = ['--max-semi-space-size=4'];
-
-const PROCESSES: { name: string; entry: string; flags?: string[] }[] = [
-  { name: 'command-api', entry: 'command-api/server.ts', flags: COMMAND_API_NODE_FLAGS },
-  { name: 'query-api', entry: 'query-api/server.ts' },
-  { name: 'projector-main', entry: 'projectors/main/server.ts' },
-  { name: 'provisioner', entry: 'projectors/provisioner/server.ts' },
-  { name: 'projector-tenant', entry: 'projectors/tenant/server.ts' },
-];
 
 const pretty = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name' });
 const width = Math.max(...PROCESSES.map((p) => p.name.length));

@@ -13,12 +13,12 @@ import { runCommand, ifMatchVersion } from '../run-command.ts';
 import { CommandAccepted, ErrorResponse } from '../schemas.ts';
 import { accessFrom, requireRole, tenantAccess, tenantReads, type TenantAccess } from '../tenants/access.ts';
 import { detectContentType, safeFilename } from './content-type.ts';
-import { copyObject, deleteObject, fileKey, stageUpload, tempKey, type StagedUpload } from './upload.ts';
+import { deleteObject, fileKey, receiveFile, type ReceivedFile } from '../../platform/object-store.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../../domain/shared/roles.ts';
 
-/** A file received now (staged in S3), or content the tenant already has (no temporary object). */
-type Upload = Omit<StagedUpload, 'tempKey'> & { tempKey?: string; filename: string; claimed: string };
+/** A file received now, or content the tenant already has (named by its SHA-256, nothing received). */
+type Upload = Omit<ReceivedFile, 'storeAt' | 'discard'> & { received?: ReceivedFile; filename: string; claimed: string };
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse };
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
@@ -66,7 +66,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
       const contentType = known ? known.claimed : detectContentType(upload.head, upload.filename, upload.claimed);
       return await storeDocument(request, reply, { tenantId, databaseName: tenant.databaseName, role: access.role }, upload, contentType, received.fields);
     } finally {
-      if (staged?.tempKey) await deleteObject(s3, staged.tempKey);
+      await staged?.received?.discard();
     }
   });
 
@@ -83,10 +83,11 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
         const file = part as MultipartFile;
         if (file.fieldname !== 'file') { file.file.resume(); throw httpError(400, 'UNEXPECTED_FILE_FIELD', `file parts go in the field "file", not "${file.fieldname}"`); }
         if (staged) { file.file.resume(); throw httpError(400, 'TOO_MANY_FILES', 'send exactly one file per upload'); }
-        staged = { ...await stageUpload(s3, file.file, tempKey(s3, databaseName)), filename: safeFilename(file.filename), claimed: file.mimetype };
+        const received = await receiveFile(s3, file.file, databaseName);
+        staged = { ...received, received, filename: safeFilename(file.filename), claimed: file.mimetype };
       }
     } catch (err) {
-      if (staged?.tempKey) await deleteObject(s3, staged.tempKey);
+      await staged?.received?.discard();
       throw err;
     }
     return staged ? { fields, staged } : { fields };
@@ -121,8 +122,8 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
           decide: async (loaded) => {
             outcome = decideUpload(storeFile, documentId, (loaded.get(streamId) as Loaded<FileState>).state);
             if (!outcome.deduplicated && !copied) {
-              if (upload.tempKey === undefined) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant no longer has this content; send the file');
-              await copyObject(s3, upload.tempKey, ownKey);
+              if (upload.received === undefined) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant no longer has this content; send the file');
+              await upload.received.storeAt(ownKey);
               copied = true;
             }
             return [
@@ -216,7 +217,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
       where type = 'FileStored' and tenant_id = ${tenantId} and data->>'sha256' = ${sha256}
       order by global_position desc limit 1`);
     if (!stored) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant has no content with this SHA-256; send the file');
-    return { tempKey: undefined, md5: stored.md5, sha256, size: stored.size, head: Buffer.alloc(0), filename: safeFilename(filename), claimed: stored.content_type };
+    return { md5: stored.md5, sha256, size: stored.size, head: Buffer.alloc(0), filename: safeFilename(filename), claimed: stored.content_type };
   }
 
   /** The content-identity stream a file id was stored in (its FileStored event). */

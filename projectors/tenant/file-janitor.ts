@@ -3,7 +3,7 @@ import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platfo
 import { decision, executeCommand, type CommandStore } from '../../platform/command-handler.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { S3Clients } from '../../platform/s3.ts';
-import { deleteObject } from '../../command-api/documents/upload.ts';
+import { deleteObject } from '../../platform/object-store.ts';
 import { fileDecider } from '../../domain/file/index.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 

@@ -1,0 +1,162 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
+} from '@aws-sdk/client-s3';
+import type { S3Clients } from './s3.ts';
+import { httpError } from './http.ts';
+
+/**
+ * The file objects of every tenant: their keys, the upload that hashes while it streams, and
+ * their copy and deletion. The one owner of object storage; the APIs and projectors call it.
+ */
+
+/** The original platform's sharded key scheme: tenants/{db}/files/{md5[:2]}/{md5[2:4]}/{md5}_{uuid}. */
+export function fileKey(s3: S3Clients, databaseName: string, md5: string, fileId: string): string {
+  return `${s3.keyPrefix}tenants/${databaseName}/files/${md5.slice(0, 2)}/${md5.slice(2, 4)}/${md5}_${fileId}`;
+}
+
+export function stagingKey(s3: S3Clients, databaseName: string): string {
+  return `${s3.keyPrefix}tenants/${databaseName}/uploads/${randomUUID()}`;
+}
+
+export async function deleteObject(s3: S3Clients, key: string): Promise<void> {
+  await s3.internal.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key })).catch(() => {});
+}
+
+/** Bytes received and hashed; `storeAt` puts them at their final key (known only once hashed). */
+export type ReceivedFile = {
+  md5: string;
+  sha256: string;
+  size: number;
+  head: Buffer;
+  storeAt: (key: string) => Promise<void>;
+  /** Removes what receiving left behind (the staged object); the stored copy stays. */
+  discard: () => Promise<void>;
+};
+
+/** S3's smallest multipart part. A file that fits in one is kept in memory and written once. */
+const PART_SIZE = 5 * 1024 * 1024;
+/** Parts on their way to S3 at once while the next one fills: memory is (this + 1) parts. */
+const PARTS_IN_FLIGHT = 3;
+const COPY_PART_SIZE = 16 * 1024 * 1024;
+const HEAD_BYTES = 64;
+
+const tooLargeError = () => httpError(413, 'FILE_TOO_LARGE', 'the file exceeds the maximum upload size');
+
+/**
+ * Receives a file part while computing MD5 and SHA-256 in the same pass. A small file stays in
+ * memory and is written once, at its final key, by `storeAt` (or never, when deduplicated). A
+ * larger one streams to a staging object in parts, several uploading at once from a small ring
+ * of reused buffers, so memory stays flat whatever the size; its final key (which names the MD5)
+ * is then a server-side copy. Exceeding the size limit aborts at once and leaves nothing behind.
+ */
+export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?: boolean }, databaseName: string): Promise<ReceivedFile> {
+  const md5 = createHash('md5');
+  const sha256 = createHash('sha256');
+  const free: Buffer<ArrayBuffer>[] = [];
+  let buffer = Buffer.allocUnsafe(PART_SIZE);
+  const parts: { ETag: string; PartNumber: number }[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const head = Buffer.alloc(HEAD_BYTES);
+  let headLength = 0;
+  let filled = 0;
+  let size = 0;
+  let key: string | undefined;
+  let uploadId: string | undefined;
+  let failure: unknown;
+  let tooLarge = false;
+  stream.on('limit', () => {
+    tooLarge = true;
+    stream.destroy(tooLargeError());
+  });
+
+  async function sendPart(): Promise<void> {
+    key ??= stagingKey(s3, databaseName);
+    uploadId ??= (await s3.internal.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key }))).UploadId;
+    while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
+    if (failure) throw failure;
+    const partNumber = parts.length + 1;
+    const full = buffer;
+    const body = full.subarray(0, filled);
+    parts.push({ ETag: '', PartNumber: partNumber });
+    const sent: Promise<void> = s3.internal.send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }))
+      .then((answer) => { parts[partNumber - 1] = { ETag: answer.ETag ?? '', PartNumber: partNumber }; })
+      .catch((err: unknown) => { failure ??= err; })
+      .finally(() => { inFlight.delete(sent); free.push(full); });
+    inFlight.add(sent);
+    buffer = free.pop() ?? Buffer.allocUnsafe(PART_SIZE);
+    filled = 0;
+  }
+
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      md5.update(chunk);
+      sha256.update(chunk);
+      size += chunk.length;
+      if (headLength < HEAD_BYTES) headLength += chunk.copy(head, headLength, 0, HEAD_BYTES - headLength);
+      for (let offset = 0; offset < chunk.length;) {
+        const copied = chunk.copy(buffer, filled, offset);
+        filled += copied;
+        offset += copied;
+        if (filled === PART_SIZE) await sendPart();
+      }
+    }
+    if (tooLarge || stream.truncated) throw tooLargeError();
+    if (uploadId !== undefined) {
+      if (filled > 0) await sendPart();
+      await Promise.all(inFlight);
+      if (failure) throw failure;
+      await s3.internal.send(new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+    }
+  } catch (err) {
+    await Promise.all(inFlight);
+    if (uploadId !== undefined) {
+      await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId })).catch(() => {});
+    }
+    if (tooLarge) throw tooLargeError();
+    if (typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as { code?: unknown }).code) throw err;
+    if (stream.destroyed || (err as Error).name === 'AbortError') throw httpError(400, 'UPLOAD_INTERRUPTED', 'the upload was cut off before the file ended');
+    throw err;
+  }
+
+  const staged = key;
+  const small = staged === undefined ? buffer.subarray(0, filled) : undefined;
+  return {
+    md5: md5.digest('hex'), sha256: sha256.digest('hex'), size, head: Buffer.from(head.subarray(0, headLength)),
+    async storeAt(finalKey) {
+      if (small) {
+        await s3.internal.send(new PutObjectCommand({ Bucket: s3.bucket, Key: finalKey, Body: small, ContentLength: small.length }));
+      } else {
+        await copyObject(s3, staged!, finalKey, size);
+      }
+    },
+    discard: async () => { if (staged) await deleteObject(s3, staged); },
+  };
+}
+
+/** A server-side copy; a large object is copied in ranges, several at once (UploadPartCopy). */
+export async function copyObject(s3: S3Clients, from: string, to: string, size: number): Promise<void> {
+  const source = `${s3.bucket}/${encodeURI(from)}`;
+  const partCount = Math.ceil(size / COPY_PART_SIZE);
+  const { UploadId } = await s3.internal.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: to }));
+  try {
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(4, partCount) }, async () => {
+      for (let index = next++; index < partCount; index = next++) {
+        const start = index * COPY_PART_SIZE;
+        const end = Math.min(size, start + COPY_PART_SIZE) - 1;
+        const answer = await s3.internal.send(new UploadPartCopyCommand({
+          Bucket: s3.bucket, Key: to, UploadId, PartNumber: index + 1, CopySource: source, CopySourceRange: `bytes=${start}-${end}`,
+        }));
+        parts[index] = { ETag: answer.CopyPartResult?.ETag ?? '', PartNumber: index + 1 };
+      }
+    }));
+    await s3.internal.send(new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }));
+  } catch (err) {
+    await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: to, UploadId })).catch(() => {});
+    throw err;
+  }
+}

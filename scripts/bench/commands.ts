@@ -1,0 +1,91 @@
+// Commands: 50 clients, each changing its own document's title, against 50 clients running
+// one-row INSERT transactions on the same PostgreSQL; and, under that load, how long a change
+// takes to show in the query API without X-Min-Position (freshness).
+import pg from 'pg';
+import { call, percentile, tenantFor, type Stack } from './stack.ts';
+import { hammer } from './load.ts';
+import { uploadSmall } from './documents.ts';
+import type { BenchResult } from './result.ts';
+
+const CLIENTS = 50;
+
+export async function benchCommands(stack: Stack, seconds: number): Promise<BenchResult[]> {
+  const { token, tenantId } = await tenantFor(stack, 'bench-commands');
+  const documents: string[] = [];
+  for (let i = 0; i < CLIENTS + 1; i++) documents.push((await uploadSmall(stack, token, tenantId, `doc-${i}`)).id);
+  const probeDocument = documents.pop()!;
+
+  const baseline = await insertTransactions(stack.config.DATABASE_URL, seconds);
+
+  let next = 0;
+  let stopProbe = false;
+  const freshness: number[] = [];
+  const probe = (async () => {
+    for (let n = 0; !stopProbe; n++) {
+      const title = `probe-${n}`;
+      const started = performance.now();
+      await call(`${stack.commandUrl}/api/tenants/${tenantId}/documents/${probeDocument}`, 'PUT', { token, body: { title }, expect: 200 });
+      for (;;) {
+        const seen = await call(`${stack.queryUrl}/api/tenants/${tenantId}/documents/${probeDocument}`, 'GET', { token, expect: 200 });
+        if (seen.title === title) break;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      freshness.push(performance.now() - started);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  const load = await hammer({
+    url: stack.commandUrl, connections: CLIENTS, duration: seconds,
+    requests: [{
+      method: 'PUT',
+      setupRequest: (request, context: { document?: string; n?: number }) => {
+        context.document ??= documents[next++ % documents.length];
+        context.n = (context.n ?? 0) + 1;
+        return {
+          ...request, path: `/api/tenants/${tenantId}/documents/${context.document}`,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ title: `title ${context.n}` }),
+        };
+      },
+    }],
+  });
+  stopProbe = true;
+  await probe;
+  return [
+    {
+      name: 'commands', what: `PUT …/documents/{id} (title), ${CLIENTS} clients each on its own document`,
+      value: load.rps, unit: 'commands/s', baseline: { what: `one-row INSERT transactions, ${CLIENTS} clients (pg)`, value: baseline, unit: 'tx/s' },
+      ratio: load.rps / baseline, goal: '≥ 0.4, p99 < 150 ms',
+      details: { p50Ms: load.p50, p99Ms: load.p99, errors: load.errors, non2xx: load.non2xx, total: load.total },
+    },
+    {
+      name: 'freshness', what: 'command → query API shows it, no X-Min-Position, under the command load',
+      value: percentile(freshness, 99), unit: 'ms (p99)', goal: 'p99 < 250 ms',
+      details: { p50Ms: percentile(freshness, 50), p99Ms: percentile(freshness, 99), probes: freshness.length },
+    },
+  ];
+}
+
+/** The baseline: the same number of clients, each running BEGIN; INSERT one row; COMMIT. */
+async function insertTransactions(databaseUrl: string, seconds: number): Promise<number> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: CLIENTS });
+  await pool.query('create table if not exists bench_inserts (id bigserial primary key, stream_id text not null, data jsonb not null)');
+  let done = 0;
+  const deadline = performance.now() + seconds * 1000;
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
+    const connection = await pool.connect();
+    try {
+      while (performance.now() < deadline) {
+        await connection.query('begin');
+        await connection.query('insert into bench_inserts (stream_id, data) values ($1, $2)', [`s-${client}`, { title: `title ${done}` }]);
+        await connection.query('commit');
+        done += 1;
+      }
+    } finally {
+      connection.release();
+    }
+  }));
+  await pool.query('drop table bench_inserts');
+  await pool.end();
+  return done / seconds;
+}

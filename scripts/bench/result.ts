@@ -1,0 +1,11 @@
+/** One line of the benchmark table: a measured value beside its baseline from the same run. */
+export type BenchResult = {
+  name: string;
+  what: string;
+  value: number;
+  unit: string;
+  baseline?: { what: string; value: number; unit: string };
+  ratio?: number;
+  goal?: string;
+  details?: Record<string, unknown>;
+};

@@ -1,0 +1,73 @@
+// Uploads: 64 MiB through the command API (multipart, hashed while streamed to S3) against a
+// multipart upload of the same bytes straight to MinIO; and the command API's RSS growth.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { tenantFor, type Stack } from './stack.ts';
+import { multipart } from './documents.ts';
+import type { BenchResult } from './result.ts';
+
+const SIZE = 64 * 1024 * 1024;
+const PART = 8 * 1024 * 1024;
+const ROUNDS = 3;
+
+function rssMiB(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
+  const { token, tenantId } = await tenantFor(stack, 'bench-upload');
+  const pid = stack.pids['command-api']!;
+  let direct = 0;
+  let api = 0;
+  let rssBefore = rssMiB(pid);
+  let rssPeak = rssBefore;
+  for (let round = 0; round < ROUNDS; round++) {
+    const data = randomBytes(SIZE);
+    direct = Math.max(direct, await directMultipart(stack, data));
+    const { body, contentType } = multipart({ title: `big-${round}` }, { filename: `big-${round}.bin`, data });
+    if (round === 0) rssBefore = rssMiB(pid);
+    const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssMiB(pid)); }, 20);
+    const started = performance.now();
+    const response = await fetch(`${stack.commandUrl}/api/tenants/${tenantId}/documents`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body,
+    });
+    const text = await response.text();
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    if (response.status !== 201) throw new Error(`upload: ${response.status} ${text}`);
+    api = Math.max(api, SIZE / 1e6 / seconds);
+  }
+  return [{
+    name: 'upload', what: '64 MiB upload through the command API (best of 3)', value: api, unit: 'MB/s',
+    baseline: { what: 'multipart upload of the same bytes straight to MinIO (8 MiB parts, 4 at once)', value: direct, unit: 'MB/s' },
+    ratio: api / direct, goal: '≥ 0.8, RSS growth < 64 MiB',
+    details: { rssBeforeMiB: Math.round(rssBefore), rssPeakMiB: Math.round(rssPeak), rssGrowthMiB: Math.round(rssPeak - rssBefore) },
+  }];
+}
+
+async function directMultipart(stack: Stack, data: Buffer): Promise<number> {
+  const { s3 } = stack;
+  const key = `${stack.config.S3_KEY_PREFIX}bench/direct-${randomBytes(4).toString('hex')}`;
+  const started = performance.now();
+  const { UploadId } = await s3.internal.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key }));
+  try {
+    const parts: { ETag: string; PartNumber: number }[] = [];
+    let next = 0;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let index = next++; index * PART < data.length; index = next++) {
+        const body = data.subarray(index * PART, Math.min(data.length, (index + 1) * PART));
+        const answer = await s3.internal.send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId, PartNumber: index + 1, Body: body, ContentLength: body.length }));
+        parts[index] = { ETag: answer.ETag ?? '', PartNumber: index + 1 };
+      }
+    }));
+    await s3.internal.send(new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
+  } catch (err) {
+    await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId })).catch(() => {});
+    throw err;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await s3.internal.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+  return data.length / 1e6 / seconds;
+}
