@@ -7,7 +7,7 @@ import {
   startDocumentSystem, tenantWith, upload, uploadOk, listKeys, objectExists, eventsOf, tenantQuery,
   after, eventually, sha256, PDF,
 } from './support/document-helpers.ts';
-import { contentDisposition } from '../query-api/documents/routes.ts';
+import { contentDisposition } from '../query-api/documents/download-headers.ts';
 
 const s = await startDocumentSystem(t);
 const { ctx, system } = s;

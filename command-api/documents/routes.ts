@@ -4,7 +4,6 @@ import type { MultipartFile } from '@fastify/multipart';
 import type { App } from '../../platform/http.ts';
 import { httpError } from '../../platform/http.ts';
 import { decision, streamRef, type CommandStore, type Loaded, type StreamRef } from '../../platform/command-handler.ts';
-import { rowSchema, sql } from '../../platform/db.ts';
 import type { S3Clients } from '../../platform/s3.ts';
 import { decideInSequence } from '../../domain/shared/decider.ts';
 import { decideUpload, fileDecider, fileStreamId, type FileState } from '../../domain/file/index.ts';
@@ -13,6 +12,7 @@ import { runCommand, ifMatchVersion } from '../run-command.ts';
 import { CommandAccepted, ErrorResponse } from '../schemas.ts';
 import { accessFrom, requireRole, tenantAccess, tenantReads, type TenantAccess } from '../tenants/access.ts';
 import { detectContentType, safeFilename } from './content-type.ts';
+import { createFileQueries } from './file-queries.ts';
 import { deleteObject, fileKey, receiveFile, type ReceivedFile } from '../../platform/object-store.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../../domain/shared/roles.ts';
@@ -23,7 +23,6 @@ type Upload = Omit<ReceivedFile, 'storeAt' | 'discard'> & { received?: ReceivedF
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse };
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
 const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
-const StoredFileRow = rowSchema(Type.Object({ md5: Type.String(), size: Type.Number(), content_type: Type.String() }));
 const secured = { security: [{ bearer: [] }] };
 
 /** StoreFile and AttachDocument decided together against one file stream version. */
@@ -41,6 +40,7 @@ function parseTags(values: string[]): string[] | undefined {
 
 export async function documentRoutes(app: App, options: { store: CommandStore; s3: S3Clients }): Promise<void> {
   const { store, s3 } = options;
+  const files = createFileQueries(store.pool);
   app.addHook('onRequest', app.authenticate);
 
   app.post('/api/tenants/:tenantId/documents', {
@@ -195,7 +195,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
             decision(documentDecider, documentStreamId(documentId), {
               type: 'DeleteDocument', data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() },
             }, { ifMatch }),
-            decision(fileDecider, await fileStreamOf(fileId), { type: 'DetachDocument', data: { documentId } }),
+            decision(fileDecider, await files.fileStreamOf(fileId), { type: 'DetachDocument', data: { documentId } }),
           ];
         },
       },
@@ -212,18 +212,9 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     if (header === undefined) return undefined;
     const sha256 = String(header).toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw httpError(400, 'INVALID_CONTENT_SHA256', 'X-Content-SHA256 must be 64 hex digits');
-    const stored = await store.pool.maybeOne(sql.type(StoredFileRow)`
-      select data->>'md5' as md5, (data->>'size')::bigint as size, data->>'contentType' as content_type from events
-      where type = 'FileStored' and tenant_id = ${tenantId} and data->>'sha256' = ${sha256}
-      order by global_position desc limit 1`);
+    const stored = await files.findStoredContent(tenantId, sha256);
     if (!stored) throw httpError(409, 'CONTENT_NOT_FOUND', 'the tenant has no content with this SHA-256; send the file');
     return { md5: stored.md5, sha256, size: stored.size, head: Buffer.alloc(0), filename: safeFilename(filename), claimed: stored.content_type };
-  }
-
-  /** The content-identity stream a file id was stored in (its FileStored event). */
-  async function fileStreamOf(fileId: string): Promise<string> {
-    return String(await store.pool.oneFirst(sql.unsafe`
-      select stream_id from events where type = 'FileStored' and data->>'fileId' = ${fileId} order by global_position limit 1`));
   }
 
   function documentReads(tenantId: string, documentId: string): StreamRef<unknown>[] {
