@@ -4,7 +4,7 @@ import type { DatabaseTransactionConnection } from '../platform/db.ts';
 import { findAnswer, requestHash } from '../platform/idempotency.ts';
 import { httpError } from '../platform/http.ts';
 
-export type CommandAnswer = { statusCode: 201 | 202 | 200; body: Record<string, unknown>; version?: number };
+export type CommandAnswer = { statusCode: 201 | 202 | 200; body: Record<string, unknown>; version?: number | undefined };
 
 /** The If-Match version a client sent ("3" or W/"3"), or undefined. */
 export function ifMatchVersion(request: FastifyRequest): number | undefined {

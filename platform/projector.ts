@@ -130,7 +130,7 @@ export async function applyFromCheckpoint(options: {
   db: DatabasePool; key: string; upTo: number; batchSize?: number;
   load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
   apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
-  heartbeat?: () => Promise<void>;
+  heartbeat?: (() => Promise<void>) | undefined;
 }): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   let total = 0;

@@ -39,7 +39,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
     requests: [{
       method: 'PUT',
       setupRequest: (request, context: { document?: string; n?: number }) => {
-        context.document ??= documents[next++ % documents.length];
+        context.document ??= documents[next++ % documents.length]!;
         context.n = (context.n ?? 0) + 1;
         return {
           ...request, path: `/api/tenants/${tenantId}/documents/${context.document}`,
