@@ -18,6 +18,14 @@ import {
 import { SlugClaimedEvent } from './tenant/slug-claim.ts';
 import { EmailClaimedEvent } from './user/email-claim.ts';
 import { UserPasswordChangedEvent, UserProfileUpdatedEvent, UserRegisteredEvent } from './user/events.ts';
+import {
+  WebhookDisabledEvent,
+  WebhookEnabledEvent,
+  WebhookRemovedEvent,
+  WebhookSecretRotatedEvent,
+  WebhookSubscribedEvent,
+  WebhookUpdatedEvent,
+} from './webhook/events.ts';
 
 /**
  * The published contract for projectors and audit consumers. A change to an event's shape gets a
@@ -46,11 +54,17 @@ export const AnyDomainEventSchema = Type.Union([
   DocumentUpdatedEvent,
   DocumentDeletedEvent,
   DownloadUrlIssuedEvent,
+  WebhookSubscribedEvent,
+  WebhookUpdatedEvent,
+  WebhookSecretRotatedEvent,
+  WebhookDisabledEvent,
+  WebhookEnabledEvent,
+  WebhookRemovedEvent,
 ]);
 export type AnyDomainEvent = Static<typeof AnyDomainEventSchema>;
 export type DomainEventType = AnyDomainEvent['type'];
 
-/** platform: users, email claims, tenants, slugs, memberships; documents: files, documents, download URLs. */
+/** platform: users, email claims, tenants, slugs, memberships, webhooks; documents: files, documents, download URLs. */
 export type EventCategory = 'platform' | 'documents';
 
 export type EventDefinition = {
@@ -88,6 +102,12 @@ const definitions: Record<DomainEventType, Omit<EventDefinition, 'type'>> = {
   DocumentUpdated: documents(DocumentUpdatedEvent, "A document's metadata changed (only the changed fields)."),
   DocumentDeleted: documents(DocumentDeletedEvent, 'A document was deleted.'),
   DownloadUrlIssued: documents(DownloadUrlIssuedEvent, 'A pre-signed download URL was issued to a member.'),
+  WebhookSubscribed: platform(WebhookSubscribedEvent, 'A tenant admin subscribed a URL to events (the secret is never published, only its version).'),
+  WebhookUpdated: platform(WebhookUpdatedEvent, "A webhook's URL, event filter or description changed (only the changed fields)."),
+  WebhookSecretRotated: platform(WebhookSecretRotatedEvent, "A webhook's signing secret was replaced; the previous one signs beside it until previousValidUntil."),
+  WebhookDisabled: platform(WebhookDisabledEvent, 'A webhook stopped receiving events: by an admin, or after a run of failed deliveries.'),
+  WebhookEnabled: platform(WebhookEnabledEvent, 'A disabled webhook was enabled again by an admin.'),
+  WebhookRemoved: platform(WebhookRemovedEvent, 'A webhook was removed by an admin.'),
 };
 
 export const eventCatalogue: readonly EventDefinition[] = Object.entries(definitions).map(([type, definition]) => ({

@@ -7,6 +7,7 @@ import { membershipDecider } from './membership/index.ts';
 import { foldEvents } from './shared/decider.ts';
 import { slugClaimDecider, tenantDatabaseName, tenantDecider } from './tenant/index.ts';
 import { emailClaimDecider, userDecider, UserCommandSchema } from './user/index.ts';
+import { webhookDecider } from './webhook/index.ts';
 
 const userId = '6f1c2a9e-1b2c-4d3e-8f40-5a6b7c8d9e01';
 const viewerId = '0b9a8c7d-6e5f-4a3b-9c2d-1e0f2a3b4c5d';
@@ -68,13 +69,22 @@ function emittedEvents(): AnyDomainEvent[] {
     { type: 'IssueDownloadUrl', data: { actorId: viewerId, expiresInSeconds: 60, expiresAt: now, now } },
     { type: 'DeleteDocument', data: { actorId: userId, actorRole: 'user', now } },
   ]);
+  const webhookFacts = { tenantId, actorId: userId, actorRole: 'admin' as const, now };
+  run(webhookDecider, [
+    { type: 'SubscribeWebhook', data: { ...webhookFacts, webhookId: fileId, url: 'https://hooks.example.com/', events: ['*'], description: '' } },
+    { type: 'UpdateWebhook', data: { ...webhookFacts, events: ['DocumentCreated'], enabled: false } },
+    { type: 'UpdateWebhook', data: { ...webhookFacts, enabled: true } },
+    { type: 'RotateWebhookSecret', data: { ...webhookFacts, previousValidUntil: now } },
+    { type: 'DisableFailingWebhook', data: { tenantId, failedDeliveries: 5, actor: 'system:webhooks', now } },
+    { type: 'RemoveWebhook', data: webhookFacts },
+  ]);
   return all;
 }
 
 t.test('the catalogue lists every event type once, all at schemaVersion 1', async (t) => {
   const types = eventCatalogue.map((definition) => definition.type);
   t.equal(new Set(types).size, types.length);
-  t.equal(types.length, 22);
+  t.equal(types.length, 28);
   t.ok(eventCatalogue.every((definition) => definition.schemaVersion === 1 && definition.description.length > 0));
 });
 

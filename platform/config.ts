@@ -36,6 +36,23 @@ const Settings = Type.Object({
   MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1, default: 100 * 1024 * 1024 }),
   READ_YOUR_WRITES_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000 }),
   RELAY_ENABLED: Type.Boolean({ default: true }),
+  // Webhooks (projectors/webhooks). Address classes a webhook URL may resolve to besides public
+  // ones: a comma list of loopback, private, link-local, multicast, unspecified, reserved (or all).
+  // Empty in production; scripts/start.sh and the tests allow loopback for a local receiver.
+  WEBHOOK_ALLOW_PRIVATE: Type.String({ pattern: '^[a-z, -]*$', default: '' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 120000, default: 10000 }),
+  // Retries: exponential from the first delay, doubling up to the longest, with jitter, until the
+  // window since the first attempt is spent; then the delivery is marked failed.
+  WEBHOOK_RETRY_FIRST_DELAY_MS: Type.Integer({ minimum: 1, default: 5000 }),
+  WEBHOOK_RETRY_MAX_DELAY_MS: Type.Integer({ minimum: 1, default: 4 * 3600 * 1000 }),
+  WEBHOOK_RETRY_WINDOW_MS: Type.Integer({ minimum: 0, default: 24 * 3600 * 1000 }),
+  // A subscription whose last N deliveries were all given up is disabled (WebhookDisabled).
+  WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES: Type.Integer({ minimum: 1, default: 5 }),
+  WEBHOOK_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+  // At most this many of those slots for one tenant, so one tenant's dead receivers cannot take them all.
+  WEBHOOK_TENANT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
+  WEBHOOK_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),
+  WEBHOOK_SECRET_OVERLAP_SECONDS: Type.Integer({ minimum: 0, default: 86400 }),
   USE_VAULT: Type.Boolean({ default: false }),
   VAULT_ADDR: Type.String({ default: 'http://127.0.0.1:58200' }),
   VAULT_ROLE_ID: Type.String({ default: '' }),

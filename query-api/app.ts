@@ -5,6 +5,7 @@ import type { Services } from '../platform/services.ts';
 import { createFreshness } from './freshness.ts';
 import { identityRoutes } from './tenants/routes.ts';
 import { documentQueryRoutes } from './documents/routes.ts';
+import { webhookQueryRoutes } from './webhooks/routes.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
 import { listenForInvalidations } from '../platform/invalidation.ts';
 import { createMembershipQueries } from './tenants/access.ts';
@@ -21,6 +22,7 @@ export async function buildQueryApi(services: Services): Promise<App> {
   const freshness = createFreshness(pool, config.READ_YOUR_WRITES_TIMEOUT_MS);
   const memberships = createMembershipQueries(pool, invalidations);
   await app.register(identityRoutes, { pool, freshness, memberships });
+  await app.register(webhookQueryRoutes, { pool, freshness, memberships });
   const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
   app.addHook('onClose', () => tenantPools.closeAll());
   await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store });

@@ -32,8 +32,8 @@ export function createFreshness(pool: DatabasePool, timeoutMs: number) {
   }
 
   return {
-    /** users, tenants, memberships (projection 'main') or the audit trail (projection 'audit'). */
-    async main(request: FastifyRequest, projection: 'main' | 'audit', tenantId?: string): Promise<void> {
+    /** users, tenants, memberships (projection 'main'), or a tenant's audit trail or webhooks (tenant-scoped projections). */
+    async main(request: FastifyRequest, projection: 'main' | 'audit' | 'webhooks', tenantId?: string): Promise<void> {
       const position = minPosition(request);
       if (position === undefined) return;
       const needed = projection === 'main'

@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 source scripts/ensure-deps.sh
 bash scripts/infra.sh up
 eval "$(bash scripts/infra.sh env)"
+# Development lets webhooks reach a receiver on this machine (production refuses non-public addresses).
+export WEBHOOK_ALLOW_PRIVATE="${WEBHOOK_ALLOW_PRIVATE-loopback}"
 exec node scripts/run-all.ts

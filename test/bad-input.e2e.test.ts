@@ -26,6 +26,10 @@ const routes: [App, string, string][] = [
   [system.query, 'GET', `/api/tenants/${T}/users`], [system.query, 'GET', `/api/tenants/${T}/audit`], [system.query, 'GET', `/api/tenants/${T}/documents`],
   [system.query, 'GET', `/api/tenants/${T}/documents/${D}`], [system.query, 'GET', `/api/tenants/${T}/documents/${D}/download`],
   [system.query, 'GET', `/api/tenants/${T}/documents/${D}/download-url`],
+  [system.command, 'POST', `/api/tenants/${T}/webhooks`], [system.command, 'PUT', `/api/tenants/${T}/webhooks/${D}`],
+  [system.command, 'POST', `/api/tenants/${T}/webhooks/${D}/rotate-secret`], [system.command, 'DELETE', `/api/tenants/${T}/webhooks/${D}`],
+  [system.query, 'GET', `/api/tenants/${T}/webhooks`], [system.query, 'GET', `/api/tenants/${T}/webhooks/${D}`],
+  [system.query, 'GET', `/api/tenants/${T}/webhooks/${D}/deliveries`],
   // Last: with a valid token it ends the session.
   [system.command, 'POST', '/api/auth/logout'],
 ];

@@ -12,7 +12,7 @@ import { loadConfig, SECRET_SETTINGS } from '../platform/config.ts';
 type Service = { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> | string[]; healthcheck?: unknown };
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
-const APP = ['migrate', 'command-api', 'query-api', 'projector-main', 'projector-provisioner', 'projector-tenant'];
+const APP = ['migrate', 'command-api', 'query-api', 'projector-main', 'projector-provisioner', 'projector-tenant', 'projector-webhooks'];
 const DEPLOY_ONLY = new Set(['VAULT_ROLE_ID_FILE', 'VAULT_SECRET_ID_FILE', 'PROJECTOR_PORT']);
 const knownSettings = new Set(Object.keys(loadConfig({})));
 

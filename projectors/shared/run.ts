@@ -8,7 +8,11 @@ import { startProjector, type Projection, type Projector } from '../../platform/
  * Runs projections in one process: the read side's health, readiness, metrics and each
  * projection's set-aside scopes on PROJECTOR_PORT (defaultPort unless configured).
  */
-export async function runProjectors(service: string, defaultPort: number, build: (services: Services) => Promise<Projection[]>): Promise<void> {
+export async function runProjectors(
+  service: string, defaultPort: number, build: (services: Services) => Promise<Projection[]>,
+  /** Work beside the projections (e.g. the webhook delivery worker), stopped before them. */
+  startBackground?: (services: Services) => { stop: () => Promise<void> },
+): Promise<void> {
   const { config, logger } = await bootstrap(service);
   await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);
   const services = await createServices(config, logger);
@@ -25,6 +29,7 @@ export async function runProjectors(service: string, defaultPort: number, build:
       metrics: services.metrics, groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`, onFatal: fatal,
     }));
   }
+  const background = startBackground?.(services);
   const app = await createApp(logger);
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service });
   // Per projection: each scope's position (per tenant for the tenant projection) and the scopes set aside.
@@ -35,6 +40,7 @@ export async function runProjectors(service: string, defaultPort: number, build:
   await app.listen({ port: config.PROJECTOR_PORT || defaultPort, host: config.HOST });
   onShutdown(logger, async () => {
     await app.close();
+    await background?.stop();
     for (const projector of projectors) await projector.stop();
     await services.close();
   });

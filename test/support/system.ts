@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { startRelay, type Relay } from '../../platform/relay.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
-import { loadConfig } from '../../platform/config.ts';
+import { loadConfig, type Config } from '../../platform/config.ts';
 import type { App } from '../../platform/http.ts';
 import { buildCommandApi } from '../../command-api/app.ts';
 import { buildQueryApi } from '../../query-api/app.ts';
@@ -14,6 +14,8 @@ import { provisionerProjection } from '../../projectors/provisioner/projection.t
 import { tenantProjection } from '../../projectors/tenant/projection.ts';
 import { fileJanitorProjection } from '../../projectors/tenant/file-janitor.ts';
 import { createTenantPools } from '../../platform/tenant-pools.ts';
+import { webhookProjection } from '../../projectors/webhooks/projection.ts';
+import { startDeliveryWorker, type DeliveryWorker } from '../../projectors/webhooks/delivery-worker.ts';
 import type { TestContext } from './harness.ts';
 
 type Teardown = { teardown: (fn: () => Promise<void> | void) => void };
@@ -25,6 +27,8 @@ export type Parts = {
   query: App;
   /** Starts one projection in this process (its own consumer group unless `groupId` is given). */
   project: (projection: Projection, groupId?: string) => Promise<Projector>;
+  /** Starts a webhook delivery worker in this process (stopped before the projectors). */
+  deliver: (config?: Config) => DeliveryWorker;
   stop: () => Promise<void>;
 };
 
@@ -40,12 +44,14 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
   const command = await buildCommandApi(services);
   const query = await buildQueryApi(services);
   const projectors: Projector[] = [];
+  const workers: DeliveryWorker[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     await command.close();
     await query.close();
+    for (const worker of workers) await worker.stop();
     for (const projector of projectors) await projector.stop();
     await relay.stop();
     await services.close();
@@ -53,6 +59,11 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
   t.teardown(stop);
   return {
     services, relay, command, query, stop,
+    deliver(workerConfig = config) {
+      const worker = startDeliveryWorker({ store: services.store, config: workerConfig, logger, metrics: services.metrics });
+      workers.push(worker);
+      return worker;
+    },
     async project(projection, groupId = `${config.TOPIC_PREFIX}ledgerline.${projection.name}.${randomUUID().slice(0, 8)}`) {
       const projector = await startProjector({
         eventLog: services.eventLog, projection, logger, metrics: services.metrics, groupId, sweepIntervalMs: 200,
@@ -64,7 +75,10 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
   };
 }
 
-export type System = { command: App; query: App; services: Services; projectors: Projector[]; stop: () => Promise<void> };
+export type System = {
+  command: App; query: App; services: Services; projectors: Projector[]; webhookWorker: DeliveryWorker;
+  deliver: Parts['deliver']; stop: () => Promise<void>;
+};
 
 /** Every part: relay, both APIs and all the projections of the real processes. */
 export async function startSystem(t: Teardown, ctx: TestContext, extraProjections: (services: Services) => Projection[] = () => []): Promise<System> {
@@ -79,13 +93,15 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
     provisionerProjection({ store, mainUri: services.config.DATABASE_URL, topics: services.topics, logger: ctx.logger }),
     tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
     fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
+    webhookProjection(services.pool, services.topics),
     ...extraProjections(services),
   ];
   const projectors: Projector[] = [];
   for (const projection of projections) {
     projectors.push(await parts.project(projection, `${services.config.TOPIC_PREFIX}ledgerline.${projection.name}`));
   }
-  return { command: parts.command, query: parts.query, services, projectors, stop: parts.stop };
+  const webhookWorker = parts.deliver();
+  return { command: parts.command, query: parts.query, services, projectors, webhookWorker, deliver: parts.deliver, stop: parts.stop };
 }
 /** A small HTTP client over inject: JSON in, JSON out, with the last command's position kept. */
 export function client(app: App) {

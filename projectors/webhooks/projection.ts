@@ -1,0 +1,117 @@
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
+import { readTenantScoped, type StoredEvent } from '../../platform/event-store.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
+import type { Topics } from '../../platform/kafka.ts';
+import type { WebhookEvent } from '../../domain/webhook/index.ts';
+
+export const WEBHOOKS_SCOPE = 'webhooks';
+
+/**
+ * What a receiver gets: the public envelope without the plumbing (global position, topic
+ * category, correlation and causation ids), in the shape of the Kafka message otherwise.
+ */
+export function publicEnvelope(event: StoredEvent) {
+  return {
+    eventId: event.eventId, type: event.type, schemaVersion: event.schemaVersion, tenantId: event.tenantId,
+    streamId: event.streamId, streamVersion: event.streamVersion, occurredAt: event.occurredAt, actor: event.actor, data: event.data,
+  };
+}
+
+/** Stable across retries, so a receiver drops duplicates: one message per (event, subscription). */
+export const messageIdOf = (eventId: string, webhookId: string): string => `msg_${eventId}_${webhookId}`;
+
+/**
+ * The subscriptions read model and the delivery outbox, from every tenant-scoped event of both
+ * topics in position order: an event is recorded for each subscription of its tenant that is
+ * enabled and matches at that position, in the transaction that moves the checkpoint, so a
+ * replay records nothing twice and a crash loses nothing.
+ */
+export function webhookProjection(pool: DatabasePool, topics: Topics): Projection {
+  return {
+    name: 'webhooks',
+    topics: [topics.platform, topics.documents],
+    scopeOf: (event) => (event.tenantId ? WEBHOOKS_SCOPE : null),
+    scopesToSweep: async () => [WEBHOOKS_SCOPE],
+    positions: async () => ({ [WEBHOOKS_SCOPE]: await checkpointOf(pool, WEBHOOKS_SCOPE) }),
+    async catchUp(_scope, upTo, heartbeat) {
+      await applyFromCheckpoint({
+        db: pool, key: WEBHOOKS_SCOPE, upTo, heartbeat,
+        load: (after, to, limit, tx) => readTenantScoped(tx, { after, upTo: to, limit }),
+        apply: async (tx, event) => {
+          await projectSubscription(tx, event);
+          await recordDeliveries(tx, event);
+        },
+      });
+      return 'done';
+    },
+  };
+}
+
+async function recordDeliveries(tx: DatabaseTransactionConnection, event: StoredEvent): Promise<void> {
+  const body = JSON.stringify(publicEnvelope(event));
+  await tx.query(sql.unsafe`
+    insert into webhook_deliveries (webhook_id, event_id, tenant_id, global_position, event_type, message_id, body)
+    select w.webhook_id, ${event.eventId}, ${event.tenantId}, ${event.globalPosition}, ${event.type},
+           'msg_' || ${event.eventId}::text || '_' || w.webhook_id::text, ${body}
+    from webhooks w
+    where w.tenant_id = ${event.tenantId} and w.enabled and ('*' = any(w.events) or ${event.type} = any(w.events))
+    on conflict do nothing`);
+}
+
+async function projectSubscription(tx: DatabaseTransactionConnection, stored: StoredEvent): Promise<void> {
+  if (!stored.type.startsWith('Webhook')) return;
+  const event = { type: stored.type, data: stored.data } as WebhookEvent;
+  const version = stored.streamVersion;
+  const at = stored.occurredAt;
+  const { webhookId } = event.data;
+  switch (event.type) {
+    case 'WebhookSubscribed': {
+      const { tenantId, url, events, description, secretVersion } = event.data;
+      await tx.query(sql.unsafe`
+        insert into webhooks (webhook_id, tenant_id, url, events, description, enabled, secret_version, created_at, updated_at, version)
+        values (${webhookId}, ${tenantId}, ${url}, ${sql.array(events, 'text')}, ${description}, true, ${secretVersion}, ${at}, ${at}, ${version})
+        on conflict (webhook_id) do nothing`);
+      return;
+    }
+    case 'WebhookUpdated': {
+      const { url, events, description } = event.data;
+      await tx.query(sql.unsafe`
+        update webhooks set url = coalesce(${url ?? null}, url),
+          events = coalesce(${events ? sql.array(events, 'text') : null}, events),
+          description = coalesce(${description ?? null}, description), updated_at = ${at}, version = ${version}
+        where webhook_id = ${webhookId} and version < ${version}`);
+      return;
+    }
+    case 'WebhookSecretRotated':
+      await tx.query(sql.unsafe`
+        update webhooks set secret_version = ${event.data.secretVersion}, updated_at = ${at}, version = ${version}
+        where webhook_id = ${webhookId} and version < ${version}`);
+      return;
+    case 'WebhookEnabled':
+      await tx.query(sql.unsafe`
+        update webhooks set enabled = true, disabled_reason = null, updated_at = ${at}, version = ${version}
+        where webhook_id = ${webhookId} and version < ${version}`);
+      return;
+    case 'WebhookDisabled':
+      await tx.query(sql.unsafe`
+        update webhooks set enabled = false, disabled_reason = ${event.data.reason}, updated_at = ${at}, version = ${version}
+        where webhook_id = ${webhookId} and version < ${version}`);
+      await cancelPending(tx, webhookId);
+      return;
+    case 'WebhookRemoved':
+      await tx.query(sql.unsafe`delete from webhooks where webhook_id = ${webhookId}`);
+      await cancelPending(tx, webhookId);
+      return;
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+/** A paused or removed subscription gets nothing, not even what was queued before. */
+async function cancelPending(tx: DatabaseTransactionConnection, webhookId: string): Promise<void> {
+  await tx.query(sql.unsafe`
+    update webhook_deliveries set status = 'cancelled', finished_at = now(), lease_until = null
+    where webhook_id = ${webhookId} and status = 'pending'`);
+}
