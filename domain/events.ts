@@ -8,6 +8,7 @@ import {
   FileStoredEvent,
 } from './file/events.ts';
 import { MemberAddedEvent, MemberRemovedEvent, MemberRoleChangedEvent } from './membership/events.ts';
+import { NotificationPreferencesChangedEvent, NotificationsReadEvent } from './notification-inbox/events.ts';
 import {
   TenantCreatedEvent,
   TenantDeletedEvent,
@@ -46,6 +47,8 @@ export const AnyDomainEventSchema = Type.Union([
   DocumentUpdatedEvent,
   DocumentDeletedEvent,
   DownloadUrlIssuedEvent,
+  NotificationsReadEvent,
+  NotificationPreferencesChangedEvent,
 ]);
 export type AnyDomainEvent = Static<typeof AnyDomainEventSchema>;
 export type DomainEventType = AnyDomainEvent['type'];
@@ -88,6 +91,8 @@ const definitions: Record<DomainEventType, Omit<EventDefinition, 'type'>> = {
   DocumentUpdated: documents(DocumentUpdatedEvent, "A document's metadata changed (only the changed fields)."),
   DocumentDeleted: documents(DocumentDeletedEvent, 'A document was deleted.'),
   DownloadUrlIssued: documents(DownloadUrlIssuedEvent, 'A pre-signed download URL was issued to a member.'),
+  NotificationsRead: platform(NotificationsReadEvent, 'A user marked notifications as read (by id, or all up to a position).'),
+  NotificationPreferencesChanged: platform(NotificationPreferencesChangedEvent, 'A user turned email on or off for kinds of notification.'),
 };
 
 export const eventCatalogue: readonly EventDefinition[] = Object.entries(definitions).map(([type, definition]) => ({

@@ -5,3 +5,4 @@ export * from './tenant/index.ts';
 export * from './membership/index.ts';
 export * from './file/index.ts';
 export * from './document/index.ts';
+export * from './notification-inbox/index.ts';

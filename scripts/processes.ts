@@ -10,4 +10,5 @@ export const PROCESSES: { name: string; entry: string; flags?: string[]; project
   { name: 'projector-main', entry: 'projectors/main/server.ts', projector: true },
   { name: 'provisioner', entry: 'projectors/provisioner/server.ts', projector: true },
   { name: 'projector-tenant', entry: 'projectors/tenant/server.ts', projector: true },
+  { name: 'projector-notifications', entry: 'projectors/notifications/server.ts', projector: true },
 ];

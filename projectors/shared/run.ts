@@ -4,11 +4,17 @@ import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
 import { createApp, operations } from '../../platform/http.ts';
 import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
 
+/** Work beside the projections in the same process (e.g. the mailer), stopped before the services close. */
+export type Worker = { stop: () => Promise<void> };
+
 /**
  * Runs projections in one process: the read side's health, readiness, metrics and each
  * projection's set-aside scopes on PROJECTOR_PORT (defaultPort unless configured).
  */
-export async function runProjectors(service: string, defaultPort: number, build: (services: Services) => Promise<Projection[]>): Promise<void> {
+export async function runProjectors(
+  service: string, defaultPort: number, build: (services: Services) => Promise<Projection[]>,
+  startWorkers: (services: Services) => Worker[] = () => [],
+): Promise<void> {
   const { config, logger } = await bootstrap(service);
   await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);
   const services = await createServices(config, logger);
@@ -25,6 +31,7 @@ export async function runProjectors(service: string, defaultPort: number, build:
       metrics: services.metrics, groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`, onFatal: fatal,
     }));
   }
+  const workers = startWorkers(services);
   const app = await createApp(logger);
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service });
   // Per projection: each scope's position (per tenant for the tenant projection) and the scopes set aside.
@@ -35,6 +42,7 @@ export async function runProjectors(service: string, defaultPort: number, build:
   await app.listen({ port: config.PROJECTOR_PORT || defaultPort, host: config.HOST });
   onShutdown(logger, async () => {
     await app.close();
+    for (const worker of workers) await worker.stop();
     for (const projector of projectors) await projector.stop();
     await services.close();
   });

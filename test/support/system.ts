@@ -13,6 +13,7 @@ import { auditProjection, mainProjection } from '../../projectors/main/projectio
 import { provisionerProjection } from '../../projectors/provisioner/projection.ts';
 import { tenantProjection } from '../../projectors/tenant/projection.ts';
 import { fileJanitorProjection } from '../../projectors/tenant/file-janitor.ts';
+import { notificationsProjection } from '../../projectors/notifications/projection.ts';
 import { createTenantPools } from '../../platform/tenant-pools.ts';
 import type { TestContext } from './harness.ts';
 
@@ -79,6 +80,7 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
     provisionerProjection({ store, mainUri: services.config.DATABASE_URL, topics: services.topics, logger: ctx.logger }),
     tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
     fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
+    notificationsProjection(services.pool, services.topics),
     ...extraProjections(services),
   ];
   const projectors: Projector[] = [];
