@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import type { App } from '../../platform/http.ts';
-import type { CommandStore } from '../../platform/command-handler.ts';
+import { decision, type CommandStore } from '../../platform/command-handler.ts';
 import {
   notificationInboxDecider, notificationInboxStreamId, type NotificationKind,
 } from '../../domain/notification-inbox/index.ts';
@@ -37,10 +37,9 @@ export async function notificationRoutes(app: App, options: { store: CommandStor
     const userId = request.actor.userId;
     return runCommand(store, request, reply, {
       actor: userId, tenantId: null,
-      decisions: [{
-        streamId: notificationInboxStreamId(userId), decider: notificationInboxDecider,
-        command: { type: 'MarkNotificationsRead', data: { userId, notificationIds: request.body.ids ?? [], upToPosition: request.body.upToPosition ?? null, now: new Date().toISOString() } },
-      }],
+      decisions: [decision(notificationInboxDecider, notificationInboxStreamId(userId), {
+        type: 'MarkNotificationsRead', data: { userId, notificationIds: request.body.ids ?? [], upToPosition: request.body.upToPosition ?? null, now: new Date().toISOString() },
+      })],
       answer: (result) => ({ statusCode: 200, body: { id: userId }, version: result.versions[notificationInboxStreamId(userId)] }),
     });
   });
@@ -58,10 +57,9 @@ export async function notificationRoutes(app: App, options: { store: CommandStor
       .map(([kind, enabled]) => ({ kind, enabled }));
     return runCommand(store, request, reply, {
       actor: userId, tenantId: null,
-      decisions: [{
-        streamId: notificationInboxStreamId(userId), decider: notificationInboxDecider,
-        command: { type: 'SetNotificationPreferences', data: { userId, email, now: new Date().toISOString() } },
-      }],
+      decisions: [decision(notificationInboxDecider, notificationInboxStreamId(userId), {
+        type: 'SetNotificationPreferences', data: { userId, email, now: new Date().toISOString() },
+      })],
       answer: (result) => ({ statusCode: 200, body: { id: userId }, version: result.versions[notificationInboxStreamId(userId)] }),
     });
   });
