@@ -93,20 +93,30 @@ t.test('a document upload tells the tenant admins except the uploader', async (t
   t.notMatch(mail?.HTML ?? '', '<script>', 'no script tag reaches the HTML');
 });
 
-t.test('a disabled webhook tells every admin of its tenant', async (t) => {
-  // WebhookDisabled belongs to the webhooks aggregate; appended here with the shape it publishes.
+t.test('a disabled webhook tells the admins of its tenant (but not the admin who disabled it)', async (t) => {
+  // WebhookDisabled belongs to the webhooks aggregate; appended here with the shape it publishes
+  // (platform category, tenant-scoped; reason 'failures' by the worker or 'admin' by a user).
   const registry = (type: string) => (type === 'WebhookDisabled' ? { schemaVersion: 1, category: 'platform' } : domainEventRegistry(type));
-  const webhookId = randomUUID();
-  const appended = await ctx.pool.transaction((tx) => appendToStreams(tx, [{
-    streamId: `webhook-${webhookId}`, expectedVersion: 'any', events: [{ type: 'WebhookDisabled', data: { webhookId, reason: '10 deliveries failed in a row' } }],
-  }], { tenantId: tenant.tenantId, actor: null, correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, registry, system.services.topicOf));
+  const disable = (webhookId: string, data: Record<string, unknown>) => ctx.pool.transaction((tx) => appendToStreams(tx, [{
+    streamId: `webhook-${webhookId}`, expectedVersion: 'any',
+    events: [{ type: 'WebhookDisabled', data: { webhookId, tenantId: tenant.tenantId, disabledAt: new Date().toISOString(), ...data } }],
+  }], { tenantId: tenant.tenantId, actor: 'system:webhooks', correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, registry, system.services.topicOf));
+  const failing = randomUUID();
+  const byWorker = await disable(failing, { reason: 'failures', failedDeliveries: 10, disabledBy: 'system:webhooks' });
   for (const admin of [ada, bob]) {
-    const items = (await notificationsOf(admin.token, '', appended.lastPosition)).items.filter((n) => n.kind === 'webhook-disabled');
+    const items = (await notificationsOf(admin.token, '', byWorker.lastPosition)).items.filter((n) => n.kind === 'webhook-disabled');
     t.equal(items.length, 1, `${admin.email} is told`);
-    t.same(items[0]?.data, { kind: 'webhook-disabled', tenantId: tenant.tenantId, tenantName: TENANT_NAME, webhookId, reason: '10 deliveries failed in a row' });
+    t.equal(items[0]?.message, `A webhook of "${TENANT_NAME}" was disabled after 10 failed deliveries`);
+    t.same(items[0]?.data, { kind: 'webhook-disabled', tenantId: tenant.tenantId, tenantName: TENANT_NAME, webhookId: failing, reason: 'failures', failedDeliveries: 10, by: null });
   }
   const mails = await waitForMail(ada.email, 2);
-  t.ok(mails.some((m) => m.Subject.includes('webhook') && m.Text.includes(webhookId)), 'by email too');
+  t.ok(mails.some((m) => m.Subject.includes('webhook') && m.Text.includes(failing) && m.Text.includes('10 failed deliveries in a row')), 'by email too');
+
+  const paused = randomUUID();
+  const byBob = await disable(paused, { reason: 'admin', disabledBy: bob.userId });
+  const adas = (await notificationsOf(ada.token, '', byBob.lastPosition)).items.filter((n) => n.data.webhookId === paused);
+  t.equal(adas[0]?.message, `${bob.email.split('@')[0]} disabled a webhook of "${TENANT_NAME}"`, 'Ada is told Bob paused one');
+  t.same((await notificationsOf(bob.token)).items.filter((n) => n.data.webhookId === paused), [], 'Bob, who did it, is not');
 });
 
 t.test('opted-out users get no email at all', async (t) => {

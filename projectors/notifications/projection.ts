@@ -15,8 +15,11 @@ import { notificationMessage, renderEmail, type NotificationData } from './templ
 
 export const NOTIFICATIONS_SCOPE = 'notifications';
 
-/** WebhookDisabled as the webhooks aggregate publishes it (tenant-scoped envelope). */
-type WebhookDisabled = { webhookId: string; reason: string };
+/**
+ * WebhookDisabled as the webhooks aggregate publishes it (tenant-scoped envelope): reason
+ * 'failures' (by the delivery worker, with failedDeliveries) or 'admin' (disabledBy a user).
+ */
+type WebhookDisabled = { webhookId: string; reason: string; tenantId?: string; failedDeliveries?: number; disabledBy?: string };
 
 /**
  * In-app notifications and the email outbox, in the main database, from every topic (the
@@ -96,11 +99,15 @@ const handlers: Record<NotificationSourceEvent, Handler> = {
     for (const admin of await adminsOf(tx, d.tenantId)) if (admin !== d.ownerId) await notify(tx, event, admin, data);
   }),
   WebhookDisabled: on<WebhookDisabled>(async (tx, d, event) => {
-    if (event.tenantId === null) return;
+    const tenantId = d.tenantId ?? event.tenantId;
+    if (!tenantId) return;
+    const byUser = d.reason === 'admin' && d.disabledBy ? d.disabledBy : null;
     const data: NotificationData = {
-      kind: 'webhook-disabled', tenantId: event.tenantId, tenantName: await tenantName(tx, event.tenantId), webhookId: d.webhookId, reason: d.reason,
+      kind: 'webhook-disabled', tenantId, tenantName: await tenantName(tx, tenantId), webhookId: d.webhookId, reason: d.reason,
+      failedDeliveries: d.failedDeliveries ?? null, by: byUser ? await userName(tx, byUser) : null,
     };
-    for (const admin of await adminsOf(tx, event.tenantId)) await notify(tx, event, admin, data);
+    // An admin who disabled it themselves is not told; the other admins are.
+    for (const admin of await adminsOf(tx, tenantId)) if (admin !== byUser) await notify(tx, event, admin, data);
   }),
   NotificationsRead: on<NotificationsRead['data']>(async (tx, d) => {
     await tx.query(sql.unsafe`

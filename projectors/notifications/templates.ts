@@ -6,7 +6,7 @@ export type NotificationData =
   | { kind: 'member-role-changed'; tenantId: string; tenantName: string; role: string; previousRole: string; by: string }
   | { kind: 'member-removed'; tenantId: string; tenantName: string; by: string }
   | { kind: 'document-uploaded'; tenantId: string; tenantName: string; documentId: string; title: string; filename: string; by: string }
-  | { kind: 'webhook-disabled'; tenantId: string; tenantName: string; webhookId: string; reason: string };
+  | { kind: 'webhook-disabled'; tenantId: string; tenantName: string; webhookId: string; reason: string; failedDeliveries: number | null; by: string | null };
 
 /** The one-line plain-text message of a notification (in-app list and email subject). */
 export function notificationMessage(data: NotificationData): string {
@@ -20,7 +20,11 @@ export function notificationMessage(data: NotificationData): string {
     case 'document-uploaded':
       return `${data.by} uploaded ${quote(data.title)} to ${quote(data.tenantName)}`;
     case 'webhook-disabled':
-      return `A webhook of ${quote(data.tenantName)} was disabled after repeated delivery failures`;
+      if (data.reason === 'admin') return `${data.by ?? 'An admin'} disabled a webhook of ${quote(data.tenantName)}`;
+      if (data.reason === 'failures') {
+        return `A webhook of ${quote(data.tenantName)} was disabled after ${data.failedDeliveries ?? 'repeated'} failed deliveries`;
+      }
+      return `A webhook of ${quote(data.tenantName)} was disabled (${data.reason})`;
     default: {
       const _exhaustive: never = data;
       return _exhaustive;
@@ -40,8 +44,11 @@ function details(data: NotificationData): [string, string][] {
       return [tenant];
     case 'document-uploaded':
       return [tenant, ['Title', data.title], ['File', data.filename], ['Document id', data.documentId]];
-    case 'webhook-disabled':
-      return [tenant, ['Webhook id', data.webhookId], ['Reason', data.reason]];
+    case 'webhook-disabled': {
+      const reason = data.reason === 'failures' ? `${data.failedDeliveries ?? 'repeated'} failed deliveries in a row`
+        : data.reason === 'admin' ? `disabled by ${data.by ?? 'an admin'}` : data.reason;
+      return [tenant, ['Webhook id', data.webhookId], ['Reason', reason]];
+    }
     default: {
       const _exhaustive: never = data;
       return _exhaustive;
