@@ -4,16 +4,14 @@ import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
 import { createApp, operations } from '../../platform/http.ts';
 import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
 
-/** Work beside the projections in the same process (e.g. the mailer), stopped before the services close. */
-export type Worker = { stop: () => Promise<void> };
-
 /**
  * Runs projections in one process: the read side's health, readiness, metrics and each
  * projection's set-aside scopes on PROJECTOR_PORT (defaultPort unless configured).
  */
 export async function runProjectors(
   service: string, defaultPort: number, build: (services: Services) => Promise<Projection[]>,
-  startWorkers: (services: Services) => Worker[] = () => [],
+  /** Work beside the projections (e.g. the webhook delivery worker), stopped before them. */
+  startBackground?: (services: Services) => { stop: () => Promise<void> },
 ): Promise<void> {
   const { config, logger } = await bootstrap(service);
   await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);
@@ -31,7 +29,7 @@ export async function runProjectors(
       metrics: services.metrics, groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`, onFatal: fatal,
     }));
   }
-  const workers = startWorkers(services);
+  const background = startBackground?.(services);
   const app = await createApp(logger);
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service });
   // Per projection: each scope's position (per tenant for the tenant projection) and the scopes set aside.
@@ -42,7 +40,7 @@ export async function runProjectors(
   await app.listen({ port: config.PROJECTOR_PORT || defaultPort, host: config.HOST });
   onShutdown(logger, async () => {
     await app.close();
-    for (const worker of workers) await worker.stop();
+    await background?.stop();
     for (const projector of projectors) await projector.stop();
     await services.close();
   });
