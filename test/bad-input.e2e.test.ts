@@ -26,6 +26,8 @@ const routes: [App, string, string][] = [
   [system.query, 'GET', `/api/tenants/${T}/users`], [system.query, 'GET', `/api/tenants/${T}/audit`], [system.query, 'GET', `/api/tenants/${T}/documents`],
   [system.query, 'GET', `/api/tenants/${T}/documents/${D}`], [system.query, 'GET', `/api/tenants/${T}/documents/${D}/download`],
   [system.query, 'GET', `/api/tenants/${T}/documents/${D}/download-url`],
+  [system.command, 'POST', '/api/users/me/notifications/read'], [system.command, 'PUT', '/api/users/me/notification-preferences'],
+  [system.query, 'GET', '/api/users/me/notifications'], [system.query, 'GET', '/api/users/me/notification-preferences'],
   // Last: with a valid token it ends the session.
   [system.command, 'POST', '/api/auth/logout'],
 ];
