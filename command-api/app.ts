@@ -9,6 +9,7 @@ import { tenantRoutes } from './tenants/routes.ts';
 import multipart from '@fastify/multipart';
 import { documentRoutes } from './documents/routes.ts';
 import { webhookRoutes } from './webhooks/routes.ts';
+import { notificationRoutes } from './notifications/routes.ts';
 
 /** The command API as a plugin-wired Fastify instance; server.ts makes it listen. */
 export async function buildCommandApi(services: Services): Promise<App> {
@@ -24,6 +25,7 @@ export async function buildCommandApi(services: Services): Promise<App> {
   await app.register(authRoutes, { store, sessions, bcryptCost: config.BCRYPT_COST });
   await app.register(tenantRoutes, { store });
   await app.register(webhookRoutes, { store, config });
+  await app.register(notificationRoutes, { store });
   // Two files allowed so that a second one gets our clear TOO_MANY_FILES rather than a 413.
   await app.register(multipart, { limits: { fileSize: config.MAX_UPLOAD_BYTES, files: 2, fields: 20, parts: 30, fieldSize: 10_000 } });
   await app.register(documentRoutes, { store, s3: services.s3 });

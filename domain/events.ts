@@ -8,6 +8,7 @@ import {
   FileStoredEvent,
 } from './file/events.ts';
 import { MemberAddedEvent, MemberRemovedEvent, MemberRoleChangedEvent } from './membership/events.ts';
+import { NotificationPreferencesChangedEvent, NotificationsReadEvent } from './notification-inbox/events.ts';
 import {
   TenantCreatedEvent,
   TenantDeletedEvent,
@@ -60,6 +61,8 @@ export const AnyDomainEventSchema = Type.Union([
   WebhookDisabledEvent,
   WebhookEnabledEvent,
   WebhookRemovedEvent,
+  NotificationsReadEvent,
+  NotificationPreferencesChangedEvent,
 ]);
 export type AnyDomainEvent = Static<typeof AnyDomainEventSchema>;
 export type DomainEventType = AnyDomainEvent['type'];
@@ -108,6 +111,8 @@ const definitions: Record<DomainEventType, Omit<EventDefinition, 'type'>> = {
   WebhookDisabled: platform(WebhookDisabledEvent, 'A webhook stopped receiving events: by an admin, or after a run of failed deliveries.'),
   WebhookEnabled: platform(WebhookEnabledEvent, 'A disabled webhook was enabled again by an admin.'),
   WebhookRemoved: platform(WebhookRemovedEvent, 'A webhook was removed by an admin.'),
+  NotificationsRead: platform(NotificationsReadEvent, 'A user marked notifications as read (by id, or all up to a position).'),
+  NotificationPreferencesChanged: platform(NotificationPreferencesChangedEvent, 'A user turned email on or off for kinds of notification.'),
 };
 
 export const eventCatalogue: readonly EventDefinition[] = Object.entries(definitions).map(([type, definition]) => ({

@@ -6,3 +6,4 @@ export * from './membership/index.ts';
 export * from './file/index.ts';
 export * from './document/index.ts';
 export * from './webhook/index.ts';
+export * from './notification-inbox/index.ts';

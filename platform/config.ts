@@ -53,6 +53,14 @@ const Settings = Type.Object({
   WEBHOOK_TENANT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
   WEBHOOK_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),
   WEBHOOK_SECRET_OVERLAP_SECONDS: Type.Integer({ minimum: 0, default: 86400 }),
+  // Mailpit (scripts/infra.sh) in development and tests; a real relay in production.
+  SMTP_URL: Type.String({ pattern: '^smtps?://', default: 'smtp://127.0.0.1:51025' }),
+  SMTP_FROM: Type.String({ minLength: 3, default: 'Ledgerline <notifications@ledgerline.local>' }),
+  MAILER_ENABLED: Type.Boolean({ default: true }),
+  MAILER_POLL_MS: Type.Integer({ minimum: 10, maximum: 60000, default: 500 }),
+  // Longer than one send can take (the SMTP timeouts in projectors/notifications/mailer.ts): a
+  // lease that runs out while its mailer is still sending lets another instance send it too.
+  MAILER_LEASE_MS: Type.Integer({ minimum: 500, maximum: 3600000, default: 90000 }),
   USE_VAULT: Type.Boolean({ default: false }),
   VAULT_ADDR: Type.String({ default: 'http://127.0.0.1:58200' }),
   VAULT_ROLE_ID: Type.String({ default: '' }),
@@ -67,7 +75,7 @@ export type SettingName = keyof Config;
 /** Settings a production deployment must set explicitly: their development defaults are unsafe there. */
 const REQUIRED_IN_PRODUCTION: SettingName[] = [
   'DATABASE_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_PUBLIC_URL', 'S3_ACCESS_KEY_ID',
-  'S3_SECRET_ACCESS_KEY', 'S3_BUCKET', 'JWT_SECRET',
+  'S3_SECRET_ACCESS_KEY', 'S3_BUCKET', 'JWT_SECRET', 'SMTP_URL',
 ];
 /** Settings Vault may supply (KV v2) when USE_VAULT=true. */
 export const SECRET_SETTINGS: SettingName[] = ['DATABASE_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET'];

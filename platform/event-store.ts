@@ -245,3 +245,12 @@ export async function readTenantScoped(db: Queryable, range: { after: number; up
     order by global_position limit ${range.limit ?? 1000}`);
   return rows.map(toStoredEvent);
 }
+
+/** Events of the given types (any category) with after < position <= upTo, in position order. */
+export async function readEventsOfTypes(db: Queryable, types: readonly string[], range: { after: number; upTo: number; limit?: number }): Promise<StoredEvent[]> {
+  const rows = await db.any(sql.type(eventRow)`
+    select ${EVENT_COLUMNS} from events
+    where type = any(${sql.array([...types], 'text')}) and global_position > ${range.after} and global_position <= ${range.upTo}
+    order by global_position limit ${range.limit ?? 1000}`);
+  return rows.map(toStoredEvent);
+}

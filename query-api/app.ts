@@ -9,6 +9,8 @@ import { webhookQueryRoutes } from './webhooks/routes.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
 import { listenForInvalidations } from '../platform/invalidation.ts';
 import { createMembershipQueries } from './tenants/access.ts';
+import { notificationQueryRoutes } from './notifications/routes.ts';
+import { createNotificationQueries } from './notifications/queries.ts';
 
 /** The query API: reads read models only; server.ts makes it listen. */
 export async function buildQueryApi(services: Services): Promise<App> {
@@ -23,6 +25,7 @@ export async function buildQueryApi(services: Services): Promise<App> {
   const memberships = createMembershipQueries(pool, invalidations);
   await app.register(identityRoutes, { pool, freshness, memberships });
   await app.register(webhookQueryRoutes, { pool, freshness, memberships });
+  await app.register(notificationQueryRoutes, { queries: createNotificationQueries(pool), freshness });
   const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
   app.addHook('onClose', () => tenantPools.closeAll());
   await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store });

@@ -43,6 +43,14 @@ export function createFreshness(pool: DatabasePool, timeoutMs: number) {
       if (needed === 0) return;
       await waitUntil(async () => (await checkpointOf(pool, projection)) >= needed);
     },
+    /** A read model of the main database under checkpoint `key`, made of the events `needed` finds below a position. */
+    async checkpoint(request: FastifyRequest, key: string, needed: (position: number) => Promise<number>): Promise<void> {
+      const position = minPosition(request);
+      if (position === undefined) return;
+      const last = await needed(position);
+      if (last === 0) return;
+      await waitUntil(async () => (await checkpointOf(pool, key)) >= last);
+    },
     /** A tenant database's files and documents (projection 'tenant', checkpoint in that database). */
     async tenant(request: FastifyRequest, tenantId: string, tenantPool: () => Promise<DatabasePool>): Promise<void> {
       const position = minPosition(request);

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Local infrastructure for Ledgerline: PostgreSQL, Kafka (KRaft) and MinIO (S3), bound to 127.0.0.1.
+# Local infrastructure for Ledgerline: PostgreSQL, Kafka (KRaft), MinIO (S3) and Mailpit (SMTP), bound to 127.0.0.1.
 # Everything is installed on demand into a git-ignored state dir, ${LEDGERLINE_LOCAL:-<repo>/.local}.
-# No Docker: Postgres comes from Debian packages, Kafka from Maven Central jars, MinIO is built with Go.
+# No Docker: Postgres comes from Debian packages, Kafka from Maven Central jars, MinIO and Mailpit are built with Go.
 #
 #   scripts/infra.sh up|down|status|env
-#   scripts/infra.sh pg-start|pg-stop|kafka-start|kafka-stop|minio-start|minio-stop
+#   scripts/infra.sh pg-start|pg-stop|kafka-start|kafka-stop|minio-start|minio-stop|mailpit-start|mailpit-stop
 #   scripts/infra.sh kafka-class <main class> [args]   # run a Kafka CLI class, e.g.
 #       scripts/infra.sh kafka-class org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:59092 --list
 set -euo pipefail
@@ -20,6 +20,7 @@ export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}" # go and mvn ke
 PG_PORT=55432 KAFKA_PORT=59092 KAFKA_CTRL_PORT=59093 S3_PORT=59000 S3_CONSOLE_PORT=59001
 S3_USER=ledgerline S3_PASSWORD=ledgerline-secret S3_BUCKET=ledgerline S3_REGION=us-east-1
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
+MAILPIT_SMTP_PORT=51025 MAILPIT_HTTP_PORT=58025 MAILPIT_MODULE=github.com/axllent/mailpit@v1.33.1
 
 # ---------------------------------------------------------------- helpers
 say() { printf '[%s] %s\n' "$1" "$2"; }
@@ -239,6 +240,40 @@ minio_up() {
 }
 minio_down() { stop_pid minio "$MINIO_PID" "minio server" 30; }
 
+# ---------------------------------------------------------------- SMTP: Mailpit (built with Go; catches every email)
+# Its web UI and REST API (/api/v1/messages, /api/v1/search) on loopback are where a developer
+# looks at the mail the system sends, and where tests read it.
+MAILPIT_BIN="$STATE/bin/mailpit" MAILPIT_PID="$STATE/mailpit/mailpit.pid" MAILPIT_LOG="$LOGS/mailpit.log"
+mailpit_alive() { pid_alive "$MAILPIT_PID" "$MAILPIT_BIN"; }
+mailpit_ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$MAILPIT_HTTP_PORT/readyz" 2>/dev/null; }
+mailpit_build() { # only when the binary is missing; built into a temp dir so a killed build leaves no half binary
+  [[ -x "$MAILPIT_BIN" ]] && return 0
+  command -v go >/dev/null || fail mailpit "Go not found (expected /usr/local/go/bin/go) - cannot build Mailpit"
+  say mailpit "building Mailpit with Go (log: $LOGS/mailpit-build.log)"
+  rm -rf "$STATE/bin/.build-mailpit"
+  GOBIN="$STATE/bin/.build-mailpit" go install "$MAILPIT_MODULE" >"$LOGS/mailpit-build.log" 2>&1 ||
+    fail mailpit "go install $MAILPIT_MODULE failed" "$LOGS/mailpit-build.log"
+  mv "$STATE/bin/.build-mailpit/mailpit" "$MAILPIT_BIN" && rmdir "$STATE/bin/.build-mailpit"
+}
+mailpit_up() {
+  if mailpit_alive; then
+    say mailpit "already running"
+  else
+    mkdir -p "$STATE/bin" "$STATE/mailpit"
+    mailpit_build
+    check_port_free mailpit "$MAILPIT_SMTP_PORT"; check_port_free mailpit "$MAILPIT_HTTP_PORT"
+    # Persistent database in the state dir; keeps the newest 5000 messages (tests search by recipient).
+    # --ignore-duplicate-ids: like the mail stores that drop a Message-ID they already hold; the
+    # mailer resends an email whose send it could not record with the same Message-ID.
+    spawn "$MAILPIT_PID" "$MAILPIT_LOG" "$MAILPIT_BIN" --smtp "127.0.0.1:$MAILPIT_SMTP_PORT" \
+      --listen "127.0.0.1:$MAILPIT_HTTP_PORT" --database "$STATE/mailpit/mailpit.db" --max 5000 \
+      --ignore-duplicate-ids --disable-version-check
+  fi
+  wait_until mailpit 30 mailpit_alive mailpit_ready "$MAILPIT_LOG"
+  say mailpit "ready: SMTP 127.0.0.1:$MAILPIT_SMTP_PORT, web UI and API http://127.0.0.1:$MAILPIT_HTTP_PORT"
+}
+mailpit_down() { stop_pid mailpit "$MAILPIT_PID" "$MAILPIT_BIN" 15; }
+
 # ---------------------------------------------------------------- commands
 cmd_env() {
   cat <<EOF
@@ -250,6 +285,8 @@ export S3_ACCESS_KEY_ID=$S3_USER
 export S3_SECRET_ACCESS_KEY=$S3_PASSWORD
 export S3_BUCKET=$S3_BUCKET
 export S3_REGION=$S3_REGION
+export SMTP_URL=smtp://127.0.0.1:$MAILPIT_SMTP_PORT
+export MAILPIT_URL=http://127.0.0.1:$MAILPIT_HTTP_PORT
 EOF
 }
 
@@ -259,19 +296,21 @@ cmd_status() { # up = our process is alive AND answers on its port
   if pg_vars; then line postgres "127.0.0.1:$PG_PORT" pg_alive pg_ready; else line postgres "127.0.0.1:$PG_PORT" false false; fi
   line kafka "127.0.0.1:$KAFKA_PORT" kafka_alive kafka_ready
   line minio "127.0.0.1:$S3_PORT (console 127.0.0.1:$S3_CONSOLE_PORT)" minio_alive minio_ready
+  line mailpit "127.0.0.1:$MAILPIT_SMTP_PORT (web UI 127.0.0.1:$MAILPIT_HTTP_PORT)" mailpit_alive mailpit_ready
   return "$rc"
 }
 
 cmd_up() {
   local t0 svc failed=() ; t0=$(date +%s%N)
   ensure_packages
-  # Each service comes up in its own background job so that, on a cold machine, the MinIO build
-  # (CPU bound), the Kafka jar download (network bound) and initdb overlap.
+  # Each service comes up in its own background job so that, on a cold machine, the MinIO and
+  # Mailpit builds (CPU bound), the Kafka jar download (network bound) and initdb overlap.
   declare -A job
   pg_up & job[postgres]=$!
   kafka_up & job[kafka]=$!
   minio_up & job[minio]=$!
-  for svc in postgres kafka minio; do wait "${job[$svc]}" || failed+=("$svc"); done
+  mailpit_up & job[mailpit]=$!
+  for svc in postgres kafka minio mailpit; do wait "${job[$svc]}" || failed+=("$svc"); done
   if ((${#failed[@]})); then
     echo "infra up FAILED for: ${failed[*]} (logs in $LOGS)" >&2; exit 1
   fi
@@ -279,12 +318,13 @@ cmd_up() {
   echo "  postgres  127.0.0.1:$PG_PORT   postgres://ledgerline:ledgerline@127.0.0.1:$PG_PORT/ledgerline"
   echo "  kafka     127.0.0.1:$KAFKA_PORT   (controller 127.0.0.1:$KAFKA_CTRL_PORT)"
   echo "  s3/minio  http://127.0.0.1:$S3_PORT   (console http://127.0.0.1:$S3_CONSOLE_PORT, bucket $S3_BUCKET)"
+  echo "  mailpit   smtp://127.0.0.1:$MAILPIT_SMTP_PORT   (web UI http://127.0.0.1:$MAILPIT_HTTP_PORT)"
   echo "  env:      eval \"\$($0 env)\""
   local ms=$((($(date +%s%N) - t0) / 1000000))
   printf 'up took %d.%d s\n' $((ms / 1000)) $((ms % 1000 / 100))
 }
 
-cmd_down() { minio_down; kafka_down; pg_down; }
+cmd_down() { mailpit_down; minio_down; kafka_down; pg_down; }
 
 lock() { # serialise concurrent up/down calls (e.g. parallel npm scripts) on a lock file in the state dir
   mkdir -p "$LOGS"
@@ -303,6 +343,8 @@ case "${1:-}" in
   kafka-stop) lock; kafka_down ;;
   minio-start) lock; ensure_packages; minio_up ;;
   minio-stop) lock; minio_down ;;
+  mailpit-start) lock; mailpit_up ;;
+  mailpit-stop) lock; mailpit_down ;;
   kafka-class)
     [[ -d "$KAFKA_DIR/libs" ]] || fail kafka "no Kafka jars in $KAFKA_DIR/libs yet: run 'scripts/infra.sh up' first"
     kafka_java "$INFRA/kafka/tools-log4j.properties" -Xmx512m "${@:2}" ;;

@@ -11,4 +11,5 @@ export const PROCESSES: { name: string; entry: string; flags?: string[]; project
   { name: 'provisioner', entry: 'projectors/provisioner/server.ts', projector: true },
   { name: 'projector-tenant', entry: 'projectors/tenant/server.ts', projector: true },
   { name: 'projector-webhooks', entry: 'projectors/webhooks/server.ts', projector: true },
+  { name: 'projector-notifications', entry: 'projectors/notifications/server.ts', projector: true },
 ];

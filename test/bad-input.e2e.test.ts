@@ -30,6 +30,8 @@ const routes: [App, string, string][] = [
   [system.command, 'POST', `/api/tenants/${T}/webhooks/${D}/rotate-secret`], [system.command, 'DELETE', `/api/tenants/${T}/webhooks/${D}`],
   [system.query, 'GET', `/api/tenants/${T}/webhooks`], [system.query, 'GET', `/api/tenants/${T}/webhooks/${D}`],
   [system.query, 'GET', `/api/tenants/${T}/webhooks/${D}/deliveries`],
+  [system.command, 'POST', '/api/users/me/notifications/read'], [system.command, 'PUT', '/api/users/me/notification-preferences'],
+  [system.query, 'GET', '/api/users/me/notifications'], [system.query, 'GET', '/api/users/me/notification-preferences'],
   // Last: with a valid token it ends the session.
   [system.command, 'POST', '/api/auth/logout'],
 ];

@@ -12,12 +12,12 @@ import { loadConfig, SECRET_SETTINGS } from '../platform/config.ts';
 type Service = { command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown> | string[]; healthcheck?: unknown };
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
-const APP = ['migrate', 'command-api', 'query-api', 'projector-main', 'projector-provisioner', 'projector-tenant', 'projector-webhooks'];
+const APP = ['migrate', 'command-api', 'query-api', 'projector-main', 'projector-provisioner', 'projector-tenant', 'projector-webhooks', 'projector-notifications'];
 const DEPLOY_ONLY = new Set(['VAULT_ROLE_ID_FILE', 'VAULT_SECRET_ID_FILE', 'PROJECTOR_PORT']);
 const knownSettings = new Set(Object.keys(loadConfig({})));
 
 t.test('every part of the system is a service', async (t) => {
-  for (const name of ['postgres', 'kafka', 'minio', 'minio-init', 'vault', 'vault-init', ...APP]) t.ok(services[name], `${name} is defined`);
+  for (const name of ['postgres', 'kafka', 'minio', 'minio-init', 'vault', 'vault-init', 'mailpit', ...APP]) t.ok(services[name], `${name} is defined`);
 });
 
 t.test('app services run entry points that exist, with settings the config module knows', async (t) => {

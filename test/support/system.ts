@@ -13,6 +13,7 @@ import { auditProjection, mainProjection } from '../../projectors/main/projectio
 import { provisionerProjection } from '../../projectors/provisioner/projection.ts';
 import { tenantProjection } from '../../projectors/tenant/projection.ts';
 import { fileJanitorProjection } from '../../projectors/tenant/file-janitor.ts';
+import { notificationsProjection } from '../../projectors/notifications/projection.ts';
 import { createTenantPools } from '../../platform/tenant-pools.ts';
 import { webhookProjection } from '../../projectors/webhooks/projection.ts';
 import { startDeliveryWorker, type DeliveryWorker } from '../../projectors/webhooks/delivery-worker.ts';
@@ -94,6 +95,7 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
     tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
     fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
     webhookProjection(services.pool, services.topics),
+    notificationsProjection(services.pool, services.topics),
     ...extraProjections(services),
   ];
   const projectors: Projector[] = [];
