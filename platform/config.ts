@@ -59,6 +59,11 @@ const Settings = Type.Object({
   VAULT_SECRET_ID: Type.String({ default: '' }),
   VAULT_KV_MOUNT: Type.String({ default: 'secret' }),
   VAULT_KV_PATH: Type.String({ default: 'ledgerline' }),
+  /** Vault unreachable at start-up: take the secrets from the environment (with a warning) instead of stopping. */
+  VAULT_FALLBACK_TO_ENV: Type.Boolean({ default: false }),
+  /** How often a process checks Vault for a rotated secret. */
+  VAULT_REFRESH_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  VAULT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
 });
 
 export type Config = Static<typeof Settings>;
