@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { loadConfig, ConfigError, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { fixedSecrets, vaultSecrets, type LiveSecrets } from './live-secrets.ts';
@@ -12,7 +13,8 @@ const yes = (value: string | undefined) => /^(true|1|yes)$/i.test(value ?? '');
  */
 export async function bootstrap(service: string, env: Record<string, string | undefined> = process.env): Promise<{ config: Config; logger: Logger; secrets: LiveSecrets }> {
   const stop = (message: string): never => {
-    process.stderr.write(`${JSON.stringify({ level: 60, service, msg: message })}\n`);
+    // writeSync: the message must be out before process.exit, whatever stderr is (pipe, file, tty).
+    writeSync(2, `${JSON.stringify({ level: 60, service, msg: message })}\n`);
     process.exit(78); // EX_CONFIG
   };
   let session: VaultSession | undefined;
