@@ -19,7 +19,7 @@ export async function buildCommandApi(services: Services): Promise<App> {
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service: 'command-api' });
   const invalidations = await listenForInvalidations(config.DATABASE_URL, services.logger);
   app.addHook('onClose', () => invalidations.close());
-  await app.register(authentication, { config, pool, invalidations });
+  await app.register(authentication, { config, pool, invalidations, jwtKeys: services.secrets.jwtKeys });
   const { store } = services;
   const sessions = createSessions(app, pool, config);
   await app.register(authRoutes, { store, sessions, bcryptCost: config.BCRYPT_COST });

@@ -4,9 +4,9 @@ import { migrate, MAIN_MIGRATIONS } from '../platform/migrate.ts';
 import { startRelay } from '../platform/relay.ts';
 import { buildCommandApi } from './app.ts';
 
-const { config, logger } = await bootstrap('command-api');
+const { config, logger, secrets } = await bootstrap('command-api');
 await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);
-const services = await createServices(config, logger);
+const services = await createServices(config, logger, secrets);
 await services.eventLog.ensureTopics(Object.values(services.topics), config.TOPIC_PARTITIONS);
 const app = await buildCommandApi(services);
 

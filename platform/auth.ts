@@ -5,11 +5,12 @@ import type { Config } from './config.ts';
 import { Type, type Static } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from './db.ts';
 import { createInvalidatedCache, type Invalidations } from './invalidation.ts';
+import { createJwtKeyRing, type JwtKeyRing } from './jwt-keys.ts';
+import { httpError } from './http.ts';
 
 const SessionRowSchema = Type.Object({ user_id: Type.String(), expires_at_ms: Type.Number(), live: Type.Boolean() });
 type SessionRow = Static<typeof SessionRowSchema>;
 const SessionRow = rowSchema(SessionRowSchema);
-import { httpError } from './http.ts';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -21,6 +22,8 @@ declare module '@fastify/jwt' {
 declare module 'fastify' {
   interface FastifyInstance {
     authenticate: (request: FastifyRequest) => Promise<void>;
+    /** Signs an access token with the current key, named in its `kid` header. */
+    signAccessToken: (claims: { sub: string; sid: string; typ: 'access' }) => string;
   }
   interface FastifyRequest {
     actor: { userId: string; sessionId: string };
@@ -31,8 +34,9 @@ declare module 'fastify' {
  * Verifies access tokens (HS256 pinned, issuer and audience checked) and that their session is
  * still live in the shared sessions table, so a logout is seen by every API instance at once.
  */
-export const authentication = fp(async (app: FastifyInstance, options: { config: Config; pool: DatabasePool; invalidations: Invalidations }) => {
+export const authentication = fp(async (app: FastifyInstance, options: { config: Config; pool: DatabasePool; invalidations: Invalidations; jwtKeys?: JwtKeyRing }) => {
   const { config, pool } = options;
+  const keys = options.jwtKeys ?? createJwtKeyRing(config.JWT_SECRET);
   // Session liveness is read once per session and then served from memory until a logout,
   // password change or refresh-token reuse changes the row (its trigger notifies every instance).
   const sessions = createInvalidatedCache<SessionRow | null>(options.invalidations, (key) => [key]);
@@ -40,10 +44,22 @@ export const authentication = fp(async (app: FastifyInstance, options: { config:
     select user_id, (extract(epoch from expires_at) * 1000)::float8 as expires_at_ms, revoked_at is null as live
     from sessions where session_id = ${sid}`));
   await app.register(jwt, {
-    secret: config.JWT_SECRET,
+    // Keys rotate (platform/jwt-keys.ts): each token is verified with the key its `kid` names.
+    secret: {
+      private: keys.signing().key,
+      public: (_request: FastifyRequest, token: object, done: (err: Error | null, key: string) => void) => {
+        const kid = 'header' in token ? (token.header as { kid?: unknown }).kid : undefined;
+        done(null, keys.verifying(typeof kid === 'string' ? kid : undefined));
+      },
+    },
+    decode: { complete: true },
     sign: { algorithm: 'HS256', iss: config.JWT_ISSUER, aud: config.JWT_AUDIENCE, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS },
     // fast-jwt checks iss/aud only when present: require them (and the rest of ours) outright.
     verify: { algorithms: ['HS256'], allowedIss: config.JWT_ISSUER, allowedAud: config.JWT_AUDIENCE, requiredClaims: ['iss', 'aud', 'exp', 'sub', 'sid'] },
+  });
+  app.decorate('signAccessToken', (claims: { sub: string; sid: string; typ: 'access' }) => {
+    const { key, kid } = keys.signing();
+    return app.jwt.sign(claims, { key, kid });
   });
   app.decorateRequest('actor', null as never);
   app.decorate('authenticate', async (request: FastifyRequest) => {

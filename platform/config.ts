@@ -1,12 +1,12 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
-// Development defaults point at the services scripts/infra.sh starts; in production every
-// setting marked `required` must come from the environment (or Vault) instead.
+// Development defaults point at the services scripts/infra.sh starts. They are public (they are in
+// this file), so they are used only when NODE_ENV is explicitly `development` or `test`: a process
+// started without NODE_ENV is treated as production and must be given real values.
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
-
 const Settings = Type.Object({
-  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'production' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   HOST: Type.String({ default: '127.0.0.1' }),
   COMMAND_API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 4999 }),
@@ -67,10 +67,16 @@ const Settings = Type.Object({
   VAULT_SECRET_ID: Type.String({ default: '' }),
   VAULT_KV_MOUNT: Type.String({ default: 'secret' }),
   VAULT_KV_PATH: Type.String({ default: 'ledgerline' }),
+  /** Vault unreachable at start-up: take the secrets from the environment (with a warning) instead of stopping. */
+  VAULT_FALLBACK_TO_ENV: Type.Boolean({ default: false }),
+  /** How often a process checks Vault for a rotated secret. */
+  VAULT_REFRESH_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
+  VAULT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
 });
 
 export type Config = Static<typeof Settings>;
 export type SettingName = keyof Config;
+export const SETTING_NAMES = Object.keys(Settings.properties) as SettingName[];
 
 /** Settings a production deployment must set explicitly: their development defaults are unsafe there. */
 const REQUIRED_IN_PRODUCTION: SettingName[] = [
@@ -79,6 +85,29 @@ const REQUIRED_IN_PRODUCTION: SettingName[] = [
 ];
 /** Settings Vault may supply (KV v2) when USE_VAULT=true. */
 export const SECRET_SETTINGS: SettingName[] = ['DATABASE_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET'];
+/** Settings whose value is never printed, not even when it is malformed. */
+const HIDDEN_SETTINGS = new Set<SettingName>([...SECRET_SETTINGS, 'VAULT_ROLE_ID', 'VAULT_SECRET_ID']);
+
+/**
+ * Values published in this repository or by the vendors (dev defaults, docker-compose's old
+ * defaults, MinIO's and PostgreSQL's stock passwords): anyone can read them, so production refuses them.
+ */
+const KNOWN_DEFAULT_PASSWORDS = new Set(['ledgerline', 'postgres', 'password', 'changeme', 'change-me']);
+const KNOWN_DEFAULT_SECRETS: Partial<Record<SettingName, Set<string>>> = {
+  JWT_SECRET: new Set([DEV_JWT_SECRET]),
+  S3_SECRET_ACCESS_KEY: new Set(['ledgerline-secret', 'ledgerline-app-secret', 'minioadmin', 'minio123', ...KNOWN_DEFAULT_PASSWORDS]),
+  S3_ACCESS_KEY_ID: new Set(['minioadmin']),
+};
+function isKnownDefault(name: SettingName, value: string): boolean {
+  if (name === 'DATABASE_URL') {
+    try {
+      return KNOWN_DEFAULT_PASSWORDS.has(decodeURIComponent(new URL(value).password));
+    } catch {
+      return false; // malformed: reported by the schema check
+    }
+  }
+  return KNOWN_DEFAULT_SECRETS[name]?.has(value) ?? false;
+}
 
 export class ConfigError extends Error {
   readonly variables: string[];
@@ -89,29 +118,43 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads, converts and validates the environment; throws a ConfigError naming every bad variable. */
+/** What a message may say about a bad value: secrets are described, never shown. */
+function shown(variable: string, value: unknown): string {
+  if (HIDDEN_SETTINGS.has(variable as SettingName)) return `(value hidden: ${typeof value === 'string' ? value.length : 0} characters)`;
+  return `(got ${JSON.stringify(value ?? null)})`;
+}
+
+/** Reads, converts and validates the environment; throws a ConfigError naming every bad variable (never a secret's value). */
 export function loadConfig(env: Record<string, string | undefined> = process.env, secrets: Partial<Record<SettingName, string>> = {}): Config {
-  const keys = Object.keys(Settings.properties) as SettingName[];
   const raw: Record<string, unknown> = {};
-  for (const key of keys) {
+  for (const key of SETTING_NAMES) {
     const value = secrets[key] ?? env[key];
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const problems: { variable: string; problem: string }[] = [];
-  const production = raw.NODE_ENV === 'production';
-  if (production) {
+  const explicitlyDevelopment = raw.NODE_ENV === 'development' || raw.NODE_ENV === 'test';
+  if (!explicitlyDevelopment && (raw.NODE_ENV === undefined || raw.NODE_ENV === 'production')) {
+    const why = raw.NODE_ENV === undefined
+      ? 'is required: NODE_ENV is not set, and the development defaults apply only with NODE_ENV=development or test'
+      : 'is required when NODE_ENV=production';
     for (const key of REQUIRED_IN_PRODUCTION) {
-      if (raw[key] === undefined) problems.push({ variable: key, problem: 'is required when NODE_ENV=production' });
+      if (raw[key] === undefined) problems.push({ variable: key, problem: why });
     }
-    if (raw.JWT_SECRET === DEV_JWT_SECRET) problems.push({ variable: 'JWT_SECRET', problem: 'must not be the development default in production' });
+    for (const key of SETTING_NAMES) {
+      const value = raw[key];
+      if (typeof value === 'string' && isKnownDefault(key, value)) {
+        problems.push({ variable: key, problem: 'is a published default value (from this repository or the vendor): set a secret of your own in production' });
+      }
+    }
   }
+  const bcryptCostGiven = raw.BCRYPT_COST !== undefined; // Convert/Default fill `raw` in place
   const converted = Value.Default(Settings, Value.Convert(Settings, raw));
   for (const error of Value.Errors(Settings, converted)) {
     const variable = error.instancePath.replace(/^\//, '') || 'configuration';
-    problems.push({ variable, problem: `${error.message} (got ${JSON.stringify(raw[variable] ?? null)})` });
+    problems.push({ variable, problem: `${error.message} ${shown(variable, raw[variable])}` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = converted as Config;
-  if (!production && raw.BCRYPT_COST === undefined && config.NODE_ENV === 'test') return { ...config, BCRYPT_COST: 4 };
+  if (!bcryptCostGiven && config.NODE_ENV === 'test') return { ...config, BCRYPT_COST: 4 };
   return config;
 }

@@ -1,20 +1,42 @@
+import { writeSync } from 'node:fs';
 import { loadConfig, ConfigError, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { readVaultSecrets } from './secrets.ts';
+import { fixedSecrets, vaultSecrets, type LiveSecrets } from './live-secrets.ts';
+import { openVaultSession, vaultOptionsFrom, VaultUnreachableError, type VaultSession } from './secrets.ts';
 
-/** Loads the configuration (from Vault too when USE_VAULT=true); a bad setting ends the process. */
-export async function bootstrap(service: string, env: Record<string, string | undefined> = process.env): Promise<{ config: Config; logger: Logger }> {
-  try {
-    const useVault = /^(true|1|yes)$/i.test(env.USE_VAULT ?? '');
-    const secrets = useVault ? await readVaultSecrets(env) : {};
-    const config = loadConfig(env, secrets);
-    const logger = createLogger(service, config);
-    logger.info({ env: config.NODE_ENV, vault: useVault }, 'configuration loaded');
-    return { config, logger };
-  } catch (err) {
-    const message = err instanceof ConfigError ? err.message : `cannot start ${service}: ${(err as Error).message}`;
-    process.stderr.write(`${JSON.stringify({ level: 60, service, msg: message })}\n`);
+const yes = (value: string | undefined) => /^(true|1|yes)$/i.test(value ?? '');
+
+/**
+ * Loads the configuration (secrets from Vault when USE_VAULT=true); a bad setting ends the process
+ * with EX_CONFIG. Vault unreachable at start-up stops the process too (fail closed), unless
+ * VAULT_FALLBACK_TO_ENV=true, which takes the secrets from the environment and says so.
+ */
+export async function bootstrap(service: string, env: Record<string, string | undefined> = process.env): Promise<{ config: Config; logger: Logger; secrets: LiveSecrets }> {
+  const stop = (message: string): never => {
+    // writeSync: the message must be out before process.exit, whatever stderr is (pipe, file, tty).
+    writeSync(2, `${JSON.stringify({ level: 60, service, msg: message })}\n`);
     process.exit(78); // EX_CONFIG
+  };
+  let session: VaultSession | undefined;
+  let fallbackReason: string | undefined;
+  try {
+    if (yes(env.USE_VAULT)) {
+      try {
+        session = await openVaultSession(vaultOptionsFrom(env));
+      } catch (err) {
+        if (!(err instanceof VaultUnreachableError) || !yes(env.VAULT_FALLBACK_TO_ENV)) throw err;
+        fallbackReason = err.message;
+      }
+    }
+    const config = loadConfig(env, session?.values() ?? {});
+    const logger = createLogger(service, config);
+    if (fallbackReason) logger.warn({ reason: fallbackReason }, 'VAULT_FALLBACK_TO_ENV=true: Vault is unreachable, running with the secrets of the environment');
+    const secrets = session ? await vaultSecrets(config, session, logger) : fixedSecrets(config);
+    logger.info({ env: config.NODE_ENV, vault: session ? { version: session.current().version } : false }, 'configuration loaded');
+    return { config, logger, secrets };
+  } catch (err) {
+    session?.close();
+    return stop(err instanceof ConfigError ? err.message : `cannot start ${service}: ${(err as Error).message}`);
   }
 }
 

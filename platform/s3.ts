@@ -1,5 +1,6 @@
 import { S3Client, HeadBucketCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
+import type { S3Credentials } from './live-secrets.ts';
 
 export type S3Clients = {
   /** Talks to S3 over the internal endpoint. */
@@ -10,11 +11,20 @@ export type S3Clients = {
   keyPrefix: string;
 };
 
-export function createS3Clients(config: Pick<Config, 'S3_ENDPOINT' | 'S3_PUBLIC_URL' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_BUCKET' | 'S3_KEY_PREFIX'>): S3Clients {
+/**
+ * `credentials` is asked again before every request (a near expiry tells the SDK not to cache it),
+ * so a key rotated in Vault is used from the next request on.
+ */
+export function createS3Clients(
+  config: Pick<Config, 'S3_ENDPOINT' | 'S3_PUBLIC_URL' | 'S3_REGION' | 'S3_ACCESS_KEY_ID' | 'S3_SECRET_ACCESS_KEY' | 'S3_BUCKET' | 'S3_KEY_PREFIX'>,
+  credentials?: () => S3Credentials,
+): S3Clients {
   const common = {
     region: config.S3_REGION,
     forcePathStyle: true,
-    credentials: { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
+    credentials: credentials
+      ? async () => ({ ...credentials(), expiration: new Date(Date.now() + 1000) })
+      : { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY },
     // MinIO and S3 both accept these; skip the SDK's optional CRC trailers on plain PUTs.
     requestChecksumCalculation: 'WHEN_REQUIRED' as const,
     responseChecksumValidation: 'WHEN_REQUIRED' as const,

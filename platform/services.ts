@@ -2,6 +2,7 @@ import type { Config } from './config.ts';
 import { createDatabasePool, sql, type DatabasePool } from './db.ts';
 import { createEventLog, topicNames, topicOf, type EventLog, type Topics } from './kafka.ts';
 import type { Logger } from './logger.ts';
+import { fixedSecrets, type LiveSecrets } from './live-secrets.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { checkBucket, createS3Clients, type S3Clients } from './s3.ts';
 import type { ReadinessCheck } from './http.ts';
@@ -12,6 +13,8 @@ import { domainEventRegistry } from './event-registry.ts';
 export type Services = {
   config: Config;
   logger: Logger;
+  /** The secrets as they are now (followed from Vault when USE_VAULT=true). */
+  secrets: LiveSecrets;
   metrics: Metrics;
   pool: DatabasePool;
   eventLog: EventLog;
@@ -24,14 +27,14 @@ export type Services = {
   close: () => Promise<void>;
 };
 
-export async function createServices(config: Config, logger: Logger): Promise<Services> {
+export async function createServices(config: Config, logger: Logger, secrets: LiveSecrets = fixedSecrets(config)): Promise<Services> {
   const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: config.DATABASE_POOL_SIZE, name: 'main' });
   const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
-  const s3 = createS3Clients(config);
+  const s3 = createS3Clients(config, secrets.s3Credentials);
   const topics = topicNames(config.TOPIC_PREFIX);
   const topicOfCategory = topicOf(config.TOPIC_PREFIX);
   return {
-    config, logger, pool, eventLog, s3, topics,
+    config, logger, secrets, pool, eventLog, s3, topics,
     topicOf: topicOfCategory,
     store: createCommandStore(pool, domainEventRegistry, topicOfCategory),
     metrics: createMetrics(),
@@ -45,6 +48,7 @@ export async function createServices(config: Config, logger: Logger): Promise<Se
       await pool.end();
       s3.internal.destroy();
       s3.publicSigner.destroy();
+      secrets.close();
     },
   };
 }

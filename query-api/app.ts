@@ -20,7 +20,7 @@ export async function buildQueryApi(services: Services): Promise<App> {
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service: 'query-api' });
   const invalidations = await listenForInvalidations(config.DATABASE_URL, services.logger);
   app.addHook('onClose', () => invalidations.close());
-  await app.register(authentication, { config, pool, invalidations });
+  await app.register(authentication, { config, pool, invalidations, jwtKeys: services.secrets.jwtKeys });
   const freshness = createFreshness(pool, config.READ_YOUR_WRITES_TIMEOUT_MS);
   const memberships = createMembershipQueries(pool, invalidations);
   await app.register(identityRoutes, { pool, freshness, memberships });

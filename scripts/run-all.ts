@@ -22,7 +22,8 @@ function pipe(name: string, stream: NodeJS.ReadableStream): void {
 }
 
 for (const { name, entry, flags = [] } of PROCESSES) {
-  const child = spawn(process.execPath, [...flags, entry], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+  // NODE_ENV=development unless set: the processes accept the local services' development defaults only then.
+  const child = spawn(process.execPath, [...flags, entry], { stdio: ['ignore', 'pipe', 'pipe'], env: { NODE_ENV: 'development', ...process.env } });
   children.set(name, child);
   pipe(name, child.stdout);
   pipe(name, child.stderr);

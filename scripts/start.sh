@@ -8,4 +8,5 @@ bash scripts/infra.sh up
 eval "$(bash scripts/infra.sh env)"
 # Development lets webhooks reach a receiver on this machine (production refuses non-public addresses).
 export WEBHOOK_ALLOW_PRIVATE="${WEBHOOK_ALLOW_PRIVATE-loopback}"
+export NODE_ENV=${NODE_ENV:-development} # the local services' credentials are development defaults
 exec node scripts/run-all.ts

@@ -7,6 +7,7 @@ started=$(date +%s)
 source scripts/ensure-deps.sh
 bash scripts/infra.sh up
 eval "$(bash scripts/infra.sh env)"
+export NODE_ENV=test # development defaults are refused unless NODE_ENV says development or test
 echo "set-up took $(( $(date +%s) - started )) s"
 
 echo "== type-check"; tsc --noEmit

@@ -23,7 +23,7 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
       insert into refresh_tokens (token_hash, session_id, expires_at)
       values (${hashToken(refreshToken)}, ${sessionId}, now() + make_interval(secs => ${refreshTtl}))`);
     await tx.query(sql.unsafe`update sessions set expires_at = now() + make_interval(secs => ${refreshTtl}) where session_id = ${sessionId}`);
-    const accessToken = app.jwt.sign({ sub: userId, sid: sessionId, typ: 'access' });
+    const accessToken = app.signAccessToken({ sub: userId, sid: sessionId, typ: 'access' });
     return { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: config.ACCESS_TOKEN_TTL_SECONDS, refresh_expires_in: refreshTtl };
   }
 

@@ -13,9 +13,9 @@ export async function runProjectors(
   /** Work beside the projections (e.g. the webhook delivery worker), stopped before them. */
   startBackground?: (services: Services) => { stop: () => Promise<void> },
 ): Promise<void> {
-  const { config, logger } = await bootstrap(service);
+  const { config, logger, secrets } = await bootstrap(service);
   await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);
-  const services = await createServices(config, logger);
+  const services = await createServices(config, logger, secrets);
   await services.eventLog.ensureTopics(Object.values(services.topics), config.TOPIC_PARTITIONS);
   const projections = await build(services);
   const projectors: Projector[] = [];
