@@ -9,6 +9,7 @@ export async function bootstrap(service: string, env: Record<string, string | un
     const secrets = useVault ? await readVaultSecrets(env) : {};
     const config = loadConfig(env, secrets);
     const logger = createLogger(service, config);
+    exitOnStrayErrors(logger);
     logger.info({ env: config.NODE_ENV, vault: useVault }, 'configuration loaded');
     return { config, logger };
   } catch (err) {
@@ -34,4 +35,20 @@ export function onShutdown(logger: Logger, close: () => Promise<void>): void {
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+/**
+ * A rejection nobody awaited (e.g. a kafkajs retriable error from a background reconnect) or an
+ * uncaught exception leaves the process in an unknown state: log it as one JSON line and exit
+ * with EX_SOFTWARE, so the supervisor restarts a clean process (projectors resume from their
+ * checkpoints, the relay from the outbox).
+ */
+export function exitOnStrayErrors(logger: Logger): void {
+  const exit = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, `${kind}; exiting so the supervisor restarts a clean process`);
+    logger.flush?.();
+    process.exit(70);
+  };
+  process.on('unhandledRejection', exit('unhandled promise rejection'));
+  process.on('uncaughtException', exit('uncaught exception'));
 }

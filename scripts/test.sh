@@ -7,6 +7,8 @@ started=$(date +%s)
 source scripts/ensure-deps.sh
 bash scripts/infra.sh up
 eval "$(bash scripts/infra.sh env)"
+# Whatever earlier runs left behind when their process died before its teardown (never a live run's).
+node test/support/sweep-test-runs.ts || echo "sweep failed; continuing"
 echo "set-up took $(( $(date +%s) - started )) s"
 
 echo "== type-check"; tsc --noEmit
