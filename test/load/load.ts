@@ -53,7 +53,7 @@ try {
     const dice = Math.random();
     let result: Result;
     if (dice < 0.2) {
-      const answer = await request(system.commandUrl, 'POST', `${path}/documents`, { token: tenant.member.token, file: { name: `l${i}.pdf`, data: pdf(`load ${run} ${i}`), title: `Load ${i}` } });
+      const answer = await request(system.commandUrl, 'POST', `${path}/documents`, { token: tenant.admin.token, file: { name: `l${i}.pdf`, data: pdf(`load ${run} ${i}`), title: `Load ${i}` } });
       if (answer.status === 201) tenant.documents.push(answer.body.id);
       result = { kind: 'upload', command: true, answer };
     } else if (dice < 0.35) {
@@ -96,7 +96,10 @@ try {
   check(errors.length / results.length < 0.001, `error rate ${(100 * errors.length / results.length).toFixed(3)} % < 0.1 % (${errors.length} of ${results.length}${errors.length ? `: ${errors.slice(0, 3).map((e) => `${e.kind} ${e.answer.status} ${e.answer.error ?? JSON.stringify(e.answer.body)}`).join(' ; ')}` : ''})`);
   check(lagMs <= 5000, `projection lag back to zero ${(lagMs / 1000).toFixed(1)} s after the last answer (bound 5 s)`);
   check(peakConnections <= CONNECTION_BOUND, `peak PostgreSQL client connections ${peakConnections} <= stated bound ${CONNECTION_BOUND}`);
-  const accepted = results.filter((r) => r.command && r.answer.status >= 200 && r.answer.status < 300);
+  // Position 0: accepted but nothing to change (two role changes of one member arriving out of order).
+  const acceptedAll = results.filter((r) => r.command && r.answer.status >= 200 && r.answer.status < 300);
+  const accepted = acceptedAll.filter((r) => r.answer.body.position > 0);
+  log(`${acceptedAll.length} commands accepted, ${acceptedAll.length - accepted.length} of them changed nothing`);
   const expectedEvents = accepted.reduce((sum, r) => sum + (r.kind === 'upload' ? (r.answer.body.deduplicated ? 2 : 3) : 1), 0);
   const [{ after }] = await db(undefined, 'select count(*)::int as after from events');
   const [{ commands }] = await db(undefined, 'select count(distinct correlation_id)::int as commands from events where global_position > $1', [head]);
