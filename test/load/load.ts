@@ -2,7 +2,7 @@
 // start on schedule whether or not earlier ones finished), on a stack of its own. Reports the
 // error rate, latencies, the PostgreSQL connections seen against their stated bound, how long
 // the projections take to catch up afterwards, and whether the events match the accepted commands.
-//   LOAD_TENANTS (100) LOAD_RATE per second (40) LOAD_SECONDS (60)
+//   LOAD_TENANTS (100) LOAD_RATE per second (20) LOAD_SECONDS (60)
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { withDatabase } from '../../platform/db.ts';
@@ -10,7 +10,7 @@ import { startSystemProcesses } from './processes.ts';
 import { pdf, request, seedTenants, waitUntilProjected, type Answer } from './client.ts';
 
 const size = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const TENANTS = size('LOAD_TENANTS', 100), RATE = size('LOAD_RATE', 40), SECONDS = size('LOAD_SECONDS', 60);
+const TENANTS = size('LOAD_TENANTS', 100), RATE = size('LOAD_RATE', 20), SECONDS = size('LOAD_SECONDS', 60);
 const log = (line: string) => process.stdout.write(`[load ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const failures: string[] = [];
 const check = (ok: boolean, what: string) => { log(`${ok ? 'ok  ' : 'FAIL'} ${what}`); if (!ok) failures.push(what); };

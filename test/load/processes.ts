@@ -79,10 +79,28 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
   const commandUrl = `http://127.0.0.1:${ports.command}`;
   const queryUrl = `http://127.0.0.1:${ports.query}`;
   const projectorUrls = Object.fromEntries(PROJECTORS.map((p) => [p, `http://127.0.0.1:${ports.projectors[p]}`]));
-  for (const url of [commandUrl, queryUrl, ...Object.values(projectorUrls)]) await waitReady(url);
+  async function stop(): Promise<void> {
+    stopping = true;
+    await Promise.all([...children.values()].map((child) => new Promise<void>((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+    })));
+    await stack.infra('down').catch(() => {});
+    for (const fn of teardowns) await fn();
+  }
+  // Nothing may outlive a failed start: the children and the stack's daemons are stopped first.
+  process.once('SIGINT', () => { void stop().finally(() => process.exit(130)); });
+  try {
+    for (const url of [commandUrl, queryUrl, ...Object.values(projectorUrls)]) await waitReady(url);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   log(`every process is ready ${((Date.now() - started) / 1000).toFixed(1)} s after the start`);
   return {
-    stack, env, commandUrl, queryUrl, projectorUrls,
+    stack, env, commandUrl, queryUrl, projectorUrls, stop,
     kill(name) {
       const child = children.get(name);
       if (!child?.pid) return;
@@ -91,21 +109,11 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
     },
     restarts: () => ({ ...restarts }),
     unexpectedExits: () => [...unexpected],
-    async stop() {
-      stopping = true;
-      await Promise.all([...children.values()].map((child) => new Promise<void>((done) => {
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-      })));
-      await stack.infra('down').catch(() => {});
-      for (const fn of teardowns) await fn();
-    },
   };
 }
 
-async function waitReady(url: string, timeoutMs = 120_000): Promise<void> {
+// Generous: on a loaded 2-core machine five processes may take minutes to be ready.
+async function waitReady(url: string, timeoutMs = 600_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
