@@ -73,7 +73,9 @@ t.test('every route of both APIs × every role: forbidden cells answer 401/403/4
     for (const [role, cell] of Object.entries(EXPECTATIONS[route]!.access) as [Role, string][]) {
       if (cell !== 'allow') continue;
       const answer = await send(route, EXPECTATIONS[route]!, role);
-      t.ok(answer.status >= 200 && answer.status < 300, `${route} as ${role}: allowed, answers ${answer.status}`);
+      // /ready may say 503 on a loaded machine (its checks time out after 2 s): that is not a refusal.
+      const fine = (answer.status >= 200 && answer.status < 300) || (route.endsWith(' /ready') && answer.status === 503);
+      t.ok(fine, `${route} as ${role}: allowed, answers ${answer.status}`, { body: answer.body });
     }
   }
 
