@@ -25,16 +25,19 @@ t.test('an upload while S3 is down answers 503, appends nothing and leaves no ob
     t.same(await eventCounts(), before, 'no File or Document event');
     await stack.start('minio');
 
-    // S3 goes away after the bytes are staged, just before they are copied to their final key.
+    // S3 goes away after the bytes are staged, just before they are copied to their final key
+    // (a file larger than one 5 MiB part is staged, then copied; a small one is written once).
     let tripped = false;
     s.system.services.s3.internal.middlewareStack.add((next, context) => async (args) => {
-      if (context.commandName === 'CopyObjectCommand' && !tripped) {
+      const key = (args.input as { Key?: string }).Key ?? '';
+      if (context.commandName === 'CreateMultipartUploadCommand' && key.includes('/files/') && !tripped) {
         tripped = true;
         await stack.stop('minio');
       }
       return next(args);
     }, { step: 'initialize', name: 'stop-s3-before-copy' });
-    const midway = await upload(s, a.admin.token, a.tenantId, { data: PDF('S3 fails half-way'), filename: 'midway.pdf', contentType: 'application/pdf' });
+    const large = Buffer.concat([PDF('S3 fails half-way'), Buffer.alloc(6 * 1024 * 1024, 7)]);
+    const midway = await upload(s, a.admin.token, a.tenantId, { data: large, filename: 'midway.pdf', contentType: 'application/pdf' });
     t.ok(tripped, 'S3 stopped between staging and copying');
     t.equal(midway.status, 503, 'S3 failing half-way: 503');
     t.equal(midway.body?.error?.code, 'STORAGE_UNAVAILABLE', 'with a code');

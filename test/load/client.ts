@@ -49,16 +49,21 @@ export const pdf = (text: string) => Buffer.from(`%PDF-1.4\n${text}\n%%EOF\n`);
 
 export type SeededTenant = { tenantId: string; admin: { token: string; userId: string }; member: { token: string; userId: string; email: string }; documents: string[] };
 
-async function ok(answer: Answer | Promise<Answer>, what: string): Promise<any> {
-  const a = await answer;
+/** Seeding retries what a loaded machine may answer 503 (a pool that could not connect in time). */
+async function ok(answer: () => Promise<Answer>, what: string): Promise<any> {
+  let a = await answer();
+  for (let attempt = 1; (a.status === 503 || a.status === 0) && attempt < 20; attempt++) {
+    await new Promise((r) => setTimeout(r, 500 * attempt));
+    a = await answer();
+  }
   if (a.status < 200 || a.status >= 300) throw new Error(`${what}: ${a.status} ${JSON.stringify(a.body) ?? a.error}`);
   return a.body;
 }
 
 async function user(commandUrl: string, email: string): Promise<{ token: string; userId: string }> {
   const password = 'correct horse battery staple';
-  const registered = await ok(request(commandUrl, 'POST', '/api/auth/register', { json: { email, password, displayName: email.split('@')[0] } }), `register ${email}`);
-  const login = await ok(request(commandUrl, 'POST', '/api/auth/login', { json: { email, password } }), `login ${email}`);
+  const registered = await ok(() => request(commandUrl, 'POST', '/api/auth/register', { json: { email, password, displayName: email.split('@')[0] } }), `register ${email}`);
+  const login = await ok(() => request(commandUrl, 'POST', '/api/auth/login', { json: { email, password } }), `login ${email}`);
   return { token: login.access_token, userId: registered.id };
 }
 
@@ -72,7 +77,7 @@ export async function seedTenants(urls: { command: string; query: string }, coun
       const admin = await user(urls.command, `admin${i}-${run}@example.com`);
       const memberEmail = `member${i}-${run}@example.com`;
       const member = await user(urls.command, memberEmail);
-      const created = await ok(request(urls.command, 'POST', '/api/tenants', { token: admin.token, json: { name: `Tenant ${i}`, slug: `t${i}-${run}` } }), `tenant ${i}`);
+      const created = await ok(() => request(urls.command, 'POST', '/api/tenants', { token: admin.token, json: { name: `Tenant ${i}`, slug: `t${i}-${run}` } }), `tenant ${i}`);
       const deadline = Date.now() + 60_000;
       for (;;) {
         const read = await request(urls.query, 'GET', `/api/tenants/${created.id}`, { token: admin.token });
@@ -80,8 +85,8 @@ export async function seedTenants(urls: { command: string; query: string }, coun
         if (Date.now() > deadline) throw new Error(`tenant ${i} not active after 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      await ok(request(urls.command, 'POST', `/api/tenants/${created.id}/users`, { token: admin.token, json: { email: memberEmail, role: 'user' } }), `member of ${i}`);
-      const doc = await ok(request(urls.command, 'POST', `/api/tenants/${created.id}/documents`, { token: admin.token, file: { name: 'first.pdf', data: pdf(`first ${i} ${run}`), title: 'First' } }), `document of ${i}`);
+      await ok(() => request(urls.command, 'POST', `/api/tenants/${created.id}/users`, { token: admin.token, json: { email: memberEmail, role: 'user' } }), `member of ${i}`);
+      const doc = await ok(() => request(urls.command, 'POST', `/api/tenants/${created.id}/documents`, { token: admin.token, file: { name: 'first.pdf', data: pdf(`first ${i} ${run}`), title: 'First' } }), `document of ${i}`);
       tenants.push({ tenantId: created.id, admin, member: { ...member, email: memberEmail }, documents: [doc.id] });
     }
   }

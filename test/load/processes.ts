@@ -49,7 +49,8 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
   const ports = { command: await freePort(), query: await freePort(), projectors: Object.fromEntries(await Promise.all(PROJECTORS.map(async (p) => [p, await freePort()] as const))) };
   const env: Record<string, string> = {
     ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
-    ...stack.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', BCRYPT_COST: '4', TOPIC_PARTITIONS: '6',
+    // Access tokens outlive the run (a soak takes longer than the default 15 min).
+    ...stack.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', BCRYPT_COST: '4', TOPIC_PARTITIONS: '6', ACCESS_TOKEN_TTL_SECONDS: '14400',
     COMMAND_API_PORT: String(ports.command), QUERY_API_PORT: String(ports.query), ...settings,
   };
   await runOnce('scripts/migrate.ts', env);

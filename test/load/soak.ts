@@ -85,7 +85,7 @@ try {
   };
   async function client(): Promise<void> {
     while (sent < COMMANDS) {
-      sent++;
+      const n = ++sent;
       const tenant = tenants[Math.floor(Math.random() * tenants.length)]!;
       const docs = live.get(tenant.tenantId)!;
       const dice = Math.random();
@@ -116,7 +116,7 @@ try {
       outcomes.push(outcome);
       // A read beside each command: the query API must keep answering (no 5xx but the coded 503).
       onAttempt(await request(system.queryUrl, 'GET', `${tenantPath}/documents?limit=5`, { token: tenant.admin.token }), 'list');
-      if (sent % 500 === 0) log(`${sent}/${COMMANDS} commands sent`);
+      if (n % 500 === 0) log(`${n}/${COMMANDS} commands sent`);
     }
   }
   log(`${COMMANDS} commands from ${CLIENTS} clients, ${KILLS} projector kills, Kafka down ${KAFKA_OUTAGE_S} s, ${PG_RESTARTS} PostgreSQL restart(s)`);
