@@ -34,6 +34,8 @@ const Settings = Type.Object({
   REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 300, default: 604800 }),
   BCRYPT_COST: Type.Integer({ minimum: 4, maximum: 15, default: 12 }),
   MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1, default: 100 * 1024 * 1024 }),
+  ORPHAN_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 1000, default: 600_000 }),
+  ORPHAN_MIN_AGE_MS: Type.Integer({ minimum: 0, default: 900_000 }),
   READ_YOUR_WRITES_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000 }),
   RELAY_ENABLED: Type.Boolean({ default: true }),
   // Webhooks (projectors/webhooks). Address classes a webhook URL may resolve to besides public

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import fp from 'fastify-plugin';
 import type { Metrics } from './metrics.ts';
+import { unavailableDependency } from './unavailable.ts';
 
 /** The body of every error answer (the shape `errorHandling` sends), for route schemas. */
 export const ErrorResponse = Type.Object({
@@ -53,6 +54,11 @@ export const errorHandling = fp(async (app: FastifyInstance) => {
       if (status < 500 && typeof error.statusCode === 'number') {
         const code = FASTIFY_CODES[error.code] ?? 'BAD_REQUEST';
         return reply.code(status).send({ error: { code, message: error.message } });
+      }
+      const down = unavailableDependency(error);
+      if (down) {
+        request.log.warn({ err: error, code: down.code }, 'dependency unavailable');
+        return reply.code(503).header('retry-after', '2').send({ error: down });
       }
       request.log.error({ err: error }, 'request failed');
       return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });

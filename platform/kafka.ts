@@ -71,6 +71,42 @@ function kafkaLogger(logger: Logger) {
   };
 }
 
+const ENSURE_TOPICS_TIMEOUT_MS = 120_000;
+
+/** Thrown while topic metadata is still incomplete: retried like a retriable Kafka error. */
+class NotReadyYet extends Error {
+  readonly retriable = true;
+}
+
+/**
+ * Whether a kafkajs error is worth retrying: its own `retriable` flag, or that of the error it
+ * wraps (KafkaJSNumberOfRetriesExceeded wraps the last attempt's error), or a connection-level failure.
+ */
+export function isRetriableKafkaError(err: unknown): boolean {
+  for (let e = err as { retriable?: boolean; originalError?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; depth += 1) {
+    if (e.retriable === true) return true;
+    if (['KafkaJSConnectionError', 'KafkaJSRequestTimeoutError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSTimeout', 'KafkaJSLockTimeout', 'KafkaJSMetadataNotLoaded'].includes(e.name ?? '')) return true;
+    if ((e as { type?: string }).type === 'NOT_CONTROLLER') return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
+}
+
+/** Runs `step` until it succeeds, backing off (200 ms doubling to 3 s) on retriable errors until `deadline`. */
+export async function retryKafka<T>(what: string, deadline: number, logger: Logger, step: () => Promise<T>): Promise<T> {
+  let delay = 200;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isRetriableKafkaError(err) || Date.now() + delay > deadline) throw err;
+      logger.warn({ err: { name: (err as Error).name, message: (err as Error).message }, attempt, retryInMs: delay }, `kafka: ${what} not possible yet; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 3000);
+    }
+  }
+}
+
 export function createEventLog(options: { brokers: string; clientId: string; logger: Logger }): EventLog {
   const kafka = new Kafka({
     clientId: options.clientId,
@@ -84,27 +120,40 @@ export function createEventLog(options: { brokers: string; clientId: string; log
   let adminConnected: Promise<void> | undefined;
   const consumers: Consumer[] = [];
   const producers: Producer[] = [];
-  const connectAdmin = () => (adminConnected ??= admin.connect());
+  // A failed connect must not be remembered: the next call tries again.
+  const connectAdmin = () => (adminConnected ??= admin.connect().catch((err: unknown) => { adminConnected = undefined; throw err; }));
 
   return {
     async ensureTopics(topics, partitions) {
-      await connectAdmin();
-      const existing = new Set(await admin.listTopics());
+      // A broker that has just started answers before it can host partitions (UNKNOWN_TOPIC_OR_PARTITION,
+      // LEADER_NOT_AVAILABLE, NOT_CONTROLLER): retry every step with back-off until each partition has a leader.
+      const deadline = Date.now() + ENSURE_TOPICS_TIMEOUT_MS;
+      await retryKafka('connect admin', deadline, options.logger, connectAdmin);
+      const existing = new Set(await retryKafka('list topics', deadline, options.logger, () => admin.listTopics()));
       const missing = topics.filter((t) => !existing.has(t));
-      if (missing.length === 0) return;
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({
-          topic, numPartitions: partitions, replicationFactor: 1,
-          // Event topics are the log replay and audit consumers read from offset 0: keep everything.
-          configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }, { name: 'cleanup.policy', value: 'delete' }],
-        })),
+      if (missing.length > 0) {
+        await retryKafka('create topics', deadline, options.logger, () => admin.createTopics({
+          waitForLeaders: false,
+          topics: missing.map((topic) => ({
+            topic, numPartitions: partitions, replicationFactor: 1,
+            // Event topics are the log replay and audit consumers read from offset 0: keep everything.
+            configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }, { name: 'cleanup.policy', value: 'delete' }],
+          })),
+        }));
+      }
+      await retryKafka('wait for partition leaders', deadline, options.logger, async () => {
+        const { topics: found } = await admin.fetchTopicMetadata({ topics });
+        for (const topic of topics) {
+          const partitionsOf = found.find((f) => f.name === topic)?.partitions ?? [];
+          const led = partitionsOf.filter((p) => p.leader >= 0 && p.partitionErrorCode === 0);
+          if (led.length === 0 || led.length < partitionsOf.length) throw new NotReadyYet(`topic ${topic}: ${led.length}/${partitionsOf.length} partitions have a leader`);
+        }
       });
     },
     async createProducer() {
       // Idempotent with one request in flight: broker-side dedup of retries, and no reordering.
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-      await producer.connect();
+      await retryKafka('connect producer', Date.now() + ENSURE_TOPICS_TIMEOUT_MS, options.logger, () => producer.connect());
       producers.push(producer);
       return {
         async publish(topic, messages) {
@@ -122,8 +171,9 @@ export function createEventLog(options: { brokers: string; clientId: string; log
         if (!payload.restart) onCrash(payload.error);
       });
       if (onRebalance) consumer.on(consumer.events.GROUP_JOIN, () => onRebalance());
-      await consumer.connect();
-      await consumer.subscribe({ topics, fromBeginning });
+      const deadline = Date.now() + ENSURE_TOPICS_TIMEOUT_MS;
+      await retryKafka('connect consumer', deadline, options.logger, () => consumer.connect());
+      await retryKafka('subscribe', deadline, options.logger, () => consumer.subscribe({ topics, fromBeginning }));
       await consumer.run({
         eachBatchAutoResolve: false,
         autoCommit: true,

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Clients } from './s3.ts';
 import { httpError } from './http.ts';
+import { unavailableDependency } from './unavailable.ts';
 
 /**
  * The file objects of every tenant: their keys, the upload that hashes while it streams, and
@@ -117,6 +118,8 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
     }
     if (tooLarge) throw tooLargeError();
     if (typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as { code?: unknown }).code) throw err;
+    // S3 failing mid-stream also destroys the request stream: that is a 503, not the client's cut-off.
+    if (unavailableDependency(err)) throw err;
     if (stream.destroyed || (err as Error).name === 'AbortError') throw httpError(400, 'UPLOAD_INTERRUPTED', 'the upload was cut off before the file ended');
     throw err;
   }

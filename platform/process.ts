@@ -30,6 +30,7 @@ export async function bootstrap(service: string, env: Record<string, string | un
     }
     const config = loadConfig(env, session?.values() ?? {});
     const logger = createLogger(service, config);
+    exitOnStrayErrors(logger);
     if (fallbackReason) logger.warn({ reason: fallbackReason }, 'VAULT_FALLBACK_TO_ENV=true: Vault is unreachable, running with the secrets of the environment');
     const secrets = session ? await vaultSecrets(config, session, logger) : fixedSecrets(config);
     logger.info({ env: config.NODE_ENV, vault: session ? { version: session.current().version } : false }, 'configuration loaded');
@@ -56,4 +57,20 @@ export function onShutdown(logger: Logger, close: () => Promise<void>): void {
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+/**
+ * A rejection nobody awaited (e.g. a kafkajs retriable error from a background reconnect) or an
+ * uncaught exception leaves the process in an unknown state: log it as one JSON line and exit
+ * with EX_SOFTWARE, so the supervisor restarts a clean process (projectors resume from their
+ * checkpoints, the relay from the outbox).
+ */
+export function exitOnStrayErrors(logger: Logger): void {
+  const exit = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, `${kind}; exiting so the supervisor restarts a clean process`);
+    logger.flush?.();
+    process.exit(70);
+  };
+  process.on('unhandledRejection', exit('unhandled promise rejection'));
+  process.on('uncaughtException', exit('uncaught exception'));
 }

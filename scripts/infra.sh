@@ -18,8 +18,12 @@ LOGS="$STATE/logs"
 export PATH="/usr/local/go/bin:$PATH"
 export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}" # go and mvn keep their caches under HOME
 
-# Fixed ports and credentials: application code and tests depend on these exact values.
-PG_PORT=55432 KAFKA_PORT=59092 KAFKA_CTRL_PORT=59093 S3_PORT=59000 S3_CONSOLE_PORT=59001
+# Ports: the defaults are what the application's own defaults expect; a second stack (a fault
+# test that stops its services, a cold-machine rehearsal) sets its own ports and LEDGERLINE_LOCAL,
+# and `infra.sh env` prints the matching URLs.
+PG_PORT=${LEDGERLINE_PG_PORT:-55432} KAFKA_PORT=${LEDGERLINE_KAFKA_PORT:-59092}
+KAFKA_CTRL_PORT=${LEDGERLINE_KAFKA_CTRL_PORT:-59093}
+S3_PORT=${LEDGERLINE_S3_PORT:-59000} S3_CONSOLE_PORT=${LEDGERLINE_S3_CONSOLE_PORT:-59001}
 S3_USER=ledgerline S3_PASSWORD=ledgerline-secret S3_BUCKET=ledgerline S3_REGION=us-east-1
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
 MAILPIT_SMTP_PORT=51025 MAILPIT_HTTP_PORT=58025 MAILPIT_MODULE=github.com/axllent/mailpit@v1.33.1
@@ -125,7 +129,7 @@ pg_up() {
         --auth-local=peer --auth-host=scram-sha-256 >>"$PG_LOG" 2>&1 || fail postgres "initdb failed" "$PG_LOG"
       echo "include 'ledgerline.conf'" >>"$PG_DATA/postgresql.conf"
     fi
-    sed "s|@SOCKET_DIR@|$PG_SOCK|" "$INFRA/postgres/ledgerline.conf" >"$PG_DATA/ledgerline.conf"
+    sed "s|@SOCKET_DIR@|$PG_SOCK|; s|@PG_PORT@|$PG_PORT|" "$INFRA/postgres/ledgerline.conf" >"$PG_DATA/ledgerline.conf"
     chown postgres:postgres "$PG_DATA/ledgerline.conf"
     check_port_free postgres "$PG_PORT"
     # No `pg_ctl -l`: the server inherits this root-opened log fd, so the log lives in the state dir
@@ -183,7 +187,7 @@ kafka_up() {
   else
     mkdir -p "$KAFKA_DIR/data"
     kafka_libs
-    sed "s|@DATA_DIR@|$KAFKA_DIR/data|" "$INFRA/kafka/server.properties" >"$KAFKA_DIR/server.properties"
+    sed "s|@DATA_DIR@|$KAFKA_DIR/data|; s|@KAFKA_PORT@|$KAFKA_PORT|g; s|@KAFKA_CTRL_PORT@|$KAFKA_CTRL_PORT|g" "$INFRA/kafka/server.properties" >"$KAFKA_DIR/server.properties"
     if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
       if [[ ! -s "$KAFKA_DIR/cluster.id" ]]; then # Kafka Uuid: 16 random bytes, base64url, must not start with '-'
         local id=-
@@ -218,7 +222,9 @@ minio_build() { # only when the binary is missing; build into a temp dir so a ki
   command -v go >/dev/null || fail minio "Go not found (expected /usr/local/go/bin/go) - cannot build MinIO"
   say minio "building MinIO with Go, takes a few minutes on a cold machine (log: $LOGS/minio-build.log)"
   rm -rf "$STATE/bin/.build"
-  GOBIN="$STATE/bin/.build" go install "$MINIO_MODULE" >"$LOGS/minio-build.log" 2>&1 ||
+  # -trimpath and -s (no symbol table) make a smaller binary and a shorter link; -p caps the
+  # parallel compiles at the machine's cores so the Kafka download and initdb still get CPU.
+  GOBIN="$STATE/bin/.build" GOFLAGS="${GOFLAGS:--p=$(nproc)}" go install -trimpath -ldflags=-s "$MINIO_MODULE" >"$LOGS/minio-build.log" 2>&1 ||
     fail minio "go install $MINIO_MODULE failed" "$LOGS/minio-build.log"
   mv "$STATE/bin/.build/minio" "$MINIO_BIN" && rmdir "$STATE/bin/.build"
 }

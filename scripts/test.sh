@@ -4,10 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$(date +%s)
+# The services (on a cold machine: the MinIO build, the Kafka jars, initdb) come up while npm ci runs.
+bash scripts/infra.sh up &
+infra=$!
 source scripts/ensure-deps.sh
-bash scripts/infra.sh up
+wait "$infra" || { echo "local infrastructure did not come up (see above)" >&2; exit 1; }
 eval "$(bash scripts/infra.sh env)"
 export NODE_ENV=test # development defaults are refused unless NODE_ENV says development or test
+# Whatever earlier runs left behind when their process died before its teardown (never a live run's).
+node test/support/sweep-test-runs.ts || echo "sweep failed; continuing"
 echo "set-up took $(( $(date +%s) - started )) s"
 
 echo "== type-check"; tsc --noEmit

@@ -6,12 +6,13 @@ import { createDatabasePool } from '../../platform/db.ts';
 import { createEventLog, topicNames } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createMetrics } from '../../platform/metrics.ts';
-import { onShutdown } from '../../platform/process.ts';
+import { exitOnStrayErrors, onShutdown } from '../../platform/process.ts';
 import { startProjector } from '../../platform/projector.ts';
 import { probeProjection, type Scoping } from './backbone-projection.ts';
 
 const config = loadConfig(process.env);
 const logger = createLogger('backbone-projector', config);
+exitOnStrayErrors(logger);
 const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 3 });
 const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'backbone-projector', logger });
 const projection = probeProjection({

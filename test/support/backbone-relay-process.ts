@@ -5,11 +5,12 @@ import { createDatabasePool } from '../../platform/db.ts';
 import { createEventLog } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createMetrics } from '../../platform/metrics.ts';
-import { onShutdown } from '../../platform/process.ts';
+import { exitOnStrayErrors, onShutdown } from '../../platform/process.ts';
 import { startRelay } from '../../platform/relay.ts';
 
 const config = loadConfig(process.env);
 const logger = createLogger('backbone-relay', config);
+exitOnStrayErrors(logger);
 const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 2 });
 const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'backbone-relay', logger });
 const producer = await eventLog.createProducer();

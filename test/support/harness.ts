@@ -2,9 +2,9 @@
 // main database, a Kafka topic prefix and an S3 key prefix, all removed again at teardown.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { loadConfig, type Config } from '../../platform/config.ts';
-import { createDatabasePool, sql, withDatabase, type DatabasePool } from '../../platform/db.ts';
+import { createDatabasePool, withDatabase, type DatabasePool } from '../../platform/db.ts';
+import { allSteps, deleteKafkaPrefix, deleteS3Prefix, dropRunDatabases, ownerComment } from './test-runs.ts';
 import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
 import { createEventLog, topicNames, type EventLog, type Topics } from '../../platform/kafka.ts';
 import { createS3Clients, type S3Clients } from '../../platform/s3.ts';
@@ -46,6 +46,8 @@ export async function createTestContext(t: Teardown, overrides: Record<string, s
   const id = uniqueId();
   const database = `ll_${id}`;
   await adminQuery(`create database ${database}`);
+  // The owning process, so that the sweep at the start of `npm test` leaves a live run alone.
+  await adminQuery(`comment on database ${database} is '${ownerComment(id)}'`);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -60,45 +62,24 @@ export async function createTestContext(t: Teardown, overrides: Record<string, s
   };
   const config = loadConfig({ ...process.env, ...env });
   const logger = createLogger(id, config);
-  const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 10 });
+  const s3 = createS3Clients(config);
+  const made: { pool?: DatabasePool; eventLog?: EventLog } = {};
+  // Registered before anything else can fail: whatever was created is removed, each step even
+  // when an earlier one fails (and the sweep catches what a crashed process never tears down).
+  t.teardown(() => allSteps([
+    ['close pool', async () => { await made.pool?.end(); }],
+    ['close Kafka clients', async () => { await made.eventLog?.close(); }],
+    ['delete S3 objects', () => deleteS3Prefix(s3, config.S3_KEY_PREFIX)],
+    ['drop databases', () => dropRunDatabases(BASE.DATABASE_URL, database)],
+    ['delete topics and groups', () => deleteKafkaPrefix(config.KAFKA_BROKERS, config.TOPIC_PREFIX)],
+    ['close S3 clients', async () => { s3.internal.destroy(); s3.publicSigner.destroy(); }],
+  ]));
+  const pool = made.pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 10 });
   await migrate(config.DATABASE_URL, MAIN_MIGRATIONS);
-  const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: id, logger });
+  const eventLog = made.eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: id, logger });
   const topics = topicNames(config.TOPIC_PREFIX);
   await eventLog.ensureTopics(Object.values(topics), config.TOPIC_PARTITIONS);
-  const s3 = createS3Clients(config);
-
-  t.teardown(async () => {
-    // Tenant databases this test provisioned are dropped with it.
-    const tenantDatabases = await pool.anyFirst(
-      sql.unsafe`select distinct data->>'databaseName' from events where type = 'TenantCreated'`,
-    ).catch(() => []) as string[];
-    await pool.end();
-    await eventLog.close();
-    await deletePrefix(s3, config.S3_KEY_PREFIX);
-    for (const name of [...tenantDatabases.filter(Boolean), database]) {
-      await adminQuery(`drop database if exists "${name.replace(/"/g, '')}" with (force)`);
-    }
-    await deleteTopics(config.KAFKA_BROKERS, Object.values(topics));
-  });
   return { id, config, env, logger, pool, eventLog, topics, s3, admin: adminQuery };
-}
-
-async function deletePrefix(s3: S3Clients, prefix: string): Promise<void> {
-  if (!prefix) return;
-  for (;;) {
-    const listed = await s3.internal.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix }));
-    const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length === 0) return;
-    await s3.internal.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: keys } }));
-  }
-}
-
-async function deleteTopics(brokers: string, topics: string[]): Promise<void> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const admin = new Kafka({ brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics }).catch(() => {});
-  await admin.disconnect();
 }
 
 /** Polls `probe` until it returns a non-undefined value (bounded): for asynchronous outcomes. */

@@ -6,7 +6,7 @@ import { createDatabasePool } from '../../platform/db.ts';
 import { createEventLog, topicNames, topicOf } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createMetrics } from '../../platform/metrics.ts';
-import { onShutdown } from '../../platform/process.ts';
+import { exitOnStrayErrors, onShutdown } from '../../platform/process.ts';
 import { startProjector } from '../../platform/projector.ts';
 import { domainEventRegistry } from '../../platform/event-registry.ts';
 import { createCommandStore } from '../../platform/command-handler.ts';
@@ -14,6 +14,7 @@ import { provisionerProjection } from '../../projectors/provisioner/projection.t
 
 const config = loadConfig(process.env);
 const logger = createLogger('provisioner-fixture', config);
+exitOnStrayErrors(logger);
 const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 3 });
 const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'provisioner-fixture', logger });
 const projection = provisionerProjection({

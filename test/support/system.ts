@@ -46,6 +46,9 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
   const query = await buildQueryApi(services);
   const projectors: Projector[] = [];
   const workers: DeliveryWorker[] = [];
+  // A consumer that crashed for good fails the test at its teardown, with the error; thrown from
+  // kafkajs's event handler it would be an uncaught exception that kills the whole test file.
+  const crashes: Error[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -56,6 +59,7 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
     for (const projector of projectors) await projector.stop();
     await relay.stop();
     await services.close();
+    if (crashes.length > 0) throw new Error(`a projector's Kafka consumer crashed for good: ${crashes.map((e) => e.message).join('; ')}`);
   };
   t.teardown(stop);
   return {
@@ -68,7 +72,7 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
     async project(projection, groupId = `${config.TOPIC_PREFIX}ledgerline.${projection.name}.${randomUUID().slice(0, 8)}`) {
       const projector = await startProjector({
         eventLog: services.eventLog, projection, logger, metrics: services.metrics, groupId, sweepIntervalMs: 200,
-        onFatal: (err) => { throw err; },
+        onFatal: (err) => { crashes.push(err); logger.error({ err, projection: projection.name }, 'consumer crashed for good'); },
       });
       projectors.push(projector);
       return projector;
