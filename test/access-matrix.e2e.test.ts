@@ -28,14 +28,17 @@ export function routesOf(app: App): string[] {
 }
 
 t.test('every route of both APIs × every role: forbidden cells answer 401/403/404 and change nothing', async (t) => {
-  const s = await startDocumentSystem(t);
+  const s = await startDocumentSystem(t, { WEBHOOK_ALLOW_PRIVATE: 'loopback' });
   const a = await tenantWith(s, 'matrix-a', ['user', 'viewer']);
   const [user, viewer] = a.members as [typeof a.admin, typeof a.admin];
   const b = await tenantWith(s, 'matrix-b');
   const doc = await uploadOk(s, a.admin.token, a.tenantId, { data: PDF('matrix'), filename: 'm.pdf', contentType: 'application/pdf' });
   await s.id.query('GET', `/api/tenants/${a.tenantId}/documents/${doc.id}`, { token: a.admin.token, headers: after(doc.position) });
   const tokens: Record<Role, string | undefined> = { admin: a.admin.token, user: user.token, viewer: viewer.token, outsider: b.admin.token, anonymous: undefined };
-  const params: Record<string, string> = { tenantId: a.tenantId, documentId: doc.id, userId: viewer.userId };
+  const hook = await s.id.command('POST', `/api/tenants/${a.tenantId}/webhooks`, { token: a.admin.token, body: { url: 'http://127.0.0.1:9/matrix', events: ['TenantDeleted'] } });
+  t.equal(hook.status, 201, 'a webhook for the webhook routes');
+  await s.id.query('GET', `/api/tenants/${a.tenantId}/webhooks/${hook.body.id}`, { token: a.admin.token, headers: after(hook.body.position) });
+  const params: Record<string, string> = { tenantId: a.tenantId, documentId: doc.id, userId: viewer.userId, webhookId: hook.body.id };
 
   const apps = { command: s.system.command, query: s.system.query } as const;
   const routes = Object.entries(apps).flatMap(([api, app]) => routesOf(app).map((route) => `${api} ${route}`))

@@ -59,6 +59,21 @@ export const EXPECTATIONS: Record<string, Expectation> = {
   'command DELETE /api/tenants/:tenantId/documents/:documentId': { access: documentOwner },
   'query GET /api/tenants/:tenantId/documents/:documentId/download': { access: members },
   'query GET /api/tenants/:tenantId/documents/:documentId/download-url': { access: members },
+
+  // Webhooks: tenant admins only. webhookId = a subscription of A to TenantDeleted (never sent).
+  'command POST /api/tenants/:tenantId/webhooks': { access: tenantAdmin, body: { json: { url: 'http://127.0.0.1:9/matrix', events: ['*'] } } },
+  'command PUT /api/tenants/:tenantId/webhooks/:webhookId': { access: tenantAdmin, body: { json: { description: 'changed by someone' } } },
+  'command POST /api/tenants/:tenantId/webhooks/:webhookId/rotate-secret': { access: tenantAdmin },
+  'command DELETE /api/tenants/:tenantId/webhooks/:webhookId': { access: tenantAdmin },
+  'query GET /api/tenants/:tenantId/webhooks': { access: tenantAdmin },
+  'query GET /api/tenants/:tenantId/webhooks/:webhookId': { access: tenantAdmin },
+  'query GET /api/tenants/:tenantId/webhooks/:webhookId/deliveries': { access: tenantAdmin },
+
+  // Notifications: each signed-in user's own.
+  'command POST /api/users/me/notifications/read': { access: signedIn, body: { json: { upToPosition: 1 } } },
+  'command PUT /api/users/me/notification-preferences': { access: signedIn, body: { json: { email: { 'member-added': false } } } },
+  'query GET /api/users/me/notifications': { access: signedIn },
+  'query GET /api/users/me/notification-preferences': { access: signedIn },
 };
 
 /** Routes the matrix does not judge: the OpenAPI documents and their UI (public, read-only, static). */
