@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { bootstrap } from '../platform/process.ts';
+import { failpoint } from '../platform/failpoints.ts';
 import { createServices } from '../platform/services.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
 import { rebuildJobs, type JobOutcome, type RebuildJob } from '../platform/rebuild-runner.ts';
@@ -65,6 +66,7 @@ try {
     eventLog, groupId: `${groupPrefix}${run?.runId ?? randomUUID()}`, jobs, dryRun, concurrency, logger, progress,
     onOutcome: async (outcome) => {
       if (run && outcome.job.spec.key !== undefined) await recordTenant(pool, run.runId, outcome);
+      failpoint('rebuild-after-tenant');
     },
   });
   progress.stop();
