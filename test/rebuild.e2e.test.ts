@@ -25,7 +25,11 @@ t.test('a rebuilt read model equals the live one', async (t) => {
   const created = await command('POST', '/api/tenants', { token, body: { name: 'Replay', slug: 'replay-co' } });
   const tenantId = created.body.id as string;
   let tenant = await query('GET', `/api/tenants/${tenantId}`, { token, headers: { 'x-min-position': String(created.body.position) } });
-  for (let i = 0; tenant.body.status !== 'active' && i < 200; i++) tenant = await query('GET', `/api/tenants/${tenantId}`, { token });
+  // Bounded by time, not by a count of requests: provisioning takes longer on a loaded machine.
+  for (const deadline = Date.now() + 30_000; tenant.body.status !== 'active' && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    tenant = await query('GET', `/api/tenants/${tenantId}`, { token });
+  }
   t.equal(tenant.body.status, 'active');
 
   let position = 0;
