@@ -5,11 +5,12 @@ import pg from 'pg';
 import type { Logger } from './logger.ts';
 
 export const MAIN_MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
-const BUILT_IN_TENANT_MIGRATIONS = new URL('../tenant-schema/migrations/', import.meta.url).pathname;
+/** The repository's tenant schema (what a tenant gets unless TENANT_MIGRATIONS_DIR says otherwise). */
+export const TENANT_MIGRATIONS = new URL('../tenant-schema/migrations/', import.meta.url).pathname;
 
 /** The tenant schema's directory: TENANT_MIGRATIONS_DIR when set (tests, a staged release), else the repository's. */
 export function tenantMigrations(configured = ''): string {
-  return configured || BUILT_IN_TENANT_MIGRATIONS;
+  return configured || TENANT_MIGRATIONS;
 }
 
 export type MigrationFile = { name: string; checksum: string; text: string };

@@ -14,13 +14,20 @@ import { startRelay } from '../../platform/relay.ts';
 import { rebuildOne } from '../../platform/rebuild-runner.ts';
 import { provisionTenantDatabase } from '../../projectors/provisioner/provision.ts';
 import { tenantRebuild } from '../../projectors/shared/rebuild-specs.ts';
-import { adminQuery } from '../../test/support/harness.ts';
+import pg from 'pg';
 import type { BenchResult } from './result.ts';
 
 
 const DOCUMENTS = 20_000; // x (FileStored, DocumentAttached, DocumentCreated, 2 x DocumentUpdated) = 100,000 events
 
 /** The scenario for `npm run bench`: needs no running stack (it seeds its own database and topics). */
+/** Runs SQL on the server as the configured user (creating and dropping the bench's databases). */
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: loadConfig({ ...process.env, NODE_ENV: 'test' }).DATABASE_URL });
+  await client.connect();
+  try { await client.query(text); } finally { await client.end(); }
+}
+
 export async function benchRebuild(options: { documents?: number } = {}): Promise<BenchResult[]> {
   const documents = options.documents ?? Number(process.env.BENCH_REBUILD_DOCUMENTS ?? DOCUMENTS);
   const id = `bench${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
