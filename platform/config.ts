@@ -63,6 +63,8 @@ const Settings = Type.Object({
   // Longer than one send can take (the SMTP timeouts in projectors/notifications/mailer.ts): a
   // lease that runs out while its mailer is still sending lets another instance send it too.
   MAILER_LEASE_MS: Type.Integer({ minimum: 500, maximum: 3600000, default: 90000 }),
+  // Where the tenant schema's numbered files are (provisioning and migrate:tenants); empty: tenant-schema/migrations.
+  TENANT_MIGRATIONS_DIR: Type.String({ default: '' }),
   USE_VAULT: Type.Boolean({ default: false }),
   VAULT_ADDR: Type.String({ default: 'http://127.0.0.1:58200' }),
   VAULT_ROLE_ID: Type.String({ default: '' }),

@@ -1,6 +1,6 @@
 // The only module that imports kafkajs: the rest of the code sees this small port, so the client
 // library can be swapped (e.g. for @confluentinc/kafka-javascript) without touching callers.
-import { Kafka, logLevel, type Consumer, type Producer, type LogEntry } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, Partitioners, type Consumer, type Producer, type LogEntry, type PartitionAssigner } from 'kafkajs';
 import type { Logger } from './logger.ts';
 
 export type Topics = { platform: string; documents: string };
@@ -31,7 +31,19 @@ export type EventLogBatch = {
   commitOffsetsIfNecessary: () => Promise<void>;
 };
 
+/** Offsets `from` (inclusive) to `to` (exclusive) of one partition. */
+export type LogRange = { topic: string; partition: number; from: string; to: string };
+export type LogRangeBatch = { topic: string; partition: number; messages: { offset: string; key: string | null; value: string | null }[] };
+
 export type EventLog = {
+  /** The partition a message with `key` goes to (the producer's default, murmur2, partitioner). */
+  partitionFor: (topic: string, key: string) => Promise<number>;
+  /**
+   * Reads the given ranges once, in offset order per partition, and resolves when every range is
+   * read. It reads only those partitions (a one-member group with its own assignment, never
+   * committing offsets), and deletes its consumer group when done, also on failure.
+   */
+  readRanges: (options: { groupId: string; ranges: LogRange[]; onBatch: (batch: LogRangeBatch) => Promise<void> }) => Promise<void>;
   ensureTopics: (topics: string[], partitions: number) => Promise<void>;
   createProducer: () => Promise<EventLogProducer>;
   subscribe: (options: SubscribeOptions) => Promise<Subscription>;
@@ -40,6 +52,8 @@ export type EventLog = {
   deleteTopicsWithPrefix: (prefix: string) => Promise<string[]>;
   /** Deletes the consumer groups whose ids start with `prefix` (they must have no live members). */
   deleteGroupsWithPrefix: (prefix: string) => Promise<string[]>;
+  /** Deletes the groups whose ids start with `prefix` that have no live member; returns those left (with members). */
+  deleteIdleGroupsWithPrefix: (prefix: string) => Promise<string[]>;
   close: () => Promise<void>;
 };
 
@@ -122,8 +136,62 @@ export function createEventLog(options: { brokers: string; clientId: string; log
   const producers: Producer[] = [];
   // A failed connect must not be remembered: the next call tries again.
   const connectAdmin = () => (adminConnected ??= admin.connect().catch((err: unknown) => { adminConnected = undefined; throw err; }));
+  /** True when the group is gone; false when the broker refused (e.g. it still has a member). */
+  async function deleteGroup(groupId: string): Promise<boolean> {
+    try {
+      await connectAdmin();
+      await admin.deleteGroups([groupId]);
+      return true;
+    } catch (err) {
+      const code = (err as { groups?: { error?: { type?: string } }[] }).groups?.[0]?.error?.type;
+      if (code === 'GROUP_ID_NOT_FOUND') return true;
+      options.logger.warn({ err, groupId }, 'consumer group not deleted');
+      return false;
+    }
+  }
 
+  const partitioner = Partitioners.DefaultPartitioner();
   return {
+    async partitionFor(topic, key) {
+      const partitions = (await this.endOffsets(topic)).map((p) => ({ partitionId: p.partition, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+      return partitioner({ topic, partitionMetadata: partitions, message: { key, value: null } });
+    },
+    async readRanges({ groupId, ranges, onBatch }) {
+      const wanted = ranges.filter((r) => BigInt(r.to) > BigInt(r.from));
+      if (wanted.length === 0) return;
+      const consumer = kafka.consumer({
+        groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100, allowAutoTopicCreation: false,
+        maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, partitionAssigners: [onlyThese(wanted)],
+      });
+      const remaining = new Map(wanted.map((r) => [`${r.topic}:${r.partition}`, r]));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          consumer.on(consumer.events.CRASH, ({ payload }) => { if (!payload.restart) reject(payload.error); });
+          (async () => {
+            await consumer.connect();
+            await consumer.subscribe({ topics: [...new Set(wanted.map((r) => r.topic))], fromBeginning: true });
+            await consumer.run({
+              autoCommit: false,
+              eachBatch: async ({ batch, heartbeat }) => {
+                const range = remaining.get(`${batch.topic}:${batch.partition}`);
+                if (!range) return;
+                const end = BigInt(range.to);
+                const messages = batch.messages.filter((m) => BigInt(m.offset) >= BigInt(range.from) && BigInt(m.offset) < end)
+                  .map((m) => ({ offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null }));
+                if (messages.length > 0) await onBatch({ topic: batch.topic, partition: batch.partition, messages });
+                await heartbeat();
+                const last = batch.messages.at(-1);
+                if (last && BigInt(last.offset) + 1n >= end) remaining.delete(`${batch.topic}:${batch.partition}`);
+                if (remaining.size === 0) resolve();
+              },
+            });
+          })().catch(reject);
+        });
+      } finally {
+        await consumer.disconnect().catch(() => {});
+        await deleteGroup(groupId);
+      }
+    },
     async ensureTopics(topics, partitions) {
       // A broker that has just started answers before it can host partitions (UNKNOWN_TOPIC_OR_PARTITION,
       // LEADER_NOT_AVAILABLE, NOT_CONTROLLER): retry every step with back-off until each partition has a leader.
@@ -209,6 +277,14 @@ export function createEventLog(options: { brokers: string; clientId: string; log
       }
       return doomed;
     },
+    async deleteIdleGroupsWithPrefix(prefix) {
+      await connectAdmin();
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+      const left: string[] = [];
+      // One at a time: a group with a live member (another run) refuses, the others still go.
+      for (const group of groups) if (!(await deleteGroup(group))) left.push(group);
+      return left;
+    },
     async deleteGroupsWithPrefix(prefix) {
       await connectAdmin();
       const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
@@ -220,4 +296,22 @@ export function createEventLog(options: { brokers: string; clientId: string; log
       if (adminConnected) await admin.disconnect();
     },
   };
+}
+
+/** A one-member group's assignment: exactly the given partitions, none of the others. */
+function onlyThese(ranges: LogRange[]): PartitionAssigner {
+  const assignment: Record<string, number[]> = {};
+  for (const r of ranges) (assignment[r.topic] ??= []).push(r.partition);
+  return () => ({
+    name: 'LedgerlineRangeAssigner',
+    version: 0,
+    async assign({ members }) {
+      return members.slice(0, 1).map(({ memberId }) => ({
+        memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
+      }));
+    },
+    protocol({ topics }) {
+      return { name: 'LedgerlineRangeAssigner', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+    },
+  });
 }

@@ -4,6 +4,7 @@ import type { EventLog, EventLogBatch, Subscription } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { failpoint } from './failpoints.ts';
+import { setAsideBoard, trackLag } from './projector-board.ts';
 
 /**
  * A projection keeps one checkpoint per scope ('main', or a tenant id). Kafka orders and
@@ -22,7 +23,11 @@ export type Projection = {
   scopesToSweep?: () => Promise<string[]>;
   /** Each scope's checkpoint (global position applied up to), for /status. */
   positions?: () => Promise<Record<string, number>>;
+  /** Scopes behind the event store: how many events and how old the oldest unapplied one is (/metrics). */
+  lag?: () => Promise<Record<string, ScopeLag>>;
 };
+
+export type ScopeLag = { events: number; seconds: number };
 
 export type ScopeState = { state: 'paused' | 'failed'; since: string; error?: string; failures?: number; retryAt?: string };
 
@@ -35,8 +40,11 @@ export const LATEST = Number.MAX_SAFE_INTEGER;
 export async function startProjector(options: {
   eventLog: EventLog; projection: Projection; groupId: string; logger: Logger; metrics: Metrics;
   sweepIntervalMs?: number; onFatal: (error: Error) => void;
+  /** The main database: set-aside scopes are recorded there and retry requests read from it (`npm run projections`). */
+  registry?: DatabasePool; lagIntervalMs?: number;
 }): Promise<Projector> {
   const { projection, logger, metrics } = options;
+  const board = options.registry ? setAsideBoard(options.registry, projection.name, logger) : undefined;
   const setAside = new Map<string, ScopeState>();
   const queues = new Map<string, Promise<void>>();
   const applied = metrics.counter('projector_batches_total', 'Kafka batches handled');
@@ -50,9 +58,14 @@ export async function startProjector(options: {
       try {
         const outcome = await projection.catchUp(scope, upTo, heartbeat);
         if (outcome === 'paused') {
-          if (!setAside.has(scope)) setAside.set(scope, { state: 'paused', since: new Date().toISOString() });
+          if (!setAside.has(scope)) {
+            const state: ScopeState = { state: 'paused', since: new Date().toISOString() };
+            setAside.set(scope, state);
+            await board?.record(scope, state);
+          }
         } else {
           setAside.delete(scope);
+          await board?.clear(scope);
         }
       } catch (err) {
         scopeFailures.inc(1, { projection: projection.name });
@@ -60,7 +73,9 @@ export async function startProjector(options: {
         const failures = (previous?.failures ?? 0) + 1;
         const retryAt = new Date(Date.now() + retryDelayMs(failures)).toISOString();
         logger.error({ err, scope, projection: projection.name, failures, retryAt }, 'scope failed; set aside for retry');
-        setAside.set(scope, { state: 'failed', since: previous?.since ?? new Date().toISOString(), error: (err as Error).message, failures, retryAt });
+        const state: ScopeState = { state: 'failed', since: previous?.since ?? new Date().toISOString(), error: (err as Error).message, failures, retryAt };
+        setAside.set(scope, state);
+        await board?.record(scope, state);
       } finally {
         setAsideGauge.set(setAside.size, { projection: projection.name });
       }
@@ -94,6 +109,12 @@ export async function startProjector(options: {
   }
 
   async function sweep(): Promise<void> {
+    // An operator's `npm run projections -- retry <scope>`: now, with the back-off forgotten.
+    for (const scope of (await board?.takeRetryRequests()) ?? []) {
+      const state = setAside.get(scope);
+      if (state) setAside.set(scope, { ...state, failures: 0, retryAt: new Date(0).toISOString() });
+      else void runScope(scope, LATEST);
+    }
     const now = new Date().toISOString();
     const due = [...setAside].filter(([scope, state]) => !queues.has(scope) && (state.retryAt === undefined || state.retryAt <= now));
     await Promise.all(due.map(([scope]) => runScope(scope, LATEST)));
@@ -104,14 +125,16 @@ export async function startProjector(options: {
   const subscription: Subscription = await options.eventLog.subscribe({
     groupId: options.groupId, topics: projection.topics, onBatch, onCrash: options.onFatal,
   });
-  const initial = (await projection.scopesToSweep?.()) ?? [];
-  await Promise.all(initial.map((scope) => runScope(scope, LATEST)));
-  const timer = setInterval(() => { void sweep(); }, options.sweepIntervalMs ?? 1000);
+  const initial = new Set([...((await projection.scopesToSweep?.()) ?? []), ...((await board?.recorded()) ?? [])]);
+  await Promise.all([...initial].map((scope) => runScope(scope, LATEST)));
+  const timer = setInterval(() => { void sweep().catch((err: unknown) => logger.warn({ err }, 'sweep failed')); }, options.sweepIntervalMs ?? 1000);
+  const lagTimer = projection.lag ? trackLag(projection, metrics, logger, options.lagIntervalMs ?? 5000) : undefined;
   return {
     status: () => Object.fromEntries(setAside),
     sweep,
     async stop() {
       clearInterval(timer);
+      if (lagTimer) clearInterval(lagTimer);
       await subscription.stop();
       await Promise.allSettled(queues.values());
     },

@@ -1,113 +1,134 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from './db.ts';
 import type { StoredEvent } from './event-store.ts';
-import type { EventLog } from './kafka.ts';
+import { compareTables, type TableDifferences } from './rebuild-compare.ts';
 import type { Logger } from './logger.ts';
 
+/**
+ * Builds a read model from its events in memory or in batches, then writes it into the scratch
+ * tables at once: a rebuild never pays one round trip per event.
+ */
+export type ReadModelBuilder = {
+  add: (event: StoredEvent) => void;
+  /** Writes what was built; `search_path` is the scratch schema first. */
+  flush: (tx: DatabaseTransactionConnection) => Promise<void>;
+};
+
 export type RebuildSpec = {
+  /** For logs and the run summary: `main`, `audit`, or a tenant id. */
+  name: string;
   /** Read-model tables rebuilt and swapped in (unqualified names in `db`'s public schema). */
   tables: string[];
   /** The live projection's checkpoint key in `db`'s projection_checkpoints. */
   checkpointKey: string;
-  topic: string;
+  /** The log this read model comes from: which topics, and for a tenant the one key it lives under. */
+  topics: string[];
+  key?: string;
   belongs: (event: StoredEvent) => boolean;
+  createBuilder: () => ReadModelBuilder;
+  /** The live projection's handler: applies the events between the log snapshot and the swap. */
   apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
-  /** Events after `after` up to `upTo` from the event store: the gap between the log snapshot and the swap. */
   loadAfter: (after: number, upTo: number) => Promise<StoredEvent[]>;
 };
 
-export type RebuildResult = { applied: number; position: number; swappedAt: string };
+export type RebuildResult = {
+  name: string; applied: number; position: number; livePosition: number; swappedAt: string | null;
+  /** Dry runs only: how the rebuilt rows differ from the live ones (empty when equal). */
+  differences?: TableDifferences[];
+};
 
 /**
- * Rebuilds a read model from the Kafka log (offset 0 up to the end offsets seen at the start)
- * into fresh tables in a scratch schema, then swaps the rows in inside one transaction that
- * holds the live checkpoint row: the gap since the log snapshot is applied from the event
- * store first, so the swapped-in state is exactly the live one's position. Queries keep
- * running throughout (they read the old rows until the swap commits).
+ * One read model being rebuilt: events from the log are fed to it (duplicates dropped by
+ * position), then `finish` writes them into fresh tables in a scratch schema and swaps the rows
+ * in, inside one transaction that holds the live checkpoint row: the gap since the log snapshot
+ * is applied from the event store first, so the swapped-in state is exactly at the live one's
+ * position. Queries keep reading the old rows until that commits. A dry run compares instead of
+ * swapping and leaves the live rows alone.
  */
-export async function rebuildFromLog(options: { eventLog: EventLog; db: DatabasePool; spec: RebuildSpec; logger: Logger; groupPrefix: string }): Promise<RebuildResult> {
-  const { eventLog, db, spec, logger } = options;
+export type TargetRebuild = {
+  spec: RebuildSpec;
+  feed: (event: StoredEvent) => void;
+  /** `gapFrom`: every event of this read model at or below it was in the log snapshot. */
+  finish: (gapFrom: number) => Promise<RebuildResult>;
+  discard: () => Promise<void>;
+};
+
+export async function startTargetRebuild(options: { db: DatabasePool; spec: RebuildSpec; dryRun?: boolean }): Promise<TargetRebuild> {
+  const { db, spec } = options;
   const schema = `rebuild_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   const scratch = sql.identifier([schema]);
-  await db.query(sql.unsafe`create schema ${scratch}`);
-  try {
+  await db.transaction(async (tx) => {
+    await tx.query(sql.unsafe`create schema ${scratch}`);
     for (const table of spec.tables) {
-      await db.query(sql.unsafe`create table ${sql.identifier([schema, table])} (like ${sql.identifier(['public', table])} including all)`);
+      await tx.query(sql.unsafe`create table ${sql.identifier([schema, table])} (like ${sql.identifier(['public', table])} including all)`);
     }
-    const ends = await eventLog.endOffsets(spec.topic);
-    const total = ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-    let position = 0;
-    const lastInPartition = new Map<number, number>();
-    const appliedPositions = new Set<number>();
-    let applied = 0;
-    let read = 0;
-    const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
-    if (remaining.size > 0) {
-      await new Promise<void>((resolve, reject) => {
-        let lastReport = 0;
-        const subscription = eventLog.subscribe({
-          groupId: `${options.groupPrefix}ledgerline.rebuild.${schema}`, topics: [spec.topic], fromBeginning: true, onCrash: reject,
-          onBatch: async (batch) => {
-            const high = remaining.get(batch.partition);
-            const messages = batch.messages.filter((m) => high !== undefined && Number(m.offset) < high);
-            await db.transaction(async (tx) => {
-              await tx.query(sql.unsafe`set local search_path to ${scratch}, public`);
-              for (const message of messages) {
-                read += 1;
-                if (!message.value) continue;
-                const event = JSON.parse(message.value) as StoredEvent;
-                // The relay may have sent an event twice: positions only grow within a partition,
-                // so anything at or below the partition's last one is a re-send.
-                const last = lastInPartition.get(batch.partition) ?? 0;
-                if (event.globalPosition <= last) continue;
-                lastInPartition.set(batch.partition, event.globalPosition);
-                position = Math.max(position, event.globalPosition);
-                if (!spec.belongs(event)) continue;
-                await spec.apply(tx, event);
-                appliedPositions.add(event.globalPosition);
-                applied += 1;
-              }
-            });
-            const last = batch.messages.at(-1);
-            if (last) batch.resolveOffset(last.offset);
-            if (high !== undefined && last && Number(last.offset) + 1 >= high) remaining.delete(batch.partition);
-            if (Date.now() - lastReport > 1000 || remaining.size === 0) {
-              lastReport = Date.now();
-              logger.info({ read, total, applied, percent: total === 0 ? 100 : Math.round((read / total) * 100) }, 'rebuild progress');
-            }
-            if (remaining.size === 0) void subscription.then((s) => s.stop()).then(resolve, reject);
-          },
+  });
+  const builder = spec.createBuilder();
+  const applied = new Set<number>();
+  let position = 0;
+  const discard = async () => { await db.query(sql.unsafe`drop schema if exists ${scratch} cascade`); };
+
+  return {
+    spec,
+    discard,
+    feed(event) {
+      if (applied.has(event.globalPosition) || !spec.belongs(event)) return;
+      applied.add(event.globalPosition);
+      position = Math.max(position, event.globalPosition);
+      builder.add(event);
+    },
+    async finish(gapFrom) {
+      try {
+        await db.transaction(async (tx) => {
+          await tx.query(sql.unsafe`set local search_path to ${scratch}, public`);
+          await builder.flush(tx);
         });
-        subscription.catch(reject);
-      });
-    }
-    const swappedAt = await db.transaction(async (tx) => {
-      await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${spec.checkpointKey}) on conflict do nothing`);
-      const live = Number(await tx.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${spec.checkpointKey} for update`));
-      await tx.query(sql.unsafe`set local search_path to ${scratch}, public`);
-      // The relay publishes in position order, but the end offsets of a topic's partitions are
-      // not one atomic snapshot: an event may be missing from one partition while a later one
-      // is in another. Nothing below the lowest partition's last position can be missing, so the
-      // store fills in from there whatever the log did not give (partitions hold unrelated keys,
-      // so that order across them does not matter).
-      const gapFrom = lastInPartition.size < ends.length ? 0 : Math.min(...lastInPartition.values());
-      for (const event of await spec.loadAfter(gapFrom, Math.max(live, position))) {
-        if (appliedPositions.has(event.globalPosition)) continue;
-        await spec.apply(tx, event);
-        applied += 1;
+        return await db.transaction(async (tx) => {
+          await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${spec.checkpointKey}) on conflict do nothing`);
+          const live = Number(await tx.oneFirst(sql.unsafe`
+            select position from projection_checkpoints where projection = ${spec.checkpointKey} for update`));
+          await tx.query(sql.unsafe`set local search_path to ${scratch}, public`);
+          for (const event of await spec.loadAfter(gapFrom, Math.max(live, position))) {
+            if (applied.has(event.globalPosition)) continue;
+            applied.add(event.globalPosition);
+            await spec.apply(tx, event);
+          }
+          const reached = Math.max(position, live);
+          await tx.query(sql.unsafe`set local search_path to public`);
+          const base = { name: spec.name, applied: applied.size, position: reached, livePosition: live };
+          if (options.dryRun) {
+            const differences = [];
+            for (const table of spec.tables) {
+              const found = await compareTables(tx, table, schema);
+              if (found.missing + found.extra + found.changed > 0) differences.push(found);
+            }
+            return { ...base, swappedAt: null, differences };
+          }
+          for (const table of spec.tables) {
+            await tx.query(sql.unsafe`delete from ${sql.identifier(['public', table])}`);
+            await tx.query(sql.unsafe`insert into ${sql.identifier(['public', table])} select * from ${sql.identifier([schema, table])}`);
+          }
+          await tx.query(sql.unsafe`update projection_checkpoints set position = ${reached}, updated_at = now() where projection = ${spec.checkpointKey}`);
+          return { ...base, swappedAt: new Date().toISOString() };
+        });
+      } finally {
+        await discard();
       }
-      position = Math.max(position, live);
-      await tx.query(sql.unsafe`set local search_path to public`);
-      for (const table of spec.tables) {
-        await tx.query(sql.unsafe`delete from ${sql.identifier(['public', table])}`);
-        await tx.query(sql.unsafe`insert into ${sql.identifier(['public', table])} select * from ${sql.identifier([schema, table])}`);
-      }
-      await tx.query(sql.unsafe`update projection_checkpoints set position = ${position}, updated_at = now() where projection = ${spec.checkpointKey}`);
-      return new Date().toISOString();
-    });
-    logger.info({ applied, position }, 'rebuild swapped in');
-    return { applied, position, swappedAt };
-  } finally {
-    await db.query(sql.unsafe`drop schema if exists ${scratch} cascade`);
-  }
+    },
+  };
 }
+
+/** Feeds every builder but keeps events in the order the log gave them (a builder that applies each through SQL). */
+export function bufferingBuilder(apply: RebuildSpec['apply']): ReadModelBuilder {
+  const events: StoredEvent[] = [];
+  return {
+    add: (event) => { events.push(event); },
+    async flush(tx) {
+      events.sort((a, b) => a.globalPosition - b.globalPosition);
+      for (const event of events) await apply(tx, event);
+      events.length = 0;
+    },
+  };
+}
+
+export type { Logger };

@@ -3,6 +3,7 @@ import { readCategory, readTenantScoped, type StoredEvent } from '../../platform
 import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
+import { scopeLag } from '../../platform/projection-lag.ts';
 
 export const MAIN_SCOPE = 'main';
 
@@ -14,6 +15,7 @@ export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
     scopeOf: () => MAIN_SCOPE,
     scopesToSweep: async () => [MAIN_SCOPE],
     positions: async () => ({ [MAIN_SCOPE]: await checkpointOf(pool, MAIN_SCOPE) }),
+    lag: async () => scopeLag(pool, MAIN_SCOPE, await checkpointOf(pool, MAIN_SCOPE), sql.fragment`category = 'platform'`),
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
         db: pool, key: MAIN_SCOPE, upTo, heartbeat,
@@ -96,18 +98,22 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
     scopeOf: (event) => (event.tenantId ? 'audit' : null),
     scopesToSweep: async () => ['audit'],
     positions: async () => ({ audit: await checkpointOf(pool, 'audit') }),
+    lag: async () => scopeLag(pool, 'audit', await checkpointOf(pool, 'audit'), sql.fragment`tenant_id is not null`),
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
         db: pool, key: 'audit', upTo, heartbeat,
         load: (after, to, limit, tx) => readTenantScoped(tx, { after, upTo: to, limit }),
-        apply: async (tx, e) => {
-          await tx.query(sql.unsafe`
-            insert into audit_log (global_position, tenant_id, event_id, type, actor, stream_id, occurred_at, data)
-            values (${e.globalPosition}, ${e.tenantId}, ${e.eventId}, ${e.type}, ${e.actor}, ${e.streamId}, ${e.occurredAt}, ${sql.jsonb(e.data as never)})
-            on conflict do nothing`);
-        },
+        apply: projectAuditEvent,
       });
       return 'done';
     },
   };
+}
+
+/** One tenant-scoped event of either topic into the audit trail (the live projection and its rebuild). */
+export async function projectAuditEvent(tx: DatabaseTransactionConnection, e: StoredEvent): Promise<void> {
+  await tx.query(sql.unsafe`
+    insert into audit_log (global_position, tenant_id, event_id, type, actor, stream_id, occurred_at, data)
+    values (${e.globalPosition}, ${e.tenantId}, ${e.eventId}, ${e.type}, ${e.actor}, ${e.streamId}, ${e.occurredAt}, ${sql.jsonb(e.data as never)})
+    on conflict do nothing`);
 }

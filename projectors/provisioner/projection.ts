@@ -8,6 +8,8 @@ import type { Logger } from '../../platform/logger.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 import { tenantDecider, tenantStreamId, type TenantCommand } from '../../domain/tenant/index.ts';
 import { dropTenantDatabase, provisionTenantDatabase } from './provision.ts';
+import { tenantMigrations } from '../../platform/migrate.ts';
+import { tenantScopesLag } from '../../platform/projection-lag.ts';
 
 const SCOPE = 'provisioner';
 const ACTOR = 'system:provisioner';
@@ -20,7 +22,7 @@ const PositionRow = rowSchema(Type.Object({ tenant_id: Type.String(), position: 
  * (or TenantProvisioningFailed, retried with back-off); TenantDeleted → DROP DATABASE once the
  * read side no longer serves the tenant.
  */
-export function provisionerProjection(options: { store: CommandStore; mainUri: string; topics: Topics; logger: Logger }): Projection {
+export function provisionerProjection(options: { store: CommandStore; mainUri: string; topics: Topics; logger: Logger; tenantMigrations?: string }): Projection {
   const { store, mainUri, logger } = options;
   const { pool } = store;
 
@@ -46,7 +48,7 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
       return;
     }
     try {
-      await provisionTenantDatabase(mainUri, databaseName, logger);
+      await provisionTenantDatabase(mainUri, databaseName, logger, tenantMigrations(options.tenantMigrations));
       await record(event, tenantId, { type: 'MarkTenantProvisioned', data: { databaseName, now: new Date().toISOString() } });
     } catch (err) {
       if (await isDeleted(tenantId)) return; // deleted meanwhile: nothing to provision
@@ -80,6 +82,13 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
     positions: async () => Object.fromEntries((await pool.any(sql.type(PositionRow)`
       select substr(projection, ${SCOPE.length + 2}) as tenant_id, position from projection_checkpoints where projection like ${`${SCOPE}:%`}`))
       .map((row) => [row.tenant_id, row.position])),
+    lag: async () => {
+      const tenants = (await pool.anyFirst(sql.unsafe`select distinct tenant_id from events where type = 'TenantCreated'`)).map(String);
+      const positions: Record<string, number> = Object.fromEntries(tenants.map((t) => [t, 0]));
+      for (const row of await pool.any(sql.type(PositionRow)`
+        select substr(projection, ${SCOPE.length + 2}) as tenant_id, position from projection_checkpoints where projection like ${`${SCOPE}:%`}`)) positions[row.tenant_id] = row.position;
+      return tenantScopesLag(pool, positions, sql.fragment`e.type in ('TenantCreated', 'TenantDeleted')`);
+    },
     /**
      * Unlike the read-model projections, no transaction is held while a database is created,
      * migrated or retried: every step is idempotent, so the tenant's checkpoint advances after

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { assertSafeDatabaseName, withDatabase } from '../../platform/db.ts';
-import { migrate, TENANT_MIGRATIONS } from '../../platform/migrate.ts';
+import { migrate, tenantMigrations } from '../../platform/migrate.ts';
 import { failpoint } from '../../platform/failpoints.ts';
 import type { Logger } from '../../platform/logger.ts';
 
@@ -22,7 +22,7 @@ async function onServer<T>(connectionUri: string, work: (client: pg.Client) => P
  * Creates the tenant database if it is missing and brings its schema up to date. Every step is
  * safe to repeat, so a provisioner killed half-way finishes the job when the event comes again.
  */
-export async function provisionTenantDatabase(mainUri: string, databaseName: string, logger: Logger): Promise<void> {
+export async function provisionTenantDatabase(mainUri: string, databaseName: string, logger: Logger, migrations = tenantMigrations()): Promise<void> {
   await onServer(mainUri, async (client) => {
     const exists = await client.query('select 1 from pg_database where datname = $1', [databaseName]);
     if (exists.rowCount === 0) {
@@ -38,7 +38,7 @@ export async function provisionTenantDatabase(mainUri: string, databaseName: str
     }
   });
   failpoint('provisioner-after-create-database');
-  await migrate(withDatabase(mainUri, databaseName), TENANT_MIGRATIONS, logger);
+  await migrate(withDatabase(mainUri, databaseName), migrations, { logger });
 }
 
 export async function dropTenantDatabase(mainUri: string, databaseName: string, logger: Logger): Promise<void> {

@@ -1,35 +1,57 @@
 import { Type } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { readCategory } from '../../platform/event-store.ts';
+import { readCategory, readTenantScoped } from '../../platform/event-store.ts';
 import type { Topics } from '../../platform/kafka.ts';
-import type { RebuildSpec } from '../../platform/rebuild.ts';
-import { projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
+import { bufferingBuilder, type RebuildSpec } from '../../platform/rebuild.ts';
+import { projectAuditEvent, projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
 import { projectDocumentEvent, TENANT_CHECKPOINT } from '../tenant/projection.ts';
+import { tenantReadModelBuilder } from '../tenant/rebuild-builder.ts';
 
-/** One tenant's files and documents, in its own database, from the documents topic. */
+/**
+ * One tenant's files and documents, in its own database, from the documents topic. Messages are
+ * keyed by tenant id (platform/event-store.ts messageKey), so only that key's partition is read.
+ */
 export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: string): RebuildSpec {
   return {
-    tables: ['files', 'documents'], checkpointKey: TENANT_CHECKPOINT, topic: topics.documents,
+    name: tenantId, tables: ['files', 'documents'], checkpointKey: TENANT_CHECKPOINT, topics: [topics.documents], key: tenantId,
     belongs: (event) => event.tenantId === tenantId,
+    createBuilder: tenantReadModelBuilder,
     apply: projectDocumentEvent,
-    loadAfter: (after, upTo) => readCategory(pool, 'documents', { after, upTo, tenantId, limit: 1_000_000 }),
+    loadAfter: (after, upTo) => readCategory(pool, 'documents', { after, upTo, tenantId, limit: 10_000_000 }),
   };
 }
 
 /** users, tenants and memberships in the main database, from the platform topic. */
 export function mainRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   return {
-    tables: ['users', 'tenants', 'memberships'], checkpointKey: MAIN_SCOPE, topic: topics.platform,
+    name: 'main', tables: ['users', 'tenants', 'memberships'], checkpointKey: MAIN_SCOPE, topics: [topics.platform],
     belongs: () => true,
+    createBuilder: () => bufferingBuilder(projectPlatformEvent),
     apply: projectPlatformEvent,
-    loadAfter: (after, upTo) => readCategory(pool, 'platform', { after, upTo, limit: 1_000_000 }),
+    loadAfter: (after, upTo) => readCategory(pool, 'platform', { after, upTo, limit: 10_000_000 }),
   };
 }
 
-const TenantRow = rowSchema(Type.Object({ tenant_id: Type.String(), database_name: Type.String() }));
+/** The audit trail (main database): every tenant-scoped event of both topics, through the live projection's handler. */
+export function auditRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
+  return {
+    name: 'audit', tables: ['audit_log'], checkpointKey: 'audit', topics: [topics.platform, topics.documents],
+    belongs: (event) => event.tenantId !== null,
+    createBuilder: () => bufferingBuilder(projectAuditEvent),
+    apply: projectAuditEvent,
+    loadAfter: (after, upTo) => readTenantScoped(pool, { after, upTo, limit: 10_000_000 }),
+  };
+}
 
-export async function resolveTenant(pool: DatabasePool, idOrSlug: string): Promise<{ tenantId: string; databaseName: string } | null> {
+const TenantRow = rowSchema(Type.Object({ tenant_id: Type.String(), database_name: Type.String(), slug: Type.String() }));
+
+export async function resolveTenant(pool: DatabasePool, idOrSlug: string): Promise<{ tenantId: string; databaseName: string; slug: string } | null> {
   const row = await pool.maybeOne(sql.type(TenantRow)`
-    select tenant_id, database_name from tenants where status = 'active' and (tenant_id::text = ${idOrSlug} or slug = ${idOrSlug})`);
-  return row ? { tenantId: row.tenant_id, databaseName: row.database_name } : null;
+    select tenant_id, database_name, slug from tenants where status = 'active' and (tenant_id::text = ${idOrSlug} or slug = ${idOrSlug})`);
+  return row ? { tenantId: row.tenant_id, databaseName: row.database_name, slug: row.slug } : null;
+}
+
+export async function activeTenants(pool: DatabasePool): Promise<{ tenantId: string; databaseName: string; slug: string }[]> {
+  const rows = await pool.any(sql.type(TenantRow)`select tenant_id, database_name, slug from tenants where status = 'active' order by created_at`);
+  return rows.map((row) => ({ tenantId: row.tenant_id, databaseName: row.database_name, slug: row.slug }));
 }

@@ -26,7 +26,7 @@ export async function runProjectors(
   for (const projection of projections) {
     projectors.push(await startProjector({
       eventLog: services.eventLog, projection, logger: logger.child({ projection: projection.name }),
-      metrics: services.metrics, groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`, onFatal: fatal,
+      metrics: services.metrics, groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`, onFatal: fatal, registry: services.pool,
     }));
   }
   const background = startBackground?.(services);

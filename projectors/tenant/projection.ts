@@ -5,6 +5,7 @@ import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platfo
 import type { Topics } from '../../platform/kafka.ts';
 import type { TenantPools } from '../../platform/tenant-pools.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
+import { tenantScopesLag } from '../../platform/projection-lag.ts';
 
 export const TENANT_CHECKPOINT = 'tenant';
 
@@ -33,6 +34,9 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
         select tenant_id, database_name from tenants where status = 'active' order by created_at limit 500`);
       const entries = await Promise.all(tenants.map(async (t) => [t.tenant_id, await checkpointOf(await tenantPools.get(t.database_name), TENANT_CHECKPOINT)] as const));
       return Object.fromEntries(entries);
+    },
+    async lag() {
+      return tenantScopesLag(pool, await this.positions?.() ?? {}, sql.fragment`e.category = 'documents'`);
     },
     async catchUp(tenantId, upTo, heartbeat) {
       const tenant = await pool.maybeOne(sql.type(TenantRow)`select database_name, status from tenants where tenant_id = ${tenantId}`);

@@ -71,7 +71,7 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
     },
     async project(projection, groupId = `${config.TOPIC_PREFIX}ledgerline.${projection.name}.${randomUUID().slice(0, 8)}`) {
       const projector = await startProjector({
-        eventLog: services.eventLog, projection, logger, metrics: services.metrics, groupId, sweepIntervalMs: 200,
+        eventLog: services.eventLog, projection, logger, metrics: services.metrics, groupId, sweepIntervalMs: 200, registry: services.pool,
         onFatal: (err) => { crashes.push(err); logger.error({ err, projection: projection.name }, 'consumer crashed for good'); },
       });
       projectors.push(projector);
@@ -95,7 +95,7 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
   const projections: Projection[] = [
     mainProjection(services.pool, services.topics),
     auditProjection(services.pool, services.topics),
-    provisionerProjection({ store, mainUri: services.config.DATABASE_URL, topics: services.topics, logger: ctx.logger }),
+    provisionerProjection({ store, mainUri: services.config.DATABASE_URL, topics: services.topics, logger: ctx.logger, tenantMigrations: services.config.TENANT_MIGRATIONS_DIR }),
     tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
     fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
     webhookProjection(services.pool, services.topics),
