@@ -96,7 +96,7 @@ function toStoredEvent(row: Static<typeof EventRow>): StoredEvent {
   };
 }
 
-/** One command's appends as the append function takes them (platform/migrations/003_append_function.sql). */
+/** One command's appends as the append function takes them (platform/migrations/004_append_function.sql). */
 export type AppendCommand = {
   appends: StreamAppend[];
   context: AppendContext;

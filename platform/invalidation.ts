@@ -5,7 +5,7 @@ const CHANNEL = 'ledgerline_invalidate';
 
 /**
  * Invalidations of in-process caches, sent by triggers at commit on the tables they cache
- * (platform/migrations/003_append_function.sql): `session:<id>`, `membership:<tenant>:<user>`,
+ * (platform/migrations/004_append_function.sql): `session:<id>`, `membership:<tenant>:<user>`,
  * `tenant:<tenant>`. One LISTEN connection per process. While it is down, nothing may be
  * cached (`caching()` is false) and everything cached before is dropped, since notifications
  * sent meanwhile are lost. The staleness bound is thus the notification's delivery (milliseconds

@@ -5,7 +5,7 @@ const StoredFileRow = rowSchema(Type.Object({ md5: Type.String(), size: Type.Num
 
 /**
  * The write side's lookups of stored content in the event store (never a lagging read model):
- * both are served by expression indexes on FileStored events (platform/migrations/003 and 006).
+ * both are served by expression indexes on FileStored events (platform/migrations/003 and 009).
  */
 export function createFileQueries(db: Queryable) {
   return {
