@@ -9,9 +9,12 @@ import { benchReads } from './bench/reads.ts';
 import { benchUpload } from './bench/upload.ts';
 import { benchProvisioning } from './bench/provisioning.ts';
 import { benchAggregate } from './bench/aggregate.ts';
+import { benchRebuild } from './bench/rebuild.ts';
 import type { BenchResult } from './bench/result.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 15);
+// Each scenario runs against a stack of the real processes of its own, except rebuild, which
+// seeds the event store and runs the rebuild itself (scripts/bench/rebuild.ts).
 const scenarios: Record<string, (stack: Stack) => Promise<BenchResult[]>> = {
   commands: (stack) => benchCommands(stack, seconds),
   reads: (stack) => benchReads(stack, seconds),
@@ -19,16 +22,21 @@ const scenarios: Record<string, (stack: Stack) => Promise<BenchResult[]>> = {
   provisioning: benchProvisioning,
   aggregate: benchAggregate,
 };
+const standalone: Record<string, () => Promise<BenchResult[]>> = { rebuild: () => benchRebuild() };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const unknown = wanted.filter((name) => !(name in scenarios));
+const unknown = wanted.filter((name) => !(name in scenarios) && !(name in standalone));
 if (unknown.length > 0) {
-  console.error(`unknown scenario ${unknown.join(', ')}; choose from ${Object.keys(scenarios).join(', ')}`);
+  console.error(`unknown scenario ${unknown.join(', ')}; choose from ${[...Object.keys(scenarios), ...Object.keys(standalone)].join(', ')}`);
   process.exit(2);
 }
 const results: BenchResult[] = [];
-for (const name of wanted.length > 0 ? wanted : Object.keys(scenarios)) {
+for (const name of wanted.length > 0 ? wanted : [...Object.keys(scenarios), ...Object.keys(standalone)]) {
   process.stderr.write(`bench: ${name}...\n`);
+  if (name in standalone) {
+    results.push(...await standalone[name]!());
+    continue;
+  }
   const stack = await startStack();
   try {
     results.push(...await scenarios[name]!(stack));
