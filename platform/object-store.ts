@@ -45,6 +45,7 @@ const COPY_PART_SIZE = 16 * 1024 * 1024;
 const HEAD_BYTES = 64;
 
 const tooLargeError = () => httpError(413, 'FILE_TOO_LARGE', 'the file exceeds the maximum upload size');
+const stalledError = () => httpError(408, 'UPLOAD_STALLED', 'the upload stopped sending data');
 
 /**
  * Receives a file part while computing MD5 and SHA-256 in the same pass. A small file stays in
@@ -53,7 +54,7 @@ const tooLargeError = () => httpError(413, 'FILE_TOO_LARGE', 'the file exceeds t
  * of reused buffers, so memory stays flat whatever the size; its final key (which names the MD5)
  * is then a server-side copy. Exceeding the size limit aborts at once and leaves nothing behind.
  */
-export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?: boolean }, databaseName: string): Promise<ReceivedFile> {
+export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?: boolean }, databaseName: string, stallMs = 30_000): Promise<ReceivedFile> {
   const md5 = createHash('md5');
   const sha256 = createHash('sha256');
   const free: Buffer<ArrayBuffer>[] = [];
@@ -91,8 +92,12 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
     filled = 0;
   }
 
+  // A client that stops sending mid-file would otherwise hold the buffers and an open S3
+  // multipart upload forever: no byte for stallMs ends the upload (and aborts the multipart).
+  const stall = setTimeout(() => stream.destroy(stalledError()), stallMs);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      stall.refresh();
       md5.update(chunk);
       sha256.update(chunk);
       size += chunk.length;
@@ -101,9 +106,10 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
         const copied = chunk.copy(buffer, filled, offset);
         filled += copied;
         offset += copied;
-        if (filled === PART_SIZE) await sendPart();
+        if (filled === PART_SIZE) { await sendPart(); stall.refresh(); }
       }
     }
+    clearTimeout(stall);
     if (tooLarge || stream.truncated) throw tooLargeError();
     if (uploadId !== undefined) {
       if (filled > 0) await sendPart();
@@ -112,6 +118,7 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
       await s3.internal.send(new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
     }
   } catch (err) {
+    clearTimeout(stall);
     await Promise.all(inFlight);
     if (uploadId !== undefined) {
       await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId })).catch(() => {});

@@ -19,7 +19,7 @@ export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: stri
 /** users, tenants and memberships in the main database, from the platform topic. */
 export function mainRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   return {
-    tables: ['users', 'tenants', 'memberships'], checkpointKey: MAIN_SCOPE, topic: topics.platform,
+    tables: ['users', 'tenants', 'memberships', 'invitations'], checkpointKey: MAIN_SCOPE, topic: topics.platform,
     belongs: () => true,
     apply: projectPlatformEvent,
     loadAfter: (after, upTo) => readCategory(pool, 'platform', { after, upTo, limit: 1_000_000 }),
