@@ -124,6 +124,13 @@ export async function createApp(logger: FastifyBaseLogger, options: { bodyLimit?
       return typeof given === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(given) ? given : randomUUID();
     },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Errors the router answers before any route (a malformed or overlong path parameter) get
+    // the one error shape too; Fastify's own answer has no { error: { code } }.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URL_TOO_LONG' : FASTIFY_CODES[error.code] ?? 'BAD_REQUEST';
+      void reply.code(status).send({ error: { code, message: error.message } });
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(errorHandling);

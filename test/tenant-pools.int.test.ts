@@ -19,6 +19,8 @@ t.test('cycling through more tenants than the cap while a slow query runs: the q
   t.teardown(() => pools.closeAll());
   const db = await pools.get(slow);
   const running = db.oneFirst(sql.unsafe`select 'survived' from pg_sleep(1.5)`);
+  // A second request to the same tenant waits for the pool's only connection meanwhile.
+  const queued = db.oneFirst(sql.unsafe`select 'queued too'`).catch((err: Error) => `failed: ${err.message}`);
   const failures: string[] = [];
   for (let round = 0; round < 10; round++) {
     for (const name of others) {
@@ -31,6 +33,7 @@ t.test('cycling through more tenants than the cap while a slow query runs: the q
   }
   t.same(failures, [], 'the other tenants\' reads all succeed');
   t.equal(await running, 'survived', 'the slow query on the least recently used pool completes');
+  t.equal(await queued, 'queued too', 'and so does the request waiting for its connection');
   t.ok(pools.size() <= 2, `at most maxPools in use (${pools.size()})`);
   await eventually(async () => (pools.retiring() === 0 && (await connectionsTo(slow)) === 0 ? true : undefined), { timeoutMs: 10_000 });
   t.pass('the evicted pool is ended once its query is done, releasing its connection');
