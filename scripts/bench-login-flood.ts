@@ -49,12 +49,12 @@ try {
     const loginUrl = `${urlOf(command)}/api/auth/login`;
     const end = Date.now() + FLOOD_MS;
     let logins = 0;
-    const statuses: Record<number, number> = {};
+    const statuses: Record<string, number> = {};
     const flood = Promise.all(Array.from({ length: FLOODERS }, async () => {
       while (Date.now() < end) {
-        const response = await fetch(loginUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'flood@example.com', password: 'wrong-password' }) });
-        await response.arrayBuffer();
-        statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+        const status = await fetch(loginUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'flood@example.com', password: 'wrong-password' }) })
+          .then(async (response) => { await response.arrayBuffer(); return String(response.status); }, () => 'failed');
+        statuses[status] = (statuses[status] ?? 0) + 1;
         logins++;
       }
     }));
