@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
+  DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Clients } from './s3.ts';
 import { httpError } from './http.ts';
@@ -170,3 +170,27 @@ export async function copyObject(s3: S3Clients, from: string, to: string, size: 
     throw err;
   }
 }
+
+/**
+ * Deletes every object under a key prefix (1000 per request), and aborts the multipart uploads
+ * still open under it. Idempotent: a second run finds nothing.
+ */
+export async function deletePrefix(s3: S3Clients, prefix: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const listed = await s3.internal.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, MaxKeys: 1000 }));
+    const keys = (listed.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
+    if (keys.length === 0) break;
+    await s3.internal.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: keys, Quiet: true } }));
+    deleted += keys.length;
+  }
+  const uploads = await s3.internal.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: prefix }));
+  for (const upload of uploads.Uploads ?? []) {
+    if (upload.Key === undefined || upload.UploadId === undefined) continue;
+    await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: upload.Key, UploadId: upload.UploadId })).catch(() => {});
+  }
+  return deleted;
+}
+
+/** The key prefix of everything a tenant stores (files and staged uploads). */
+export const tenantPrefix = (s3: S3Clients, databaseName: string) => `${s3.keyPrefix}tenants/${databaseName}/`;

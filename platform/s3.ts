@@ -1,6 +1,4 @@
-import {
-  S3Client, HeadBucketCommand, CreateBucketCommand, ListObjectsV2Command, DeleteObjectsCommand, ListMultipartUploadsCommand, AbortMultipartUploadCommand,
-} from '@aws-sdk/client-s3';
+import { S3Client, HeadBucketCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { Config } from './config.ts';
 import type { S3Credentials } from './live-secrets.ts';
 
@@ -53,27 +51,3 @@ export async function ensureBucket(s3: S3Clients): Promise<void> {
     });
   }
 }
-
-/**
- * Deletes every object under a key prefix (1000 per request), and aborts the multipart uploads
- * still open under it. Idempotent: a second run finds nothing.
- */
-export async function deletePrefix(s3: S3Clients, prefix: string): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const listed = await s3.internal.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, MaxKeys: 1000 }));
-    const keys = (listed.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
-    if (keys.length === 0) break;
-    await s3.internal.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: keys, Quiet: true } }));
-    deleted += keys.length;
-  }
-  const uploads = await s3.internal.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: prefix }));
-  for (const upload of uploads.Uploads ?? []) {
-    if (upload.Key === undefined || upload.UploadId === undefined) continue;
-    await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: upload.Key, UploadId: upload.UploadId })).catch(() => {});
-  }
-  return deleted;
-}
-
-/** The key prefix of everything a tenant stores (files and staged uploads). */
-export const tenantPrefix = (s3: S3Clients, databaseName: string) => `${s3.keyPrefix}tenants/${databaseName}/`;

@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
-import { deletePrefix, tenantPrefix, type S3Clients } from '../../platform/s3.ts';
+import type { S3Clients } from '../../platform/s3.ts';
+import { deletePrefix, tenantPrefix } from '../../platform/object-store.ts';
 import { rowSchema, sql } from '../../platform/db.ts';
 import { decision, executeCommand, loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
 import { readStream, type StoredEvent } from '../../platform/event-store.ts';
