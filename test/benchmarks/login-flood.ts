@@ -1,12 +1,12 @@
 // A login flood against the command API while a client reads: the p99 of the read with bcrypt
 // unbounded (every libuv thread hashing) and with the default bound (passwords.ts), same run.
-// `node scripts/bench-login-flood.ts` (the infra env loaded); BCRYPT_COST 12 as in production.
-import { createTestContext } from '../test/support/harness.ts';
-import { startParts } from '../test/support/system.ts';
-import { createServices } from '../platform/services.ts';
-import { loadConfig } from '../platform/config.ts';
-import { buildCommandApi } from '../command-api/app.ts';
-import { defaultBcryptConcurrency } from '../command-api/auth/passwords.ts';
+// `node test/benchmarks/login-flood.ts` (the infra env loaded); BCRYPT_COST 12 as in production.
+import { createTestContext } from '../support/harness.ts';
+import { startParts } from '../support/system.ts';
+import { createServices } from '../../platform/services.ts';
+import { loadConfig } from '../../platform/config.ts';
+import { buildCommandApi } from '../../command-api/app.ts';
+import { defaultBcryptConcurrency } from '../../command-api/auth/passwords.ts';
 
 const teardowns: (() => Promise<void> | void)[] = [];
 const t = { teardown: (fn: () => Promise<void> | void) => { teardowns.push(fn); } };
