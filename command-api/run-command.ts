@@ -44,7 +44,7 @@ export async function runCommand(
 ): Promise<FastifyReply> {
   const key = idempotencyKey(request);
   const actorKey = command.actor ?? `anonymous:${request.ip}`;
-  const hash = key === undefined ? '' : requestHash(request.method, request.url, command.fingerprint ?? request.body);
+  const hash = key === undefined ? '' : requestHash(request.server.fingerprintKey, request.method, request.url, command.fingerprint ?? request.body);
   if (key) {
     const previous = await findAnswer(store.pool, actorKey, key, hash);
     if (previous) return send(reply, previous.statusCode, previous.body as Record<string, unknown>, true);

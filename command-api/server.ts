@@ -3,6 +3,7 @@ import { createServices } from '../platform/services.ts';
 import { migrate, MAIN_MIGRATIONS } from '../platform/migrate.ts';
 import { startRelay } from '../platform/relay.ts';
 import { buildCommandApi } from './app.ts';
+import { startPurger } from '../platform/purge.ts';
 
 const { config, logger, secrets } = await bootstrap('command-api');
 await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);
@@ -16,9 +17,13 @@ const relay = producer
   ? startRelay({ pool: services.pool, connectionUri: config.DATABASE_URL, producer, logger: logger.child({ component: 'relay' }), metrics: services.metrics })
   : undefined;
 
+// Every instance schedules the purge; an advisory lock lets one of them do each round.
+const purger = startPurger({ pool: services.pool, config, logger: logger.child({ component: 'purge' }) });
+
 await app.listen({ port: config.COMMAND_API_PORT, host: config.HOST });
 onShutdown(logger, async () => {
   await app.close();
   await relay?.stop();
+  await purger.stop();
   await services.close();
 });

@@ -9,6 +9,7 @@ import {
 } from './file/events.ts';
 import { MemberAddedEvent, MemberRemovedEvent, MemberRoleChangedEvent } from './membership/events.ts';
 import { NotificationPreferencesChangedEvent, NotificationsReadEvent } from './notification-inbox/events.ts';
+import { InvitationAcceptedEvent, InvitationDeclinedEvent, MemberInvitedEvent } from './invitation/events.ts';
 import {
   TenantCreatedEvent,
   TenantDeletedEvent,
@@ -46,6 +47,9 @@ export const AnyDomainEventSchema = Type.Union([
   MemberAddedEvent,
   MemberRoleChangedEvent,
   MemberRemovedEvent,
+  MemberInvitedEvent,
+  InvitationAcceptedEvent,
+  InvitationDeclinedEvent,
   FileStoredEvent,
   DocumentAttachedEvent,
   DocumentDetachedEvent,
@@ -67,7 +71,7 @@ export const AnyDomainEventSchema = Type.Union([
 export type AnyDomainEvent = Static<typeof AnyDomainEventSchema>;
 export type DomainEventType = AnyDomainEvent['type'];
 
-/** platform: users, email claims, tenants, slugs, memberships, webhooks; documents: files, documents, download URLs. */
+/** platform: users, email claims, tenants, slugs, memberships, invitations, webhooks; documents: files, documents, download URLs. */
 export type EventCategory = 'platform' | 'documents';
 
 export type EventDefinition = {
@@ -96,6 +100,9 @@ const definitions: Record<DomainEventType, Omit<EventDefinition, 'type'>> = {
   MemberAdded: platform(MemberAddedEvent, 'A user joined a tenant with a role.'),
   MemberRoleChanged: platform(MemberRoleChangedEvent, "A member's role in a tenant changed."),
   MemberRemoved: platform(MemberRemovedEvent, 'A user was removed from a tenant.'),
+  MemberInvited: platform(MemberInvitedEvent, 'A tenant admin invited an email address to join with a role.'),
+  InvitationAccepted: platform(InvitationAcceptedEvent, 'The holder of an invited address accepted; MemberAdded follows in the same transaction.'),
+  InvitationDeclined: platform(InvitationDeclinedEvent, 'The holder of an invited address declined.'),
   FileStored: documents(FileStoredEvent, 'New content was stored in a tenant (deduplicated by SHA-256 and size).'),
   DocumentAttached: documents(DocumentAttachedEvent, 'A document started using a stored file.'),
   DocumentDetached: documents(DocumentDetachedEvent, 'A document stopped using a stored file.'),

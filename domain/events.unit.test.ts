@@ -5,6 +5,7 @@ import { AnyDomainEventSchema, eventCatalogue, eventCategory, eventDefinition, i
 import { decideUpload, fileDecider, type FileCommand } from './file/index.ts';
 import { membershipDecider } from './membership/index.ts';
 import { notificationInboxDecider } from './notification-inbox/index.ts';
+import { invitationDecider } from './invitation/index.ts';
 import { foldEvents } from './shared/decider.ts';
 import { slugClaimDecider, tenantDatabaseName, tenantDecider } from './tenant/index.ts';
 import { emailClaimDecider, userDecider, UserCommandSchema } from './user/index.ts';
@@ -36,7 +37,7 @@ function emittedEvents(): AnyDomainEvent[] {
   run(emailClaimDecider, [{ type: 'ClaimEmail', data: { email: 'ada@example.com', userId } }]);
   const databaseName = tenantDatabaseName('acme', tenantId);
   run(tenantDecider, [
-    { type: 'CreateTenant', data: { tenantId, name: 'Acme', slug: 'acme', databaseName, actorId: userId, now } },
+    { type: 'CreateTenant', data: { tenantId, name: 'Acme', slug: 'acme', databaseName, actorId: userId, now, tenantsOfActor: 0, tenantQuota: 10 } },
     { type: 'MarkTenantProvisioningFailed', data: { reason: 'timeout', attempt: 1, now } },
     { type: 'MarkTenantProvisioned', data: { databaseName, now } },
     { type: 'RenameTenant', data: { name: 'Acme Inc', actorRole: 'admin' } },
@@ -46,10 +47,14 @@ function emittedEvents(): AnyDomainEvent[] {
   const facts = { tenantId, userId: viewerId, actorId: userId, tenantStatus: 'active' as const };
   run(membershipDecider, [
     { type: 'AddFounder', data: { tenantId, userId } },
-    { type: 'AddMember', data: { ...facts, role: 'viewer' } },
+    { type: 'JoinByInvitation', data: { tenantId, userId: viewerId, role: 'viewer', invitedBy: userId, tenantStatus: 'active' } },
     { type: 'ChangeMemberRole', data: { ...facts, role: 'user' } },
     { type: 'RemoveMember', data: facts },
   ]);
+  const invitationId = 'b0b00000-0000-4000-8000-000000000001';
+  const invited = { type: 'InviteMember' as const, data: { invitationId, tenantId, email: 'Viewer@Example.com', role: 'viewer' as const, actorId: userId, actorRole: 'admin' as const, tenantStatus: 'active' as const, now } };
+  run(invitationDecider, [invited, { type: 'AcceptInvitation', data: { invitationId, userId: viewerId, userEmail: 'viewer@example.com', now } }]);
+  run(invitationDecider, [invited, { type: 'DeclineInvitation', data: { invitationId, userId: viewerId, userEmail: 'viewer@example.com', now } }]);
   const sha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
   const store = { type: 'StoreFile' as const, data: { fileId, tenantId, s3Key: `${tenantId}/${fileId}`, md5: 'd41d8cd98f00b204e9800998ecf8427e', sha256, size: 1, contentType: 'text/plain', now } };
   const upload = decideUpload(store, documentId, fileDecider.initialState());
@@ -89,7 +94,7 @@ function emittedEvents(): AnyDomainEvent[] {
 t.test('the catalogue lists every event type once, all at schemaVersion 1', async (t) => {
   const types = eventCatalogue.map((definition) => definition.type);
   t.equal(new Set(types).size, types.length);
-  t.equal(types.length, 30);
+  t.equal(types.length, 33);
   t.ok(eventCatalogue.every((definition) => definition.schemaVersion === 1 && definition.description.length > 0));
 });
 

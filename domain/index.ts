@@ -3,6 +3,7 @@ export * from './events.ts';
 export * from './user/index.ts';
 export * from './tenant/index.ts';
 export * from './membership/index.ts';
+export * from './invitation/index.ts';
 export * from './file/index.ts';
 export * from './document/index.ts';
 export * from './webhook/index.ts';

@@ -30,6 +30,8 @@ declare module 'fastify' {
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Verifies access tokens (HS256 pinned, issuer and audience checked) and that their session is
  * still live in the shared sessions table, so a logout is seen by every API instance at once.
@@ -71,6 +73,7 @@ export const authentication = fp(async (app: FastifyInstance, options: { config:
       throw httpError(401, 'INVALID_TOKEN', 'the access token is invalid or expired');
     }
     if (claims.typ !== 'access') throw httpError(401, 'INVALID_TOKEN', 'not an access token');
+    if (!UUID.test(String(claims.sid)) || !UUID.test(String(claims.sub))) throw httpError(401, 'INVALID_TOKEN', 'the token names no session');
     const session = await sessionOf(claims.sid);
     // The session must be the token subject's own: a sid alone proves nothing.
     const live = session !== null && session.live && session.user_id === claims.sub && session.expires_at_ms > Date.now();

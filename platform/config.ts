@@ -76,6 +76,23 @@ const Settings = Type.Object({
   /** How often a process checks Vault for a rotated secret. */
   VAULT_REFRESH_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000 }),
   VAULT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5_000 }),
+  // Abuse limits and hardening (issue 11): see README "Limits".
+  AUTH_RATE_LIMIT_PER_IP: Type.Integer({ minimum: 1, default: 30 }),
+  AUTH_RATE_LIMIT_PER_ACCOUNT: Type.Integer({ minimum: 1, default: 10 }),
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, default: 60 }),
+  BCRYPT_CONCURRENCY: Type.Integer({ minimum: 0, maximum: 64, default: 0 }),
+  UPLOADS_PER_USER: Type.Integer({ minimum: 1, default: 3 }),
+  UPLOADS_PER_PROCESS: Type.Integer({ minimum: 1, default: 32 }),
+  TENANTS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 600_000 }),
+  CONNECTION_TIMEOUT_MS: Type.Integer({ minimum: 0, default: 120_000 }),
+  UPLOAD_STALL_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30_000 }),
+  SESSION_MAX_LIFETIME_SECONDS: Type.Integer({ minimum: 300, default: 30 * 24 * 3600 }),
+  PURGE_INTERVAL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
+  PUBLISHED_OUTBOX_RETENTION_SECONDS: Type.Integer({ minimum: 0, default: 7 * 24 * 3600 }),
+  TRUST_PROXY: Type.String({ default: 'false' }),
+  CORS_ORIGINS: Type.String({ default: '' }),
+  OPERATOR_TOKEN: Type.String({ default: '' }),
 });
 
 export type Config = Static<typeof Settings>;

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import fp from 'fastify-plugin';
 import type { Metrics } from './metrics.ts';
 import { unavailableDependency } from './unavailable.ts';
+import { isOperator } from './http-security.ts';
 
 /** The body of every error answer (the shape `errorHandling` sends), for route schemas. */
 export const ErrorResponse = Type.Object({
@@ -16,6 +17,11 @@ export type CodedError = Error & { statusCode: number; code: string };
 
 export function httpError(statusCode: number, code: string, message: string): CodedError {
   return Object.assign(new Error(message), { statusCode, code });
+}
+
+/** A 429/503 that tells the client when to come back (the error handler sets Retry-After). */
+export function retryLaterError(statusCode: 429 | 503, code: string, message: string, retryAfterSeconds: number): CodedError {
+  return Object.assign(httpError(statusCode, code, message), { retryAfterSeconds });
 }
 
 function isCoded(error: unknown): error is CodedError {
@@ -41,6 +47,8 @@ const FASTIFY_CODES: Record<string, string> = {
 /** One error shape for every route: `{ error: { code, message } }`; 5xx details stay in the log. */
 export const errorHandling = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
     if (error.validation) {
       return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: error.message } });
     }
@@ -73,13 +81,13 @@ export const errorHandling = fp(async (app: FastifyInstance) => {
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
 /** GET /health (the process lives), GET /ready (its dependencies answer), GET /metrics. */
-export const operations = fp(async (app: FastifyInstance, options: { checks: ReadinessCheck[]; metrics: Metrics; service: string }) => {
+export const operations = fp(async (app: FastifyInstance, options: { checks: ReadinessCheck[]; metrics: Metrics; service: string; operatorToken?: string }) => {
   const latency = options.metrics.histogram('http_request_duration_seconds', 'HTTP request latency');
   app.addHook('onResponse', async (request, reply) => {
     latency.observe(reply.elapsedTime / 1000, { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
   });
   app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: options.service }));
-  app.get('/ready', { logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/ready', { logLevel: 'warn' }, async (request, reply) => {
     const results = await Promise.all(options.checks.map(async ({ name, check }) => {
       const started = performance.now();
       try {
@@ -90,7 +98,9 @@ export const operations = fp(async (app: FastifyInstance, options: { checks: Rea
       }
     }));
     const ready = results.every((r) => r.ok);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', service: options.service, checks: results });
+    // Which dependency fails, and its error text, is for operators (OPERATOR_TOKEN), not the public.
+    const details = isOperator(request, options.operatorToken ?? '') ? { checks: results } : {};
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', service: options.service, ...details });
   });
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(options.metrics.render()));
 }, { name: 'operations' });
@@ -102,18 +112,46 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** A Fastify instance with our logger, the TypeBox type provider and the shared error shape. */
-export async function createApp(logger: FastifyBaseLogger, options: { bodyLimit?: number } = {}): Promise<App> {
+export async function createApp(logger: FastifyBaseLogger, options: { bodyLimit?: number; trustProxy?: boolean | string[] | ((address: string, hop: number) => boolean); requestTimeout?: number; connectionTimeout?: number } = {}): Promise<App> {
   const app = Fastify({
     loggerInstance: logger,
-    trustProxy: true,
+    trustProxy: options.trustProxy ?? false,
+    requestTimeout: options.requestTimeout ?? 0,
+    connectionTimeout: options.connectionTimeout ?? 0,
     // Request ids are uuids so that they can serve as correlation ids of the events a request causes.
     genReqId: (request) => {
       const given = request.headers['x-correlation-id'];
       return typeof given === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(given) ? given : randomUUID();
     },
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    // Errors the router answers before any route (a malformed or overlong path parameter) get
+    // the one error shape too; Fastify's own answer has no { error: { code } }.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+      const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URL_TOO_LONG' : FASTIFY_CODES[error.code] ?? 'BAD_REQUEST';
+      void reply.code(status).send({ error: { code, message: error.message } });
+    },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   await app.register(errorHandling);
+  app.addHook('preValidation', async (request) => {
+    if (!storable(request.body) || !storable(request.query) || !storable(request.params)) {
+      throw httpError(400, 'INVALID_CHARACTERS', 'text must not contain NUL characters or unpaired UTF-16 surrogates');
+    }
+  });
   return app;
+}
+
+/**
+ * Whether every string in a parsed body, query or params can be stored: PostgreSQL refuses NUL
+ * in text and unpaired surrogates in jsonb, so such input is a 400 here rather than a 500 there.
+ */
+export function storable(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.isWellFormed() && !value.includes('\u0000');
+  if (value === null || typeof value !== 'object' || depth > 32) return true;
+  if (Buffer.isBuffer(value)) return true;
+  for (const [key, item] of Object.entries(value)) {
+    if (!storable(key, depth + 1) || !storable(item, depth + 1)) return false;
+  }
+  return true;
 }

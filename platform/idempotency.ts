@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { Type } from 'typebox';
 import { sql, rowSchema, type Queryable } from './db.ts';
 import { httpError } from './http.ts';
@@ -7,9 +7,25 @@ const AnswerRow = rowSchema(Type.Object({ request_hash: Type.String(), status_co
 
 export type StoredAnswer = { statusCode: number; body: unknown };
 
-/** Same method, path and body give the same hash; the key alone must not replay another request. */
-export function requestHash(method: string, url: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${url}\n${JSON.stringify(body ?? null)}`).digest('hex');
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The server-side key of request fingerprints (see requestHash). */
+    fingerprintKey: Buffer;
+  }
+}
+
+/** The fingerprint key, derived from a server secret so that it is the same on every instance. */
+export function fingerprintKeyFrom(serverSecret: string): Buffer {
+  return createHmac('sha256', serverSecret).update('ledgerline idempotency fingerprint v1').digest();
+}
+
+/**
+ * Same method, path and body give the same fingerprint; the key alone must not replay another
+ * request. Keyed (HMAC), because register and password-change bodies carry passwords: an
+ * unsalted hash in the table would let anyone who reads it test password guesses offline.
+ */
+export function requestHash(fingerprintKey: Buffer, method: string, url: string, body: unknown): string {
+  return createHmac('sha256', fingerprintKey).update(`${method} ${url}\n${JSON.stringify(body ?? null)}`).digest('hex');
 }
 
 /** The first answer for (actor, key) within 24 h, or null; a different request under the key is 422. */

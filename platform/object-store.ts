@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
+  DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Clients } from './s3.ts';
 import { httpError } from './http.ts';
@@ -45,6 +45,7 @@ const COPY_PART_SIZE = 16 * 1024 * 1024;
 const HEAD_BYTES = 64;
 
 const tooLargeError = () => httpError(413, 'FILE_TOO_LARGE', 'the file exceeds the maximum upload size');
+const stalledError = () => httpError(408, 'UPLOAD_STALLED', 'the upload stopped sending data');
 
 /**
  * Receives a file part while computing MD5 and SHA-256 in the same pass. A small file stays in
@@ -53,7 +54,7 @@ const tooLargeError = () => httpError(413, 'FILE_TOO_LARGE', 'the file exceeds t
  * of reused buffers, so memory stays flat whatever the size; its final key (which names the MD5)
  * is then a server-side copy. Exceeding the size limit aborts at once and leaves nothing behind.
  */
-export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?: boolean }, databaseName: string): Promise<ReceivedFile> {
+export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?: boolean }, databaseName: string, stallMs = 30_000): Promise<ReceivedFile> {
   const md5 = createHash('md5');
   const sha256 = createHash('sha256');
   const free: Buffer<ArrayBuffer>[] = [];
@@ -91,8 +92,12 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
     filled = 0;
   }
 
+  // A client that stops sending mid-file would otherwise hold the buffers and an open S3
+  // multipart upload forever: no byte for stallMs ends the upload (and aborts the multipart).
+  const stall = setTimeout(() => stream.destroy(stalledError()), stallMs);
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
+      stall.refresh();
       md5.update(chunk);
       sha256.update(chunk);
       size += chunk.length;
@@ -101,9 +106,10 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
         const copied = chunk.copy(buffer, filled, offset);
         filled += copied;
         offset += copied;
-        if (filled === PART_SIZE) await sendPart();
+        if (filled === PART_SIZE) { await sendPart(); stall.refresh(); }
       }
     }
+    clearTimeout(stall);
     if (tooLarge || stream.truncated) throw tooLargeError();
     if (uploadId !== undefined) {
       if (filled > 0) await sendPart();
@@ -112,6 +118,7 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
       await s3.internal.send(new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
     }
   } catch (err) {
+    clearTimeout(stall);
     await Promise.all(inFlight);
     if (uploadId !== undefined) {
       await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId })).catch(() => {});
@@ -163,3 +170,27 @@ export async function copyObject(s3: S3Clients, from: string, to: string, size: 
     throw err;
   }
 }
+
+/**
+ * Deletes every object under a key prefix (1000 per request), and aborts the multipart uploads
+ * still open under it. Idempotent: a second run finds nothing.
+ */
+export async function deletePrefix(s3: S3Clients, prefix: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const listed = await s3.internal.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, MaxKeys: 1000 }));
+    const keys = (listed.Contents ?? []).flatMap((o) => (o.Key === undefined ? [] : [{ Key: o.Key }]));
+    if (keys.length === 0) break;
+    await s3.internal.send(new DeleteObjectsCommand({ Bucket: s3.bucket, Delete: { Objects: keys, Quiet: true } }));
+    deleted += keys.length;
+  }
+  const uploads = await s3.internal.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: prefix }));
+  for (const upload of uploads.Uploads ?? []) {
+    if (upload.Key === undefined || upload.UploadId === undefined) continue;
+    await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: upload.Key, UploadId: upload.UploadId })).catch(() => {});
+  }
+  return deleted;
+}
+
+/** The key prefix of everything a tenant stores (files and staged uploads). */
+export const tenantPrefix = (s3: S3Clients, databaseName: string) => `${s3.keyPrefix}tenants/${databaseName}/`;

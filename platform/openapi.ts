@@ -10,5 +10,6 @@ export async function registerOpenApi(app: App, title: string): Promise<void> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  // Its own CSP on its pages (helmet's API default, `default-src 'none'`, would blank them).
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
 }

@@ -4,6 +4,7 @@ import { authentication } from '../platform/auth.ts';
 import type { Services } from '../platform/services.ts';
 import { createFreshness } from './freshness.ts';
 import { identityRoutes } from './tenants/routes.ts';
+import { invitationQueryRoutes } from './invitations/routes.ts';
 import { documentQueryRoutes } from './documents/routes.ts';
 import { webhookQueryRoutes } from './webhooks/routes.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
@@ -11,13 +12,15 @@ import { listenForInvalidations } from '../platform/invalidation.ts';
 import { createMembershipQueries } from './tenants/access.ts';
 import { notificationQueryRoutes } from './notifications/routes.ts';
 import { createNotificationQueries } from './notifications/queries.ts';
+import { apiServerOptions, corsOriginsFrom, httpSecurity } from '../platform/http-security.ts';
 
 /** The query API: reads read models only; server.ts makes it listen. */
 export async function buildQueryApi(services: Services): Promise<App> {
   const { config, pool } = services;
-  const app = await createApp(services.logger);
+  const app = await createApp(services.logger, apiServerOptions(config));
+  await app.register(httpSecurity, { corsOrigins: corsOriginsFrom(config.CORS_ORIGINS) });
   await registerOpenApi(app, 'Ledgerline query API');
-  await app.register(operations, { checks: services.readiness, metrics: services.metrics, service: 'query-api' });
+  await app.register(operations, { checks: services.readiness, metrics: services.metrics, service: 'query-api', operatorToken: config.OPERATOR_TOKEN });
   const invalidations = await listenForInvalidations(config.DATABASE_URL, services.logger);
   app.addHook('onClose', () => invalidations.close());
   await app.register(authentication, { config, pool, invalidations, jwtKeys: services.secrets.jwtKeys });
@@ -26,6 +29,7 @@ export async function buildQueryApi(services: Services): Promise<App> {
   await app.register(identityRoutes, { pool, freshness, memberships });
   await app.register(webhookQueryRoutes, { pool, freshness, memberships });
   await app.register(notificationQueryRoutes, { queries: createNotificationQueries(pool), freshness });
+  await app.register(invitationQueryRoutes, { pool, freshness });
   const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
   app.addHook('onClose', () => tenantPools.closeAll());
   await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store });

@@ -38,7 +38,7 @@ t.test('every route of both APIs × every role: forbidden cells answer 401/403/4
   const hook = await s.id.command('POST', `/api/tenants/${a.tenantId}/webhooks`, { token: a.admin.token, body: { url: 'http://127.0.0.1:9/matrix', events: ['TenantDeleted'] } });
   t.equal(hook.status, 201, 'a webhook for the webhook routes');
   await s.id.query('GET', `/api/tenants/${a.tenantId}/webhooks/${hook.body.id}`, { token: a.admin.token, headers: after(hook.body.position) });
-  const params: Record<string, string> = { tenantId: a.tenantId, documentId: doc.id, userId: viewer.userId, webhookId: hook.body.id };
+  const params: Record<string, string> = { tenantId: a.tenantId, documentId: doc.id, userId: viewer.userId, webhookId: hook.body.id, invitationId: '00000000-0000-4000-8000-000000000001' };
 
   const apps = { command: s.system.command, query: s.system.query } as const;
   const routes = Object.entries(apps).flatMap(([api, app]) => routesOf(app).map((route) => `${api} ${route}`))

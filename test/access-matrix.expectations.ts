@@ -73,6 +73,10 @@ export const EXPECTATIONS: Record<string, Expectation> = {
   'command POST /api/users/me/notifications/read': { access: signedIn, body: { json: { upToPosition: 1 } } },
   'command PUT /api/users/me/notification-preferences': { access: signedIn, body: { json: { email: { 'member-added': false } } } },
   'query GET /api/users/me/notifications': { access: signedIn },
+  // An invitation is answered by the holder of the invited address only (anybody else: 404).
+  'query GET /api/users/me/invitations': { access: signedIn },
+  'command POST /api/users/me/invitations/:invitationId/accept': { access: signedIn },
+  'command POST /api/users/me/invitations/:invitationId/decline': { access: signedIn },
   'query GET /api/users/me/notification-preferences': { access: signedIn },
 };
 

@@ -265,7 +265,7 @@ t.test('no password, hash or token in events, read models, the audit API or the 
   const admin = await user('audit-admin@example.com');
   const member = await user('audit-member@example.com');
   const tenant = await id.createTenant(admin.token, 'secrets-check');
-  const added = await id.addMember(admin.token, tenant.tenantId, member.email, 'user');
+  const added = await id.addMember(admin.token, tenant.tenantId, member, 'user');
   const audit = await query('GET', `/api/tenants/${tenant.tenantId}/audit`, { token: admin.token, headers: after(added.position) });
   t.equal(audit.status, 200);
   t.ok(audit.body.items.length >= 3, 'the audit API lists the tenant\'s events');

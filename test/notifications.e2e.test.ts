@@ -50,10 +50,10 @@ t.test('Carol turns every email off before anything happens to her; the query AP
 
 t.test('members added, promoted, removed: each is told, in-app and by email', async (t) => {
   const started = performance.now();
-  await id.addMember(ada.token, tenant.tenantId, bob.email, 'user');
+  await id.addMember(ada.token, tenant.tenantId, bob, 'user');
   const [firstMail] = await waitForMail(bob.email);
   t.comment(`command answered to email in Mailpit: ${Math.round(performance.now() - started)} ms (first: ${firstMail?.Subject})`);
-  await id.addMember(ada.token, tenant.tenantId, carol.email, 'viewer');
+  await id.addMember(ada.token, tenant.tenantId, carol, 'viewer');
   const promoted = await command('PUT', `/api/tenants/${tenant.tenantId}/users/${bob.userId}`, { token: ada.token, body: { role: 'admin' } });
   t.equal(promoted.status, 200);
   const removed = await command('DELETE', `/api/tenants/${tenant.tenantId}/users/${carol.userId}`, { token: ada.token });

@@ -11,7 +11,8 @@ import { sql } from '../platform/db.ts';
 import { buildCommandApi } from '../command-api/app.ts';
 import { buildQueryApi } from '../query-api/app.ts';
 
-const ctx = await createTestContext(t);
+const ctx = await createTestContext(t, { OPERATOR_TOKEN: 'operations-test-operator-token' });
+const asOperator = { headers: { authorization: 'Bearer operations-test-operator-token' } };
 
 t.test('health, readiness, metrics and OpenAPI on both APIs', async (t) => {
   const services = await createServices(loadConfig({ ...process.env, ...ctx.env }), ctx.logger);
@@ -20,7 +21,7 @@ t.test('health, readiness, metrics and OpenAPI on both APIs', async (t) => {
     t.teardown(() => app.close());
     const health = await app.inject('/health');
     t.same(health.json(), { status: 'ok', service: name });
-    const ready = await app.inject('/ready');
+    const ready = await app.inject({ url: '/ready', ...asOperator });
     t.equal(ready.statusCode, 200, `${name} is ready`);
     t.same(ready.json().checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]), [['postgres', true], ['kafka', true], ['s3', true]]);
     const metrics = await app.inject('/metrics');
@@ -40,7 +41,7 @@ t.test('readiness is 503 and names the dependency that does not answer', async (
   t.teardown(() => services.close());
   const app = await buildQueryApi(services);
   t.teardown(() => app.close());
-  const ready = await app.inject('/ready');
+  const ready = await app.inject({ url: '/ready', ...asOperator });
   t.equal(ready.statusCode, 503);
   const s3 = ready.json().checks.find((c: { name: string }) => c.name === 's3');
   t.equal(s3.ok, false, 'the S3 check fails for a bucket that does not exist');

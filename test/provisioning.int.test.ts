@@ -23,7 +23,7 @@ let mainProjector = await parts.project(mainProjection(parts.services.pool, part
 const id = identity(parts);
 const admin = await id.registerAndLogin('provisioning@example.com');
 const { store } = parts.services;
-const newProvisioner = () => provisionerProjection({ store, mainUri: ctx.config.DATABASE_URL, topics: parts.services.topics, logger: ctx.logger });
+const newProvisioner = () => provisionerProjection({ store, mainUri: ctx.config.DATABASE_URL, topics: parts.services.topics, logger: ctx.logger, s3: parts.services.s3 });
 
 /** Creates a tenant (the provisioner may or may not be running) and returns its database name. */
 async function createTenant(slug: string): Promise<{ tenantId: string; databaseName: string; position: number }> {

@@ -71,28 +71,33 @@ t.test('create: the creator is admin; provisioning, then active; slug rules and 
   t.equal(anonymous.status, 401, 'creating a tenant needs a token');
 });
 
-t.test('members: add by email with a role, change role, remove; last admin stays', async (t) => {
+t.test('members: invited by email with a role and accepted, change role, remove; last admin stays', async (t) => {
   const admin = await id.registerAndLogin('owner@example.com');
   const carl = await id.registerAndLogin('carl@example.com');
   const tenant = await id.createTenant(admin.token, 'members-co');
   const base = `/api/tenants/${tenant.tenantId}/users`;
 
-  const added = await command('POST', base, { token: admin.token, body: { email: 'CARL@example.com', role: 'viewer' } });
-  t.equal(added.status, 201, 'added by email, in any case');
-  t.equal(added.body.id, carl.userId, 'the answer carries the member\'s user id');
-  t.equal(added.headers.etag, `"${added.body.version}"`);
-  let list = await query('GET', base, { token: carl.token, headers: after(added.body.position) });
+  const invited = await command('POST', base, { token: admin.token, body: { email: 'CARL@example.com', role: 'viewer' } });
+  t.equal(invited.status, 202, 'invited by email, in any case');
+  t.equal(invited.headers.etag, `"${invited.body.version}"`);
+  const notYet = await query('GET', base, { token: admin.token, headers: after(invited.body.position) });
+  t.same(notYet.body.items.map((m: { email: string }) => m.email), ['owner@example.com'], 'an invitation adds nobody by itself');
+  const accepted = await command('POST', `/api/users/me/invitations/${invited.body.id}/accept`, { token: carl.token });
+  t.equal(accepted.status, 200, 'the invitee accepts');
+  let list = await query('GET', base, { token: carl.token, headers: after(accepted.body.position) });
   t.equal(list.status, 200, 'a viewer reads the members');
   t.same(list.body.items.map((m: { email: string; role: string }) => [m.email, m.role]), [['owner@example.com', 'admin'], ['carl@example.com', 'viewer']]);
   const listed = await query('GET', '/api/tenants', { token: carl.token });
   t.same(listed.body.items.map((x: { id: string; role: string }) => [x.id, x.role]), [[tenant.tenantId, 'viewer']], 'the tenant appears in the member\'s list with the role');
 
   const unknown = await command('POST', base, { token: admin.token, body: { email: 'ghost@example.com', role: 'user' } });
-  t.equal(unknown.status, 404);
-  t.equal(unknown.body.error.code, 'USER_NOT_FOUND');
+  t.equal(unknown.status, 202, 'an address without an account is invited the same way (no account enumeration)');
+  t.same(Object.keys(unknown.body).sort(), Object.keys(invited.body).sort(), 'with the same answer shape');
   const twice = await command('POST', base, { token: admin.token, body: { email: carl.email, role: 'user' } });
-  t.equal(twice.status, 409);
-  t.equal(twice.body.error.code, 'ALREADY_MEMBER');
+  t.equal(twice.status, 202, 'a member can be invited again...');
+  const acceptTwice = await command('POST', `/api/users/me/invitations/${twice.body.id}/accept`, { token: carl.token });
+  t.equal(acceptTwice.status, 409, '...but not join twice');
+  t.equal(acceptTwice.body.error.code, 'ALREADY_MEMBER');
   const badRole = await command('POST', base, { token: admin.token, body: { email: carl.email, role: 'owner' } });
   t.equal(badRole.status, 400, 'roles are admin, user or viewer');
 
@@ -153,7 +158,7 @@ t.test('isolation: a user of tenant A gets 404 for every tenant-B route', async 
   const a = await id.createTenant(alice.token, 'tenant-a');
   const b = await id.createTenant(bob.token, 'tenant-b');
   const bMember = await id.registerAndLogin('member@b.example.com');
-  const added = await id.addMember(bob.token, b.tenantId, bMember.email, 'user');
+  const added = await id.addMember(bob.token, b.tenantId, bMember, 'user');
   await query('GET', `/api/tenants/${b.tenantId}/users`, { token: bob.token, headers: after(added.position) });
 
   const before = await eventCount();
@@ -183,8 +188,8 @@ t.test('RBAC: a viewer gets 403 for every write, a user for every admin-only wri
   const member = await id.registerAndLogin('rbac-user@example.com');
   const outsider = await id.registerAndLogin('rbac-outsider@example.com');
   const tenant = await id.createTenant(admin.token, 'rbac-co');
-  await id.addMember(admin.token, tenant.tenantId, viewer.email, 'viewer');
-  const last = await id.addMember(admin.token, tenant.tenantId, member.email, 'user');
+  await id.addMember(admin.token, tenant.tenantId, viewer, 'viewer');
+  const last = await id.addMember(admin.token, tenant.tenantId, member, 'user');
   await query('GET', `/api/tenants/${tenant.tenantId}`, { token: admin.token, headers: after(last.position) });
 
   const before = await eventCount();
@@ -236,7 +241,7 @@ t.test('If-Match: two concurrent renames with the same version give one 200 and 
   t.equal(bad.body.error.code, 'INVALID_IF_MATCH');
 
   const member = await id.registerAndLogin('race-member@example.com');
-  const added = await id.addMember(admin.token, tenant.tenantId, member.email, 'viewer');
+  const added = await id.addMember(admin.token, tenant.tenantId, member, 'viewer');
   const memberUrl = `/api/tenants/${tenant.tenantId}/users/${member.userId}`;
   const roles = await Promise.all(['user', 'admin'].map((role) => command('PUT', memberUrl, { token: admin.token, body: { role }, headers: { 'if-match': `"${added.version}"` } })));
   t.same(roles.map((a) => a.status).sort(), [200, 409], 'member commands too: one role change wins, the other conflicts');
@@ -307,12 +312,12 @@ t.test('audit: admin only, the tenant\'s own events', async (t) => {
   const viewer = await id.registerAndLogin('audit-viewer@example.com');
   const tenant = await id.createTenant(admin.token, 'audited');
   const other = await id.createTenant(admin.token, 'other-audited');
-  await id.addMember(admin.token, tenant.tenantId, viewer.email, 'viewer');
+  await id.addMember(admin.token, tenant.tenantId, viewer, 'viewer');
   const renamed = await command('PUT', `/api/tenants/${tenant.tenantId}`, { token: admin.token, body: { name: 'Audited Inc' } });
   const audit = await query('GET', `/api/tenants/${tenant.tenantId}/audit`, { token: admin.token, headers: after(renamed.body.position) });
   t.equal(audit.status, 200);
   const types = audit.body.items.map((e: { type: string }) => e.type);
-  t.same(types, ['TenantRenamed', 'MemberAdded', 'TenantProvisioned', 'MemberAdded', 'TenantCreated', 'SlugClaimed'], 'newest first, the whole history');
+  t.same(types, ['TenantRenamed', 'MemberAdded', 'InvitationAccepted', 'MemberInvited', 'TenantProvisioned', 'MemberAdded', 'TenantCreated', 'SlugClaimed'], 'newest first, the whole history');
   const positions = audit.body.items.map((e: { position: number }) => e.position);
   t.same(positions, positions.toSorted((x: number, y: number) => y - x));
   t.ok(audit.body.items.every((e: { streamId: string; data: { tenantId?: string; slug?: string } }) => !JSON.stringify(e).includes(other.tenantId)), 'nothing of the other tenant');

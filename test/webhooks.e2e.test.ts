@@ -84,8 +84,8 @@ t.test('users and viewers get 403 on every webhook route, other tenants 404', as
   const hook = await subscribe(receiver.url);
   const user = await id.registerAndLogin('user@example.com');
   const viewer = await id.registerAndLogin('viewer@example.com');
-  await id.addMember(admin.token, tenant.tenantId, user.email, 'user');
-  const added = await id.addMember(admin.token, tenant.tenantId, viewer.email, 'viewer');
+  await id.addMember(admin.token, tenant.tenantId, user, 'user');
+  const added = await id.addMember(admin.token, tenant.tenantId, viewer, 'viewer');
   await query('GET', `/api/tenants/${tenant.tenantId}/users`, { token: admin.token, headers: after(added.position) });
   const outsider = await id.registerAndLogin('outsider@example.com');
   const elsewhere = await id.createTenant(outsider.token, 'elsewhere');

@@ -1,5 +1,7 @@
+import { availableParallelism } from 'node:os';
 import bcrypt from 'bcrypt';
 import { httpError } from '../../platform/http.ts';
+import { createSemaphore } from '../../platform/semaphore.ts';
 
 /** bcrypt reads at most 72 bytes: a longer password is refused rather than silently truncated. */
 export const MAX_PASSWORD_BYTES = 72;
@@ -10,32 +12,45 @@ export function checkPasswordPolicy(password: string): void {
   if ([...password].length < 8) throw httpError(400, 'PASSWORD_TOO_SHORT', 'passwords need at least 8 characters');
 }
 
-export function hashPassword(password: string, cost: number): Promise<string> {
-  return bcrypt.hash(password, cost);
-}
-
-// One dummy hash per cost, so that an unknown email costs what a known one does at any cost.
-const dummyHashes = new Map<number, Promise<string>>();
-
-/** Computes the dummy hash ahead of time, so that not even the first unknown-email login is slower. */
-export function prepareDummyHash(cost: number): Promise<string> {
-  let hash = dummyHashes.get(cost);
-  if (!hash) {
-    hash = bcrypt.hash('not-a-real-password', cost);
-    dummyHashes.set(cost, hash);
-  }
-  return hash;
-}
-
 /**
- * Compares against the stored hash, or against a dummy hash of the same cost when there is no
- * such user, so that a login takes the same time whether or not the email exists. A candidate
- * over 72 bytes never matches: bcrypt would compare only its first 72 bytes (silent truncation),
- * and no stored password is longer (checkPasswordPolicy); it is still hashed, for the timing.
+ * How many bcrypt computations may run at once: bcrypt runs on libuv's thread pool (4 threads
+ * unless UV_THREADPOOL_SIZE says otherwise), which file and DNS work share, and each one keeps a
+ * core busy for its whole duration. Two threads of headroom in the pool, and one core left to
+ * the event loop, keep the other routes' latency during a login flood.
  */
-export async function verifyPassword(password: string, hash: string | null, cost: number): Promise<boolean> {
-  const candidate = hash ?? await prepareDummyHash(cost);
-  const tooLong = Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
-  const matches = await bcrypt.compare(password.slice(0, 200), candidate);
-  return matches && hash !== null && !tooLong;
+export function defaultBcryptConcurrency(): number {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  return Math.max(1, Math.min(pool - 2, availableParallelism() - 1));
 }
+
+/** Hashing and checking passwords, with the number of concurrent bcrypt computations bounded. */
+export function createPasswords(options: { cost: number; concurrency: number }) {
+  const { cost } = options;
+  const concurrency = options.concurrency > 0 ? options.concurrency : defaultBcryptConcurrency();
+  // A queue of 50 per slot is a few seconds of work at cost 12: beyond it a caller gets 503 at once.
+  const gate = createSemaphore(concurrency, concurrency * 50);
+  // Computed ahead of time, so that not even the first unknown-email login is faster than a known one.
+  const dummyHash = bcrypt.hash('not-a-real-password', cost);
+
+  return {
+    concurrency,
+    ready: () => dummyHash,
+    hash: (password: string): Promise<string> => gate.run(() => bcrypt.hash(password, cost)),
+
+    /**
+     * Compares against the stored hash, or against a dummy hash of the same cost when there is no
+     * such user, so that a login takes the same time whether or not the email exists. A candidate
+     * over 72 bytes never matches: bcrypt would compare only its first 72 bytes (silent
+     * truncation), and no stored password is longer (checkPasswordPolicy); it is still hashed,
+     * for the timing.
+     */
+    async verify(password: string, hash: string | null): Promise<boolean> {
+      const candidate = hash ?? await dummyHash;
+      const tooLong = Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
+      const matches = await gate.run(() => bcrypt.compare(password.slice(0, 200), candidate));
+      return matches && hash !== null && !tooLong;
+    },
+  };
+}
+
+export type Passwords = ReturnType<typeof createPasswords>;

@@ -7,9 +7,11 @@ import { sql } from '../../platform/db.ts';
 import { decision, type CommandStore } from '../../platform/command-handler.ts';
 import { emailClaimDecider, emailClaimStreamId, userDecider, userStreamId } from '../../domain/user/index.ts';
 import { runCommand } from '../run-command.ts';
-import { checkPasswordPolicy, hashPassword, prepareDummyHash, verifyPassword } from './passwords.ts';
+import { checkPasswordPolicy, type Passwords } from './passwords.ts';
+import { emailAccount, tokenAccount, type CredentialGuard } from './rate-limits.ts';
 import type { Sessions } from './sessions.ts';
 import { ErrorResponse, CommandAccepted } from '../schemas.ts';
+import type { FastifyReply } from 'fastify';
 
 const TokenResponse = Type.Object({
   access_token: Type.String(), refresh_token: Type.String(), token_type: Type.Literal('Bearer'),
@@ -18,10 +20,16 @@ const TokenResponse = Type.Object({
 const Email = Type.String({ minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
-export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; bcryptCost: number }): Promise<void> {
-  const { store, sessions, bcryptCost } = options;
-  const errors = { 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
-  await prepareDummyHash(bcryptCost); // the first unknown-email login must not pay for it
+export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; passwords: Passwords; guard: CredentialGuard }): Promise<void> {
+  const { store, sessions, passwords, guard } = options;
+  const errors = { 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
+  await passwords.ready(); // the first unknown-email login must not pay for the dummy hash
+  const limitRegister = guard('register');
+  const limitLogin = guard('login');
+  const limitRefresh = guard('refresh');
+  const limitPasswordChange = guard('password');
+  // Tokens must not be kept by a browser or proxy cache.
+  const noStore = async (_request: unknown, reply: FastifyReply) => { reply.header('cache-control', 'no-store').header('pragma', 'no-cache'); };
 
   app.post('/api/auth/register', {
     schema: {
@@ -29,12 +37,13 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
       body: Type.Object({ email: Email, password: Password, displayName: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
       response: { 201: CommandAccepted, ...errors },
     },
+    preHandler: async (request) => limitRegister(request, emailAccount(request.body.email)),
   }, async (request, reply) => {
     const { email, password, displayName } = request.body;
     checkPasswordPolicy(password);
     const userId = randomUUID();
     const now = new Date().toISOString();
-    const passwordHash = await hashPassword(password, bcryptCost);
+    const passwordHash = await passwords.hash(password);
     return runCommand(store, request, reply, {
       actor: null, tenantId: null,
       decisions: [
@@ -55,13 +64,15 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
       body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
       response: { 200: TokenResponse, ...errors },
     },
+    onRequest: noStore,
+    preHandler: async (request) => limitLogin(request, emailAccount(request.body.email)),
   }, async (request) => {
     const { email, password } = request.body;
     const claim = (await readStream(store.pool, emailClaimStreamId(email)))[0];
     const userId = claim ? (claim.data as { userId: string }).userId : null;
     const hash = userId === null ? null : await store.pool.maybeOneFirst(sql.unsafe`
       select password_hash from credentials where user_id = ${userId}`) as string | null;
-    const ok = await verifyPassword(password, hash, bcryptCost);
+    const ok = await passwords.verify(password, hash);
     if (!ok || userId === null) throw httpError(401, 'INVALID_CREDENTIALS', 'email or password is wrong');
     return sessions.start(userId);
   });
@@ -72,6 +83,8 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
       body: Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
       response: { 200: TokenResponse, ...errors },
     },
+    onRequest: noStore,
+    preHandler: async (request) => limitRefresh(request, tokenAccount(request.body.refresh_token)),
   }, async (request) => sessions.refresh(request.body.refresh_token));
 
   app.post('/api/auth/logout', {
@@ -89,14 +102,15 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
       body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
       response: { 200: CommandAccepted, ...errors },
     },
+    preHandler: async (request) => limitPasswordChange(request, request.actor.userId),
   }, async (request, reply) => {
     const { userId, sessionId } = request.actor;
     const hash = await store.pool.maybeOneFirst(sql.unsafe`select password_hash from credentials where user_id = ${userId}`) as string | null;
-    if (!(await verifyPassword(request.body.currentPassword, hash, bcryptCost))) {
+    if (!(await passwords.verify(request.body.currentPassword, hash))) {
       throw httpError(401, 'INVALID_CREDENTIALS', 'the current password is wrong');
     }
     checkPasswordPolicy(request.body.newPassword);
-    const newHash = await hashPassword(request.body.newPassword, bcryptCost);
+    const newHash = await passwords.hash(request.body.newPassword);
     return runCommand(store, request, reply, {
       actor: userId, tenantId: null,
       decisions: [decision(userDecider, userStreamId(userId), { type: 'ChangePassword', data: { userId, actorId: userId, now: new Date().toISOString() } })],

@@ -9,6 +9,8 @@ export type TokenAnswer = { access_token: string; refresh_token: string; token_t
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
+const RemainingRow = rowSchema(Type.Object({ remaining: Type.Number() }));
+
 const RefreshRow = rowSchema(Type.Object({
   session_id: Type.String(), user_id: Type.String(), rotated: Type.Boolean(), live: Type.Boolean(),
 }));
@@ -17,14 +19,24 @@ const RefreshRow = rowSchema(Type.Object({
 export function createSessions(app: FastifyInstance, pool: DatabasePool, config: Config) {
   const refreshTtl = config.REFRESH_TOKEN_TTL_SECONDS;
 
+  const maxLifetime = config.SESSION_MAX_LIFETIME_SECONDS;
+
+  /**
+   * A new refresh token, and the session extended by the refresh lifetime, but never past its
+   * absolute lifetime counted from the login: a stolen refresh token kept fresh by rotation
+   * still dies then.
+   */
   async function issue(tx: DatabaseTransactionConnection, userId: string, sessionId: string): Promise<TokenAnswer> {
     const refreshToken = randomBytes(32).toString('base64url');
+    const remaining = await tx.oneFirst(sql.type(RemainingRow)`
+      update sessions set expires_at = least(now() + make_interval(secs => ${refreshTtl}), created_at + make_interval(secs => ${maxLifetime}))
+      where session_id = ${sessionId}
+      returning greatest(0, floor(extract(epoch from expires_at - now())))::int as remaining`);
     await tx.query(sql.unsafe`
       insert into refresh_tokens (token_hash, session_id, expires_at)
-      values (${hashToken(refreshToken)}, ${sessionId}, now() + make_interval(secs => ${refreshTtl}))`);
-    await tx.query(sql.unsafe`update sessions set expires_at = now() + make_interval(secs => ${refreshTtl}) where session_id = ${sessionId}`);
+      values (${hashToken(refreshToken)}, ${sessionId}, now() + make_interval(secs => ${remaining}))`);
     const accessToken = app.signAccessToken({ sub: userId, sid: sessionId, typ: 'access' });
-    return { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: config.ACCESS_TOKEN_TTL_SECONDS, refresh_expires_in: refreshTtl };
+    return { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: config.ACCESS_TOKEN_TTL_SECONDS, refresh_expires_in: remaining };
   }
 
   return {
@@ -47,7 +59,8 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
       const outcome = await pool.transaction(async (tx): Promise<Outcome> => {
         const row = await tx.maybeOne(sql.type(RefreshRow)`
           select s.session_id, s.user_id, r.rotated_at is not null as rotated,
-                 (s.revoked_at is null and s.expires_at > now() and r.expires_at > now()) as live
+                 (s.revoked_at is null and s.expires_at > now() and r.expires_at > now()
+                  and s.created_at + make_interval(secs => ${maxLifetime}) > now()) as live
           from refresh_tokens r join sessions s using (session_id)
           where r.token_hash = ${hashToken(refreshToken)} for update of r, s`);
         if (!row) return { error: 'INVALID_REFRESH_TOKEN' };

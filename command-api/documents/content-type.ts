@@ -39,9 +39,14 @@ function looksLikeText(head: Buffer): boolean {
   return !head.some((b) => b === 0 || (b < 0x09) || (b > 0x0d && b < 0x20 && b !== 0x1b));
 }
 
-/** A filename safe to store and to echo in Content-Disposition: no paths, no control characters. */
+/**
+ * A filename safe to store and to echo in Content-Disposition: no paths, no control characters,
+ * no bidirectional controls (they can disguise an extension), no unpaired surrogates, and cut to
+ * 255 code points (never in the middle of a surrogate pair).
+ */
 export function safeFilename(name: string | undefined): string {
-  const base = (name ?? '').split(/[\\/]/).pop() ?? '';
-  const cleaned = base.replace(/[\u0000-\u001f\u007f"]/g, '').trim().slice(0, 255);
+  const base = (name ?? '').toWellFormed().split(/[\\/]/).pop() ?? '';
+  const stripped = base.replace(/[\u0000-\u001f\u007f"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]/g, '').trim();
+  const cleaned = [...stripped].slice(0, 255).join('').trim();
   return cleaned === '' || cleaned === '.' || cleaned === '..' ? 'file' : cleaned;
 }

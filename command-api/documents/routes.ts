@@ -16,11 +16,12 @@ import { createFileQueries } from './file-queries.ts';
 import { deleteObject, fileKey, receiveFile, type ReceivedFile } from '../../platform/object-store.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../../domain/shared/roles.ts';
+import type { UploadSlots } from './upload-slots.ts';
 
 /** A file received now, or content the tenant already has (named by its SHA-256, nothing received). */
 type Upload = Omit<ReceivedFile, 'storeAt' | 'discard'> & { received?: ReceivedFile; filename: string; claimed: string };
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse };
+const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 408: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
 const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
@@ -38,8 +39,8 @@ function parseTags(values: string[]): string[] | undefined {
   return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
 }
 
-export async function documentRoutes(app: App, options: { store: CommandStore; s3: S3Clients }): Promise<void> {
-  const { store, s3 } = options;
+export async function documentRoutes(app: App, options: { store: CommandStore; s3: S3Clients; slots: UploadSlots; stallMs: number }): Promise<void> {
+  const { store, s3, slots, stallMs } = options;
   const files = createFileQueries(store.pool);
   app.addHook('onRequest', app.authenticate);
 
@@ -49,6 +50,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
       consumes: ['multipart/form-data'], params: TenantParams,
       response: { 201: Type.Object({ id: Type.String(), fileId: Type.String(), version: Type.Integer(), position: Type.Integer(), md5: Type.String(), sha256: Type.String(), size: Type.Integer(), contentType: Type.String(), deduplicated: Type.Boolean() }), ...errors },
     },
+    preHandler: slots.hold,
   }, async (request, reply) => {
     if (!request.isMultipart()) throw httpError(415, 'NOT_MULTIPART', 'send multipart/form-data with a `file` part');
     const { tenantId } = request.params;
@@ -83,7 +85,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
         const file = part as MultipartFile;
         if (file.fieldname !== 'file') { file.file.resume(); throw httpError(400, 'UNEXPECTED_FILE_FIELD', `file parts go in the field "file", not "${file.fieldname}"`); }
         if (staged) { file.file.resume(); throw httpError(400, 'TOO_MANY_FILES', 'send exactly one file per upload'); }
-        const received = await receiveFile(s3, file.file, databaseName);
+        const received = await receiveFile(s3, file.file, databaseName, stallMs);
         staged = { ...received, received, filename: safeFilename(file.filename), claimed: file.mimetype };
       }
     } catch (err) {

@@ -1,24 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { App } from '../../platform/http.ts';
-import { httpError } from '../../platform/http.ts';
-import { readStream } from '../../platform/event-store.ts';
 import { decision, type CommandStore, type Decision } from '../../platform/command-handler.ts';
 import { requireValidSlug, slugClaimDecider, slugClaimStreamId, tenantDatabaseName, tenantDecider, tenantStreamId, type TenantCommand } from '../../domain/tenant/index.ts';
 import { membershipDecider, membershipStreamId, type MembershipCommand } from '../../domain/membership/index.ts';
-import { emailClaimStreamId } from '../../domain/user/index.ts';
+import { invitationDecider, invitationStreamId } from '../../domain/invitation/index.ts';
 import { RoleSchema } from '../../domain/shared/roles.ts';
 import { runCommand, ifMatchVersion, type CommandAnswer } from '../run-command.ts';
 import { CommandAccepted, ErrorResponse, TenantParams } from '../schemas.ts';
 import { accessFrom, requireRole, tenantReads, type TenantAccess } from './access.ts';
+import { liveTenantsCreatedBy } from './quota.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
 const MemberParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
 
-export async function tenantRoutes(app: App, options: { store: CommandStore }): Promise<void> {
-  const { store } = options;
+export async function tenantRoutes(app: App, options: { store: CommandStore; tenantQuota: number }): Promise<void> {
+  const { store, tenantQuota } = options;
   app.addHook('onRequest', app.authenticate);
 
   app.post('/api/tenants', {
@@ -33,12 +32,14 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
     const { name, slug } = request.body;
     // Before tenantDatabaseName(slug) below, which would refuse a bad slug as INVALID_DATABASE_NAME.
     requireValidSlug(slug);
+    const tenantsOfActor = await liveTenantsCreatedBy(store.pool, actorId);
     return runCommand(store, request, reply, {
       actor: actorId, tenantId,
       decisions: [
         decision(slugClaimDecider, slugClaimStreamId(slug), { type: 'ClaimSlug', data: { slug, tenantId } }),
         decision(tenantDecider, tenantStreamId(tenantId), {
-          type: 'CreateTenant', data: { tenantId, name, slug, databaseName: tenantDatabaseName(slug, tenantId), actorId, now: new Date().toISOString() },
+          type: 'CreateTenant',
+          data: { tenantId, name, slug, databaseName: tenantDatabaseName(slug, tenantId), actorId, now: new Date().toISOString(), tenantsOfActor, tenantQuota },
         }),
         decision(membershipDecider, membershipStreamId(tenantId), { type: 'AddFounder', data: { tenantId, userId: actorId } }),
       ],
@@ -64,18 +65,23 @@ export async function tenantRoutes(app: App, options: { store: CommandStore }): 
 
   app.post('/api/tenants/:tenantId/users', {
     schema: {
-      tags: ['members'], summary: 'Add a registered user to the tenant by email (admin)', ...secured, params: TenantParams,
+      tags: ['members'], ...secured, params: TenantParams,
+      summary: 'Invite an email address to join with a role (admin); the invitee accepts (POST /api/users/me/invitations/{id}/accept). '
+        + 'The answer is the same whether or not the address has an account.',
       body: Type.Object({ email: Type.String({ minLength: 3, maxLength: 254 }), role: RoleSchema }, { additionalProperties: false }),
-      response: { 201: CommandAccepted, ...errors },
+      response: { 202: CommandAccepted, ...errors },
     },
   }, async (request, reply) => {
     const { tenantId } = request.params;
-    const claim = (await readStream(store.pool, emailClaimStreamId(request.body.email)))[0];
-    const userId = claim ? (claim.data as { userId: string }).userId : '';
-    return memberCommand(request, reply, tenantId, userId, (facts) => {
-      if (!claim) throw httpError(404, 'USER_NOT_FOUND', 'no user is registered with this email');
-      return { type: 'AddMember', data: { ...facts, role: request.body.role } };
-    }, 201);
+    const invitationId = randomUUID();
+    return adminCommand(request, reply, tenantId,
+      (access) => decision(invitationDecider, invitationStreamId(invitationId), {
+        type: 'InviteMember', data: {
+          invitationId, tenantId, email: request.body.email, role: request.body.role, actorId: request.actor.userId,
+          actorRole: access.role, tenantStatus: access.tenant.status, now: new Date().toISOString(),
+        },
+      }),
+      (versions) => ({ statusCode: 202, body: { id: invitationId }, version: versions[invitationStreamId(invitationId)] }));
   });
 
   app.put('/api/tenants/:tenantId/users/:userId', {

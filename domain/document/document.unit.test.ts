@@ -87,8 +87,8 @@ t.test('CreateDocument', async (t) => {
     }
     given(documentDecider, []).when(create({ tags: ['same', 'same'] })).thenThrows(t, 'INVALID_TAGS', ValidationError);
   });
-  t.test('filename: 1..255, no slashes or control characters', async (t) => {
-    for (const filename of ['', '../etc/passwd', 'a\\b.txt', 'bad\nname', 'f'.repeat(256)]) {
+  t.test('filename: 1..255, no slashes, control or bidirectional control characters, no NUL or unpaired surrogate', async (t) => {
+    for (const filename of ['', '../etc/passwd', 'a\\b.txt', 'bad\nname', 'f'.repeat(256), 'invoice\u202Efdp.exe', 'a\u2067b.pdf', 'a\u0000b', 'half\ud83d.pdf']) {
       given(documentDecider, []).when(create({ filename })).thenThrows(t, 'INVALID_FILENAME', ValidationError);
     }
   });

@@ -7,8 +7,10 @@ export const MAX_TAGS = 20;
 export const MAX_TAG_LENGTH = 50;
 export const MAX_DOWNLOAD_URL_SECONDS = 86_400;
 const TAG_SHAPE = /^[\p{L}\p{N}_.-]+$/u;
-// Filenames end up in Content-Disposition headers and on users' disks: no paths, no control characters.
-const UNSAFE_FILENAME_CHARACTERS = /[/\\\p{Cc}]/u;
+// Filenames end up in Content-Disposition headers and on users' disks: no paths, no control
+// characters, and no bidirectional controls (which can show "invoice\u202Efdp.exe" as "invoiceexe.pdf").
+export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const UNSAFE_FILENAME_CHARACTERS = /[/\\\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 export function requireTitle(title: string): string {
   return requireTrimmedText(title, { code: 'INVALID_TITLE', label: 'title', min: 1, max: MAX_TITLE_LENGTH });
@@ -21,7 +23,7 @@ export function requireDescription(description: string): string {
 export function requireFilename(filename: string): string {
   const trimmed = requireTrimmedText(filename, { code: 'INVALID_FILENAME', label: 'filename', min: 1, max: MAX_TITLE_LENGTH });
   if (UNSAFE_FILENAME_CHARACTERS.test(trimmed)) {
-    throw new ValidationError('INVALID_FILENAME', 'filename must not contain slashes or control characters');
+    throw new ValidationError('INVALID_FILENAME', 'filename must not contain slashes, control or bidirectional control characters');
   }
   return trimmed;
 }

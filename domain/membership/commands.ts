@@ -14,8 +14,14 @@ const MemberCommandFacts = { tenantId: Uuid(), userId: Uuid(), actorId: Uuid(), 
 export const AddFounderCommand = defineCommand('AddFounder', { tenantId: Uuid(), userId: Uuid() });
 export type AddFounder = Static<typeof AddFounderCommand>;
 
-export const AddMemberCommand = defineCommand('AddMember', { ...MemberCommandFacts, role: RoleSchema });
-export type AddMember = Static<typeof AddMemberCommand>;
+/**
+ * The invitee joins with the role of an invitation they accepted (domain/invitation); the admin
+ * who invited is recorded as addedBy. Nobody is added without their consent.
+ */
+export const JoinByInvitationCommand = defineCommand('JoinByInvitation', {
+  tenantId: Uuid(), userId: Uuid(), role: RoleSchema, invitedBy: Uuid(), tenantStatus: TenantStatusSchema,
+});
+export type JoinByInvitation = Static<typeof JoinByInvitationCommand>;
 
 export const ChangeMemberRoleCommand = defineCommand('ChangeMemberRole', { ...MemberCommandFacts, role: RoleSchema });
 export type ChangeMemberRole = Static<typeof ChangeMemberRoleCommand>;
@@ -25,7 +31,7 @@ export type RemoveMember = Static<typeof RemoveMemberCommand>;
 
 export const MembershipCommandSchema = Type.Union([
   AddFounderCommand,
-  AddMemberCommand,
+  JoinByInvitationCommand,
   ChangeMemberRoleCommand,
   RemoveMemberCommand,
 ]);

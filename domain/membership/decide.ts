@@ -1,7 +1,7 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { canManageMembers, isRole, type Role } from '../shared/roles.ts';
 import type { TenantStatus } from '../tenant/evolve.ts';
-import type { AddFounder, AddMember, ChangeMemberRole, MembershipCommand, RemoveMember } from './commands.ts';
+import type { AddFounder, ChangeMemberRole, JoinByInvitation, MembershipCommand, RemoveMember } from './commands.ts';
 import type { MembershipEvent } from './events.ts';
 import { adminCount, roleOf, type MembershipState } from './evolve.ts';
 
@@ -9,8 +9,8 @@ export function decideMembership(command: MembershipCommand, state: MembershipSt
   switch (command.type) {
     case 'AddFounder':
       return addFounder(command, state);
-    case 'AddMember':
-      return addMember(command, state);
+    case 'JoinByInvitation':
+      return joinByInvitation(command, state);
     case 'ChangeMemberRole':
       return changeMemberRole(command, state);
     case 'RemoveMember':
@@ -30,11 +30,11 @@ function addFounder({ data }: AddFounder, state: MembershipState): MembershipEve
   throw new ConflictError('ALREADY_FOUNDED', 'this tenant already has its founding admin');
 }
 
-function addMember({ data }: AddMember, state: MembershipState): MembershipEvent[] {
-  requireAdminOfLiveTenant(state, data.actorId, data.tenantStatus);
+function joinByInvitation({ data }: JoinByInvitation, state: MembershipState): MembershipEvent[] {
+  if (data.tenantStatus === 'deleted') throw new ConflictError('TENANT_DELETED', 'this tenant has been deleted');
   const role = requireRole(data.role);
-  if (roleOf(state, data.userId) !== null) throw new ConflictError('ALREADY_MEMBER', 'this user is already a member');
-  return [{ type: 'MemberAdded', data: { tenantId: data.tenantId, userId: data.userId, role, addedBy: data.actorId } }];
+  if (roleOf(state, data.userId) !== null) throw new ConflictError('ALREADY_MEMBER', 'you are already a member of this tenant');
+  return [{ type: 'MemberAdded', data: { tenantId: data.tenantId, userId: data.userId, role, addedBy: data.invitedBy } }];
 }
 
 function changeMemberRole({ data }: ChangeMemberRole, state: MembershipState): MembershipEvent[] {

@@ -2,7 +2,11 @@ import { Type, type Static } from 'typebox';
 import { defineCommand, Timestamp, Uuid } from '../shared/message.ts';
 import { RoleSchema } from '../shared/roles.ts';
 
-/** databaseName is computed by the caller with tenantDatabaseName(slug, tenantId); decide checks it. */
+/**
+ * databaseName is computed by the caller with tenantDatabaseName(slug, tenantId); decide checks it.
+ * tenantsOfActor (the live tenants the actor created, looked up by the caller) and tenantQuota
+ * (configuration) let decide enforce the per-user quota: each tenant is a database.
+ */
 export const CreateTenantCommand = defineCommand('CreateTenant', {
   tenantId: Uuid(),
   name: Type.String(),
@@ -10,6 +14,8 @@ export const CreateTenantCommand = defineCommand('CreateTenant', {
   databaseName: Type.String(),
   actorId: Uuid(),
   now: Timestamp(),
+  tenantsOfActor: Type.Integer({ minimum: 0 }),
+  tenantQuota: Type.Integer({ minimum: 1 }),
 });
 export type CreateTenant = Static<typeof CreateTenantCommand>;
 

@@ -40,6 +40,9 @@ export function decideTenant(command: TenantCommand, state: TenantState): Tenant
 
 function createTenant({ data }: CreateTenant, state: TenantState): TenantEvent[] {
   if (state.status !== 'initial') throw new ConflictError('TENANT_EXISTS', 'this tenant already exists');
+  if (data.tenantsOfActor >= data.tenantQuota) {
+    throw new ForbiddenError('TENANT_QUOTA_EXCEEDED', `a user can create at most ${data.tenantQuota} tenants; delete one first`);
+  }
   const slug = requireValidSlug(data.slug);
   const name = requireTrimmedText(data.name, TENANT_NAME);
   if (data.databaseName !== tenantDatabaseName(slug, data.tenantId)) {

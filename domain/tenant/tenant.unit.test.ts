@@ -10,9 +10,9 @@ const now = '2025-01-02T03:04:05.000Z';
 const later = '2025-01-02T03:05:00.000Z';
 const databaseName = 'tenant_acme_corp_3fa85f64';
 
-const create = (data: Partial<{ name: string; slug: string; databaseName: string }> = {}): TenantCommand => ({
+const create = (data: Partial<{ name: string; slug: string; databaseName: string; tenantsOfActor: number; tenantQuota: number }> = {}): TenantCommand => ({
   type: 'CreateTenant',
-  data: { tenantId, name: ' Acme Corp ', slug: 'acme-corp', databaseName, actorId, now, ...data },
+  data: { tenantId, name: ' Acme Corp ', slug: 'acme-corp', databaseName, actorId, now, tenantsOfActor: 0, tenantQuota: 10, ...data },
 });
 const createWithSlug = (slug: string): TenantCommand => create({ slug, databaseName: `tenant_${slug.replaceAll('-', '_')}_3fa85f64` });
 const rename = (name: string, actorRole: Role = 'admin'): TenantCommand => ({ type: 'RenameTenant', data: { name, actorRole } });
@@ -46,6 +46,10 @@ t.test('stream id and database name', async (t) => {
 t.test('CreateTenant', async (t) => {
   t.test('creates the tenant with a trimmed name, in provisioning', async (t) => {
     given(tenantDecider, []).when(create()).then(t, [created]);
+  });
+  t.test('refuses a user at the tenant quota, allows one below it', async (t) => {
+    given(tenantDecider, []).when(create({ tenantsOfActor: 10, tenantQuota: 10 })).thenThrows(t, 'TENANT_QUOTA_EXCEEDED', ForbiddenError);
+    given(tenantDecider, []).when(create({ tenantsOfActor: 9, tenantQuota: 10 })).then(t, [created]);
   });
   t.test('refuses to create it twice', async (t) => {
     given(tenantDecider, [created]).when(create()).thenThrows(t, 'TENANT_EXISTS', ConflictError);

@@ -7,7 +7,7 @@ import { scopeLag } from '../../platform/projection-lag.ts';
 
 export const MAIN_SCOPE = 'main';
 
-/** users, tenants and memberships in the main database, from the platform topic. */
+/** users, tenants, memberships and invitations in the main database, from the platform topic. */
 export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
   return {
     name: 'main',
@@ -83,6 +83,22 @@ export async function projectPlatformEvent(tx: DatabaseTransactionConnection, st
       return;
     case 'MemberRemoved':
       await tx.query(sql.unsafe`delete from memberships where tenant_id = ${event.data.tenantId} and user_id = ${event.data.userId}`);
+      return;
+    case 'MemberInvited': {
+      const { invitationId, tenantId, email, role, invitedBy, invitedAt } = event.data;
+      await tx.query(sql.unsafe`
+        insert into invitations (invitation_id, tenant_id, email, role, invited_by, invited_at, status)
+        values (${invitationId}, ${tenantId}, ${email}, ${role}, ${invitedBy}, ${invitedAt}, 'pending')
+        on conflict (invitation_id) do nothing`);
+      return;
+    }
+    case 'InvitationAccepted':
+      await tx.query(sql.unsafe`
+        update invitations set status = 'accepted', answered_at = ${event.data.acceptedAt} where invitation_id = ${event.data.invitationId}`);
+      return;
+    case 'InvitationDeclined':
+      await tx.query(sql.unsafe`
+        update invitations set status = 'declined', answered_at = ${event.data.declinedAt} where invitation_id = ${event.data.invitationId}`);
       return;
     default:
       // Platform events with no read model here (email and slug claims, password changes).

@@ -1,4 +1,6 @@
 import { Type } from 'typebox';
+import type { S3Clients } from '../../platform/s3.ts';
+import { deletePrefix, tenantPrefix } from '../../platform/object-store.ts';
 import { rowSchema, sql } from '../../platform/db.ts';
 import { decision, executeCommand, loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
 import { readStream, type StoredEvent } from '../../platform/event-store.ts';
@@ -20,10 +22,10 @@ const PositionRow = rowSchema(Type.Object({ tenant_id: Type.String(), position: 
 /**
  * Provisioning is event-driven: TenantCreated → database + migrations → TenantProvisioned
  * (or TenantProvisioningFailed, retried with back-off); TenantDeleted → DROP DATABASE once the
- * read side no longer serves the tenant.
+ * read side no longer serves the tenant, then delete its objects in S3.
  */
-export function provisionerProjection(options: { store: CommandStore; mainUri: string; topics: Topics; logger: Logger; tenantMigrations?: string }): Projection {
-  const { store, mainUri, logger } = options;
+export function provisionerProjection(options: { store: CommandStore; mainUri: string; topics: Topics; logger: Logger; s3: S3Clients; tenantMigrations?: string }): Projection {
+  const { store, mainUri, logger, s3 } = options;
   const { pool } = store;
 
   async function record(event: StoredEvent, tenantId: string, command: TenantCommand): Promise<void> {
@@ -65,7 +67,13 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
     if (event.type === 'TenantCreated') await provision(stored, event.data.tenantId, event.data.databaseName);
     if (event.type === 'TenantDeleted') {
       const name = await pool.maybeOneFirst(sql.unsafe`select database_name from tenants where tenant_id = ${event.data.tenantId}`);
-      if (typeof name === 'string') await dropTenantDatabase(mainUri, name, logger);
+      if (typeof name === 'string') {
+        await dropTenantDatabase(mainUri, name, logger);
+        // Its objects go too: nothing can reach them any more, and the tenant asked to be deleted.
+        // (Pre-signed URLs issued earlier stop working with the objects.)
+        const deleted = await deletePrefix(s3, tenantPrefix(s3, name));
+        logger.info({ databaseName: name, objects: deleted }, 'tenant objects deleted');
+      }
     }
   }
 

@@ -24,7 +24,7 @@ export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: stri
 /** users, tenants and memberships in the main database, from the platform topic. */
 export function mainRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   return {
-    name: 'main', tables: ['users', 'tenants', 'memberships'], checkpointKey: MAIN_SCOPE, topics: [topics.platform],
+    name: 'main', tables: ['users', 'tenants', 'memberships', 'invitations'], checkpointKey: MAIN_SCOPE, topics: [topics.platform],
     belongs: () => true,
     createBuilder: () => bufferingBuilder(projectPlatformEvent),
     apply: projectPlatformEvent,

@@ -31,7 +31,7 @@ export async function runProjectors(
   }
   const background = startBackground?.(services);
   const app = await createApp(logger);
-  await app.register(operations, { checks: services.readiness, metrics: services.metrics, service });
+  await app.register(operations, { checks: services.readiness, metrics: services.metrics, service, operatorToken: config.OPERATOR_TOKEN });
   // Per projection: each scope's position (per tenant for the tenant projection) and the scopes set aside.
   app.get('/status', async () => Object.fromEntries(await Promise.all(projections.map(async (p, i) => [p.name, {
     positions: (await p.positions?.()) ?? {},

@@ -16,4 +16,8 @@ t.test('a crafted cursor is a 400 INVALID_CURSOR, never reaching the query', asy
     t.throws(() => decodeCursor(cursor, 'timestamp'), { statusCode: 400, code: 'INVALID_CURSOR' }, cursor);
   }
   t.throws(() => decodeCursor(raw(['x'.repeat(2000), id]), 'text'), { code: 'INVALID_CURSOR' }, 'an overlong value');
+  for (const date of ['2025-02-30T00:00:00+00:00', '2025-04-31T00:00:00Z', '0000-01-01T00:00:00Z', '2025-01-01T24:00:00Z']) {
+    t.throws(() => decodeCursor(raw([date, id]), 'timestamp'), { code: 'INVALID_CURSOR' }, `a date that does not exist: ${date}`);
+  }
+  t.throws(() => decodeCursor(raw(['\ud800', id]), 'text'), { code: 'INVALID_CURSOR' }, 'an unpaired surrogate');
 });

@@ -31,7 +31,7 @@ export async function tenantWith(s: DocSystem, slug: string, roles: ('admin' | '
   let position = tenant.position;
   for (const [i, role] of roles.entries()) {
     const user = await s.id.registerAndLogin(`${slug}-${role}${i}@example.com`);
-    position = (await s.id.addMember(admin.token, tenant.tenantId, user.email, role)).position;
+    position = (await s.id.addMember(admin.token, tenant.tenantId, user, role)).position;
     members.push(user);
   }
   // The membership must be readable before the members use the query API.

@@ -58,6 +58,12 @@ export async function createTestContext(t: Teardown, overrides: Record<string, s
     BCRYPT_COST: '4',
     COMMAND_API_PORT: '0',
     QUERY_API_PORT: '0',
+    // Test files register, log in and upload far more from one address than a person would; the
+    // limits themselves are tested with their own, low, settings (test/abuse-limits.e2e.test.ts).
+    AUTH_RATE_LIMIT_PER_IP: '100000',
+    AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+    UPLOADS_PER_USER: '1000',
+    TENANTS_PER_USER: '1000',
     ...overrides,
   };
   const config = loadConfig({ ...process.env, ...env });

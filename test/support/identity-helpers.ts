@@ -80,11 +80,21 @@ export function identity(apps: { command: App; query: App }) {
     }, { timeoutMs, intervalMs: 10 });
   }
 
-  /** Adds a registered user to a tenant with a role; returns the command's answer body. */
-  async function addMember(adminToken: string, tenantId: string, email: string, role: 'admin' | 'user' | 'viewer'): Promise<{ position: number; version: number }> {
-    const answer = await command('POST', `/api/tenants/${tenantId}/users`, { token: adminToken, body: { email, role } });
-    expectStatus(answer, 201, `add ${email} as ${role}`);
-    return { position: answer.body.position as number, version: answer.body.version as number };
+  /**
+   * Adds a registered user to a tenant with a role, as a user would: the admin invites the
+   * address, the invitee finds the invitation on the query API and accepts it. Returns the
+   * answer of the acceptance (its position covers the membership).
+   */
+  async function addMember(adminToken: string, tenantId: string, invitee: Pick<User, 'email' | 'token'>, role: 'admin' | 'user' | 'viewer'): Promise<{ position: number; version: number }> {
+    const invited = await command('POST', `/api/tenants/${tenantId}/users`, { token: adminToken, body: { email: invitee.email, role } });
+    expectStatus(invited, 202, `invite ${invitee.email} as ${role}`);
+    const invitationId = invited.body.id as string;
+    const mine = await query('GET', '/api/users/me/invitations', { token: invitee.token, headers: after(invited.body.position) });
+    expectStatus(mine, 200, `invitations of ${invitee.email}`);
+    if (!(mine.body.items as { id: string }[]).some((i) => i.id === invitationId)) throw new Error(`invitation ${invitationId} not listed for ${invitee.email}: ${JSON.stringify(mine.body)}`);
+    const accepted = await command('POST', `/api/users/me/invitations/${invitationId}/accept`, { token: invitee.token });
+    expectStatus(accepted, 200, `${invitee.email} accepts`);
+    return { position: accepted.body.position as number, version: accepted.body.version as number };
   }
 
   return { command, query, register, login, registerAndLogin, createTenant, waitUntilActive, addMember };

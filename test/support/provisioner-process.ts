@@ -11,6 +11,7 @@ import { startProjector } from '../../platform/projector.ts';
 import { domainEventRegistry } from '../../platform/event-registry.ts';
 import { createCommandStore } from '../../platform/command-handler.ts';
 import { provisionerProjection } from '../../projectors/provisioner/projection.ts';
+import { createS3Clients } from '../../platform/s3.ts';
 
 const config = loadConfig(process.env);
 const logger = createLogger('provisioner-fixture', config);
@@ -19,7 +20,7 @@ const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 3 });
 const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'provisioner-fixture', logger });
 const projection = provisionerProjection({
   store: createCommandStore(pool, domainEventRegistry, topicOf(config.TOPIC_PREFIX)),
-  mainUri: config.DATABASE_URL, topics: topicNames(config.TOPIC_PREFIX), logger,
+  mainUri: config.DATABASE_URL, topics: topicNames(config.TOPIC_PREFIX), logger, s3: createS3Clients(config),
 });
 const projector = await startProjector({
   eventLog, projection, groupId: process.env.PROVISIONER_GROUP ?? `${config.TOPIC_PREFIX}ledgerline.provisioner`,

@@ -95,7 +95,7 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
   const projections: Projection[] = [
     mainProjection(services.pool, services.topics),
     auditProjection(services.pool, services.topics),
-    provisionerProjection({ store, mainUri: services.config.DATABASE_URL, topics: services.topics, logger: ctx.logger, tenantMigrations: services.config.TENANT_MIGRATIONS_DIR }),
+    provisionerProjection({ store, mainUri: services.config.DATABASE_URL, topics: services.topics, logger: ctx.logger, s3: services.s3, tenantMigrations: services.config.TENANT_MIGRATIONS_DIR }),
     tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
     fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
     webhookProjection(services.pool, services.topics),
