@@ -5,6 +5,7 @@ import { listenForInvalidations } from '../platform/invalidation.ts';
 import type { Services } from '../platform/services.ts';
 import { authRoutes } from './auth/routes.ts';
 import { createSessions } from './auth/sessions.ts';
+import { createAuthAudit } from './auth/auth-audit.ts';
 import { tenantRoutes } from './tenants/routes.ts';
 import multipart from '@fastify/multipart';
 import { documentRoutes } from './documents/routes.ts';
@@ -22,7 +23,7 @@ export async function buildCommandApi(services: Services): Promise<App> {
   await app.register(authentication, { config, pool, invalidations, jwtKeys: services.secrets.jwtKeys });
   const { store } = services;
   const sessions = createSessions(app, pool, config);
-  await app.register(authRoutes, { store, sessions, bcryptCost: config.BCRYPT_COST });
+  await app.register(authRoutes, { store, sessions, audit: createAuthAudit(store, config), bcryptCost: config.BCRYPT_COST });
   await app.register(tenantRoutes, { store });
   await app.register(webhookRoutes, { store, config });
   await app.register(notificationRoutes, { store });

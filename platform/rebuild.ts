@@ -3,6 +3,7 @@ import { sql, type DatabasePool, type DatabaseTransactionConnection } from './db
 import type { StoredEvent } from './event-store.ts';
 import type { EventLog } from './kafka.ts';
 import type { Logger } from './logger.ts';
+import { eventFromMessage } from './upcast.ts';
 
 export type RebuildSpec = {
   /** Read-model tables rebuilt and swapped in (unqualified names in `db`'s public schema). */
@@ -55,7 +56,7 @@ export async function rebuildFromLog(options: { eventLog: EventLog; db: Database
               for (const message of messages) {
                 read += 1;
                 if (!message.value) continue;
-                const event = JSON.parse(message.value) as StoredEvent;
+                const event = eventFromMessage(message.value);
                 // The relay may have sent an event twice: positions only grow within a partition,
                 // so anything at or below the partition's last one is a re-send.
                 const last = lastInPartition.get(batch.partition) ?? 0;

@@ -9,6 +9,7 @@ import { emailClaimDecider, emailClaimStreamId, userDecider, userStreamId } from
 import { runCommand } from '../run-command.ts';
 import { checkPasswordPolicy, hashPassword, prepareDummyHash, verifyPassword } from './passwords.ts';
 import type { Sessions } from './sessions.ts';
+import type { AuthAudit } from './auth-audit.ts';
 import { ErrorResponse, CommandAccepted } from '../schemas.ts';
 
 const TokenResponse = Type.Object({
@@ -18,8 +19,8 @@ const TokenResponse = Type.Object({
 const Email = Type.String({ minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
-export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; bcryptCost: number }): Promise<void> {
-  const { store, sessions, bcryptCost } = options;
+export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; audit: AuthAudit; bcryptCost: number }): Promise<void> {
+  const { store, sessions, audit, bcryptCost } = options;
   const errors = { 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
   await prepareDummyHash(bcryptCost); // the first unknown-email login must not pay for it
 
@@ -62,8 +63,12 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     const hash = userId === null ? null : await store.pool.maybeOneFirst(sql.unsafe`
       select password_hash from credentials where user_id = ${userId}`) as string | null;
     const ok = await verifyPassword(password, hash, bcryptCost);
-    if (!ok || userId === null) throw httpError(401, 'INVALID_CREDENTIALS', 'email or password is wrong');
-    return sessions.start(userId);
+    if (!ok || userId === null) {
+      await audit.loginFailed(request, email, userId);
+      throw httpError(401, 'INVALID_CREDENTIALS', 'email or password is wrong');
+    }
+    const sessionId = randomUUID();
+    return audit.loginSucceeded(request, userId, sessionId, (tx) => sessions.start(tx, userId, sessionId));
   });
 
   app.post('/api/auth/refresh', {
@@ -72,13 +77,14 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
       body: Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
       response: { 200: TokenResponse, ...errors },
     },
-  }, async (request) => sessions.refresh(request.body.refresh_token));
+  }, async (request) => sessions.refresh(request.body.refresh_token, (userId, sessionId) => audit.refreshTokenReused(request, userId, sessionId)));
 
   app.post('/api/auth/logout', {
     onRequest: [app.authenticate],
     schema: { tags: ['auth'], summary: 'End this session: its access and refresh tokens stop working everywhere', security: [{ bearer: [] }], response: { 204: Type.Null(), 401: ErrorResponse } },
   }, async (request, reply) => {
-    await sessions.revoke(request.actor.sessionId, 'logout');
+    const { userId, sessionId } = request.actor;
+    await audit.loggedOut(request, userId, sessionId, (tx) => sessions.revoke(tx, sessionId, 'logout'));
     return reply.code(204).send(null);
   });
 
@@ -99,7 +105,7 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     const newHash = await hashPassword(request.body.newPassword, bcryptCost);
     return runCommand(store, request, reply, {
       actor: userId, tenantId: null,
-      decisions: [decision(userDecider, userStreamId(userId), { type: 'ChangePassword', data: { userId, actorId: userId, now: new Date().toISOString() } })],
+      decisions: [decision(userDecider, userStreamId(userId), { type: 'ChangePassword', data: { userId, actorId: userId, client: audit.client(request), now: new Date().toISOString() } })],
       alsoInTransaction: async (tx) => {
         await tx.query(sql.unsafe`update credentials set password_hash = ${newHash}, updated_at = now() where user_id = ${userId}`);
         await sessions.revokeOthers(tx, userId, sessionId);
