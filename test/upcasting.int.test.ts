@@ -1,0 +1,75 @@
+// A log written by older code: UserPasswordChanged at version 1 (no client), then the shape
+// changed to version 2. Everything that reads events sees version 2: the command path folding
+// the user's stream, the audit projection, and a rebuild reading the Kafka log; the log itself
+// (events table and Kafka) keeps what was written.
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { createTestContext, eventually } from './support/harness.ts';
+import { readLog, startTestRelay, unpublishedCount } from './support/backbone-support.ts';
+import { appendToStreams, type EventRegistry, type StoredEvent } from '../platform/event-store.ts';
+import { domainEventRegistry } from '../platform/event-registry.ts';
+import { executeCommand, loadAggregate } from '../platform/command-handler.ts';
+import { rebuildFromLog } from '../platform/rebuild.ts';
+import { sql } from '../platform/db.ts';
+import { topicOf } from '../platform/kafka.ts';
+import { LATEST } from '../platform/projector.ts';
+import { auditProjection } from '../projectors/main/projection.ts';
+import { userDecider, userStreamId, type UserEvent } from '../domain/user/index.ts';
+
+const ctx = await createTestContext(t);
+const userId = randomUUID();
+const streamId = userStreamId(userId);
+const changedAt = '2024-06-01T10:00:00.000Z';
+
+// What the code before this change wrote: the same event type, at schemaVersion 1.
+const olderCode: EventRegistry = (type) => ({ ...domainEventRegistry(type), ...(type === 'UserPasswordChanged' ? { schemaVersion: 1 } : {}) });
+await ctx.pool.transaction((tx) => appendToStreams(tx, [{
+  streamId, expectedVersion: 0, events: [
+    { type: 'UserRegistered', data: { userId, email: 'old@example.com', displayName: 'Old', registeredAt: '2024-01-01T00:00:00.000Z' } },
+    { type: 'UserPasswordChanged', data: { userId, changedAt } },
+  ],
+}], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date(changedAt) }, olderCode, topicOf(ctx.config.TOPIC_PREFIX)));
+const v2 = { userId, changedAt, client: null };
+
+t.test('the events table keeps version 1 as written', async (t) => {
+  const row = await ctx.pool.one(sql.unsafe`select schema_version, data from events where type = 'UserPasswordChanged'`);
+  t.same(row, { schema_version: 1, data: { userId, changedAt } });
+});
+
+t.test('the command path folds version 2', async (t) => {
+  const seen: UserEvent[] = [];
+  const watching = { ...userDecider, evolve: (state: never, event: UserEvent) => { seen.push(event); return userDecider.evolve(state, event); } };
+  await executeCommand({ pool: ctx.pool, registry: domainEventRegistry, topicOf: topicOf(ctx.config.TOPIC_PREFIX) }, [{
+    streamId, decider: watching as never,
+    command: (state: unknown) => ({ type: 'UpdateProfile', data: { userId, actorId: userId, displayName: (state as { displayName: string }).displayName, now: changedAt } }),
+  }], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, async () => undefined);
+  t.same(seen.find((e) => e.type === 'UserPasswordChanged')?.data, v2, 'the decider saw v2');
+  const { state } = await loadAggregate(ctx.pool, streamId, userDecider);
+  t.match(state, { status: 'registered', passwordChangedAt: changedAt });
+});
+
+t.test('the audit projection stores version 2', async (t) => {
+  await auditProjection(ctx.pool, ctx.topics).catchUp('audit', LATEST);
+  const entry = await ctx.pool.one(sql.unsafe`select schema_version, data from audit_log where type = 'UserPasswordChanged'`);
+  t.same(entry, { schema_version: 2, data: v2 });
+});
+
+t.test('a rebuild from the Kafka log sees version 2, while Kafka keeps version 1', async (t) => {
+  await startTestRelay(ctx, t);
+  await eventually(async () => ((await unpublishedCount(ctx)) === 0 ? true : undefined));
+  const applied: StoredEvent[] = [];
+  await rebuildFromLog({
+    eventLog: ctx.eventLog, db: ctx.pool, logger: ctx.logger, groupPrefix: ctx.config.TOPIC_PREFIX,
+    spec: {
+      tables: [], checkpointKey: 'upcasting-test', topic: ctx.topics.platform, belongs: () => true,
+      apply: async (_tx, event) => { applied.push(event); },
+      loadAfter: async () => [],
+    },
+  });
+  const changed = applied.find((e) => e.type === 'UserPasswordChanged');
+  t.equal(changed?.schemaVersion, 2);
+  t.same(changed?.data, v2);
+  const onKafka = (await (await readLog(ctx, t, [ctx.topics.platform])).until(2)).find((m) => m.event.type === 'UserPasswordChanged');
+  t.equal(onKafka?.headers['schema-version'], '1', 'the message on Kafka is the one written');
+  t.same(onKafka?.event.data, { userId, changedAt });
+});
