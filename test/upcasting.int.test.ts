@@ -8,13 +8,13 @@ import { createTestContext, eventually } from './support/harness.ts';
 import { readLog, startTestRelay, unpublishedCount } from './support/backbone-support.ts';
 import { appendToStreams, type EventRegistry, type StoredEvent } from '../platform/event-store.ts';
 import { domainEventRegistry } from '../platform/event-registry.ts';
-import { executeCommand, loadAggregate } from '../platform/command-handler.ts';
+import { createCommandStore, decision, executeCommand, loadAggregate } from '../platform/command-handler.ts';
 import { rebuildFromLog } from '../platform/rebuild.ts';
 import { sql } from '../platform/db.ts';
 import { topicOf } from '../platform/kafka.ts';
 import { LATEST } from '../platform/projector.ts';
 import { auditProjection } from '../projectors/main/projection.ts';
-import { userDecider, userStreamId, type UserEvent } from '../domain/user/index.ts';
+import { userDecider, userStreamId, type UserEvent, type UserState } from '../domain/user/index.ts';
 
 const ctx = await createTestContext(t);
 const userId = randomUUID();
@@ -38,11 +38,11 @@ t.test('the events table keeps version 1 as written', async (t) => {
 
 t.test('the command path folds version 2', async (t) => {
   const seen: UserEvent[] = [];
-  const watching = { ...userDecider, evolve: (state: never, event: UserEvent) => { seen.push(event); return userDecider.evolve(state, event); } };
-  await executeCommand({ pool: ctx.pool, registry: domainEventRegistry, topicOf: topicOf(ctx.config.TOPIC_PREFIX) }, [{
-    streamId, decider: watching as never,
-    command: (state: unknown) => ({ type: 'UpdateProfile', data: { userId, actorId: userId, displayName: (state as { displayName: string }).displayName, now: changedAt } }),
-  }], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, async () => undefined);
+  const watching = { ...userDecider, evolve: (state: UserState, event: UserEvent) => { seen.push(event); return userDecider.evolve(state, event); } };
+  const store = createCommandStore(ctx.pool, domainEventRegistry, topicOf(ctx.config.TOPIC_PREFIX));
+  await executeCommand(store, [decision(watching, streamId, (state: UserState) => ({
+    type: 'UpdateProfile' as const, data: { userId, actorId: userId, displayName: state.status === 'registered' ? state.displayName : 'x', now: changedAt },
+  }))], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, { respond: () => undefined });
   t.same(seen.find((e) => e.type === 'UserPasswordChanged')?.data, v2, 'the decider saw v2');
   const { state } = await loadAggregate(ctx.pool, streamId, userDecider);
   t.match(state, { status: 'registered', passwordChangedAt: changedAt });
