@@ -6,7 +6,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { createTestContext, eventually } from './support/harness.ts';
 import { readLog, startTestRelay, unpublishedCount } from './support/backbone-support.ts';
-import { appendToStreams, type EventRegistry, type StoredEvent } from '../platform/event-store.ts';
+import { appendToStreams, type StoredEvent } from '../platform/event-store.ts';
 import { domainEventRegistry } from '../platform/event-registry.ts';
 import { createCommandStore, decision, executeCommand, loadAggregate } from '../platform/command-handler.ts';
 import { rebuildFromLog } from '../platform/rebuild.ts';
@@ -21,14 +21,18 @@ const userId = randomUUID();
 const streamId = userStreamId(userId);
 const changedAt = '2024-06-01T10:00:00.000Z';
 
-// What the code before this change wrote: the same event type, at schemaVersion 1.
-const olderCode: EventRegistry = (type) => ({ ...domainEventRegistry(type), ...(type === 'UserPasswordChanged' ? { schemaVersion: 1 } : {}) });
-await ctx.pool.transaction((tx) => appendToStreams(tx, [{
-  streamId, expectedVersion: 0, events: [
+// What the code before this change wrote: the same event type at schemaVersion 1 (inserted as
+// such: today's append refuses data that does not match the current schema).
+await ctx.pool.transaction(async (tx) => {
+  await appendToStreams(tx, [{ streamId, expectedVersion: 0, events: [
     { type: 'UserRegistered', data: { userId, email: 'old@example.com', displayName: 'Old', registeredAt: '2024-01-01T00:00:00.000Z' } },
-    { type: 'UserPasswordChanged', data: { userId, changedAt } },
-  ],
-}], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date(changedAt) }, olderCode, topicOf(ctx.config.TOPIC_PREFIX)));
+  ] }], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date(changedAt) }, domainEventRegistry, topicOf(ctx.config.TOPIC_PREFIX));
+  const position = await tx.oneFirst(sql.unsafe`
+    insert into events (event_id, stream_id, stream_version, type, schema_version, category, tenant_id, data, actor, correlation_id, causation_id, occurred_at)
+    values (${randomUUID()}, ${streamId}, 2, 'UserPasswordChanged', 1, 'platform', null, ${sql.jsonb({ userId, changedAt })}, ${userId}, ${randomUUID()}, null, ${changedAt})
+    returning global_position`);
+  await tx.query(sql.unsafe`insert into outbox (global_position, topic, message_key) values (${Number(position)}, ${ctx.topics.platform}, ${streamId})`);
+});
 const v2 = { userId, changedAt, client: null };
 
 t.test('the events table keeps version 1 as written', async (t) => {

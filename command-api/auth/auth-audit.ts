@@ -49,10 +49,10 @@ export function createAuthAudit(store: CommandStore, config: Pick<Config, 'AUDIT
         type: 'RecordLoginFailed', data: { userId, emailPseudonym: pseudonym, client: client(request), now: now() },
       });
     },
-    async loggedOut(request: FastifyRequest, userId: string, sessionId: string, endSession: (tx: DatabaseTransactionConnection) => Promise<void>): Promise<void> {
+    async loggedOut(request: FastifyRequest, userId: string, sessionId: string): Promise<void> {
       await record(request, authActivityStreamId(userId), userId, {
         type: 'RecordLogout', data: { userId, sessionId, client: client(request), now: now() },
-      }, endSession);
+      });
     },
     async refreshTokenReused(request: FastifyRequest, userId: string, sessionId: string): Promise<void> {
       await record(request, authActivityStreamId(userId), null, {

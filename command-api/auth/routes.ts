@@ -84,7 +84,9 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     schema: { tags: ['auth'], summary: 'End this session: its access and refresh tokens stop working everywhere', security: [{ bearer: [] }], response: { 204: Type.Null(), 401: ErrorResponse } },
   }, async (request, reply) => {
     const { userId, sessionId } = request.actor;
-    await audit.loggedOut(request, userId, sessionId, (tx) => sessions.revoke(tx, sessionId, 'logout'));
+    // Revoked first, on its own (as before): the session ends even if recording it fails.
+    await store.pool.transaction((tx) => sessions.revoke(tx, sessionId, 'logout'));
+    await audit.loggedOut(request, userId, sessionId);
     return reply.code(204).send(null);
   });
 
