@@ -5,6 +5,7 @@ import { listenForInvalidations } from '../platform/invalidation.ts';
 import type { Services } from '../platform/services.ts';
 import { authRoutes } from './auth/routes.ts';
 import { createSessions } from './auth/sessions.ts';
+import { createAuthAudit } from './auth/auth-audit.ts';
 import { tenantRoutes } from './tenants/routes.ts';
 import { invitationRoutes } from './invitations/routes.ts';
 import multipart from '@fastify/multipart';
@@ -32,7 +33,7 @@ export async function buildCommandApi(services: Services): Promise<App> {
   const sessions = createSessions(app, pool, config);
   const passwords = createPasswords({ cost: config.BCRYPT_COST, concurrency: config.BCRYPT_CONCURRENCY });
   const guard = await credentialRateLimits(app, pool, config);
-  await app.register(authRoutes, { store, sessions, passwords, guard });
+  await app.register(authRoutes, { store, sessions, passwords, guard, audit: createAuthAudit(store, config) });
   await app.register(tenantRoutes, { store, tenantQuota: config.TENANTS_PER_USER });
   await app.register(invitationRoutes, { store });
   await app.register(webhookRoutes, { store, config });

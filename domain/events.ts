@@ -19,7 +19,8 @@ import {
 } from './tenant/events.ts';
 import { SlugClaimedEvent } from './tenant/slug-claim.ts';
 import { EmailClaimedEvent } from './user/email-claim.ts';
-import { UserPasswordChangedEvent, UserProfileUpdatedEvent, UserRegisteredEvent } from './user/events.ts';
+import { UserPasswordChangedEvent, UserPasswordChangedEventV1, UserProfileUpdatedEvent, UserRegisteredEvent } from './user/events.ts';
+import { LoggedOutEvent, LoginFailedEvent, LoginSucceededEvent, RefreshTokenReuseDetectedEvent } from './auth-activity/events.ts';
 import {
   WebhookDisabledEvent,
   WebhookEnabledEvent,
@@ -67,28 +68,42 @@ export const AnyDomainEventSchema = Type.Union([
   WebhookRemovedEvent,
   NotificationsReadEvent,
   NotificationPreferencesChangedEvent,
+  LoginSucceededEvent,
+  LoginFailedEvent,
+  LoggedOutEvent,
+  RefreshTokenReuseDetectedEvent,
 ]);
 export type AnyDomainEvent = Static<typeof AnyDomainEventSchema>;
 export type DomainEventType = AnyDomainEvent['type'];
 
-/** platform: users, email claims, tenants, slugs, memberships, invitations, webhooks; documents: files, documents, download URLs. */
+/** platform: users, authentication, email claims, tenants, slugs, memberships, invitations, webhooks; documents: files, documents, download URLs. */
 export type EventCategory = 'platform' | 'documents';
+
+/** An earlier shape of an event, still on the log: readers upcast it (domain/upcasters.ts). */
+export type PreviousVersion = { schemaVersion: number; schema: TSchema };
 
 export type EventDefinition = {
   type: DomainEventType;
+  /** The current version: what the deciders emit and every reader sees after upcasting. */
   schemaVersion: number;
   category: EventCategory;
   schema: TSchema;
   description: string;
+  previousVersions: PreviousVersion[];
 };
 
-const platform = (schema: TSchema, description: string) => ({ schemaVersion: 1, category: 'platform' as const, schema, description });
-const documents = (schema: TSchema, description: string) => ({ schemaVersion: 1, category: 'documents' as const, schema, description });
+type Definition = Omit<EventDefinition, 'type'>;
+const platform = (schema: TSchema, description: string): Definition => ({ schemaVersion: 1, category: 'platform', schema, description, previousVersions: [] });
+const documents = (schema: TSchema, description: string): Definition => ({ schemaVersion: 1, category: 'documents', schema, description, previousVersions: [] });
+/** A later version of an event: the current schema and every earlier one, oldest first. */
+const revised = (definition: Definition, previous: TSchema[]): Definition => ({
+  ...definition, schemaVersion: previous.length + 1, previousVersions: previous.map((schema, i) => ({ schemaVersion: i + 1, schema })),
+});
 
 // A Record over every event type, so adding an event without describing it does not compile.
-const definitions: Record<DomainEventType, Omit<EventDefinition, 'type'>> = {
+const definitions: Record<DomainEventType, Definition> = {
   UserRegistered: platform(UserRegisteredEvent, 'A user account was created (email normalised).'),
-  UserPasswordChanged: platform(UserPasswordChangedEvent, 'A user changed their password (the hash is never published).'),
+  UserPasswordChanged: revised(platform(UserPasswordChangedEvent, 'A user changed their password, from this client (the hash is never published).'), [UserPasswordChangedEventV1]),
   UserProfileUpdated: platform(UserProfileUpdatedEvent, "A user changed their display name."),
   EmailClaimed: platform(EmailClaimedEvent, 'An email address was reserved for a user; the first claim wins.'),
   TenantCreated: platform(TenantCreatedEvent, 'A tenant was created; its database is provisioned next.'),
@@ -120,6 +135,10 @@ const definitions: Record<DomainEventType, Omit<EventDefinition, 'type'>> = {
   WebhookRemoved: platform(WebhookRemovedEvent, 'A webhook was removed by an admin.'),
   NotificationsRead: platform(NotificationsReadEvent, 'A user marked notifications as read (by id, or all up to a position).'),
   NotificationPreferencesChanged: platform(NotificationPreferencesChangedEvent, 'A user turned email on or off for kinds of notification.'),
+  LoginSucceeded: platform(LoginSucceededEvent, 'A user logged in: a new session began (IP and User-Agent; never a token).'),
+  LoginFailed: platform(LoginFailedEvent, 'A login was refused: the user when the email is known, else only a keyed pseudonym of the email.'),
+  LoggedOut: platform(LoggedOutEvent, 'A user ended a session.'),
+  RefreshTokenReuseDetected: platform(RefreshTokenReuseDetectedEvent, 'A rotated refresh token was presented again: its session was revoked.'),
 };
 
 export const eventCatalogue: readonly EventDefinition[] = Object.entries(definitions).map(([type, definition]) => ({
@@ -137,4 +156,9 @@ export function eventDefinition(type: DomainEventType): EventDefinition {
 
 export function eventCategory(type: DomainEventType): EventCategory {
   return definitions[type].category;
+}
+
+/** The version deciders emit and readers see; undefined for a type this code does not know. */
+export function currentSchemaVersion(type: string): number | undefined {
+  return isDomainEventType(type) ? definitions[type].schemaVersion : undefined;
 }

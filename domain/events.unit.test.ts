@@ -10,6 +10,7 @@ import { foldEvents } from './shared/decider.ts';
 import { slugClaimDecider, tenantDatabaseName, tenantDecider } from './tenant/index.ts';
 import { emailClaimDecider, userDecider, UserCommandSchema } from './user/index.ts';
 import { webhookDecider } from './webhook/index.ts';
+import { authActivityDecider } from './auth-activity/index.ts';
 
 const userId = '6f1c2a9e-1b2c-4d3e-8f40-5a6b7c8d9e01';
 const viewerId = '0b9a8c7d-6e5f-4a3b-9c2d-1e0f2a3b4c5d';
@@ -31,8 +32,17 @@ function emittedEvents(): AnyDomainEvent[] {
   };
   run(userDecider, [
     { type: 'RegisterUser', data: { userId, email: 'Ada@Example.com', displayName: 'Ada', now } },
-    { type: 'ChangePassword', data: { userId, actorId: userId, now } },
+    { type: 'ChangePassword', data: { userId, actorId: userId, client: { ip: '::1', userAgent: null }, now } },
     { type: 'UpdateProfile', data: { userId, actorId: userId, displayName: 'Countess', now } },
+  ]);
+  const client = { ip: '198.51.100.4', userAgent: 'Mozilla/5.0' };
+  const sessionId = '5e55105e-0000-4000-8000-000000000001';
+  run(authActivityDecider, [
+    { type: 'RecordLoginSucceeded', data: { userId, sessionId, client, now } },
+    { type: 'RecordLoginFailed', data: { userId, emailPseudonym: null, client, now } },
+    { type: 'RecordLoginFailed', data: { userId: null, emailPseudonym: 'ab'.repeat(32), client, now } },
+    { type: 'RecordLogout', data: { userId, sessionId, client, now } },
+    { type: 'RecordRefreshTokenReuse', data: { userId, sessionId, client, now } },
   ]);
   run(emailClaimDecider, [{ type: 'ClaimEmail', data: { email: 'ada@example.com', userId } }]);
   const databaseName = tenantDatabaseName('acme', tenantId);
@@ -91,11 +101,15 @@ function emittedEvents(): AnyDomainEvent[] {
   return all;
 }
 
-t.test('the catalogue lists every event type once, all at schemaVersion 1', async (t) => {
+t.test('the catalogue lists every event type once, each with all its versions', async (t) => {
   const types = eventCatalogue.map((definition) => definition.type);
   t.equal(new Set(types).size, types.length);
-  t.equal(types.length, 33);
-  t.ok(eventCatalogue.every((definition) => definition.schemaVersion === 1 && definition.description.length > 0));
+  t.equal(types.length, 37);
+  t.ok(eventCatalogue.every((definition) => definition.description.length > 0));
+  for (const definition of eventCatalogue) {
+    t.same(definition.previousVersions.map((v) => v.schemaVersion), Array.from({ length: definition.schemaVersion - 1 }, (_, i) => i + 1), `${definition.type}: versions 1..${definition.schemaVersion}`);
+  }
+  t.equal(eventDefinition('UserPasswordChanged').schemaVersion, 2);
 });
 
 t.test('categories', async (t) => {

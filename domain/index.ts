@@ -8,3 +8,5 @@ export * from './file/index.ts';
 export * from './document/index.ts';
 export * from './webhook/index.ts';
 export * from './notification-inbox/index.ts';
+export * from './auth-activity/index.ts';
+export * from './upcasters.ts';

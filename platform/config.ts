@@ -28,6 +28,8 @@ const Settings = Type.Object({
   S3_BUCKET: Type.String({ minLength: 3, default: 'ledgerline' }),
   S3_KEY_PREFIX: Type.String({ default: '' }),
   JWT_SECRET: Type.String({ minLength: 32, default: DEV_JWT_SECRET }),
+  // Key of the pseudonyms that stand for unknown emails in failed-login events; empty: derived from JWT_SECRET.
+  AUDIT_PSEUDONYM_KEY: Type.String({ default: '' }),
   JWT_ISSUER: Type.String({ default: 'ledgerline' }),
   JWT_AUDIENCE: Type.String({ default: 'ledgerline-api' }),
   ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, default: 900 }),
@@ -105,7 +107,7 @@ const REQUIRED_IN_PRODUCTION: SettingName[] = [
   'S3_SECRET_ACCESS_KEY', 'S3_BUCKET', 'JWT_SECRET', 'SMTP_URL',
 ];
 /** Settings Vault may supply (KV v2) when USE_VAULT=true. */
-export const SECRET_SETTINGS: SettingName[] = ['DATABASE_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET'];
+export const SECRET_SETTINGS: SettingName[] = ['DATABASE_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET', 'AUDIT_PSEUDONYM_KEY'];
 /** Settings whose value is never printed, not even when it is malformed. */
 const HIDDEN_SETTINGS = new Set<SettingName>([...SECRET_SETTINGS, 'VAULT_ROLE_ID', 'VAULT_SECRET_ID']);
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import { sql, rowSchema, type Queryable, type DatabaseTransactionConnection } from './db.ts';
+import { upcast } from './upcast.ts';
 
 /** An event as the domain produces it. */
 export type NewEvent = { type: string; data: unknown };
@@ -85,7 +86,8 @@ const eventRow = rowSchema(EventRow);
 const EVENT_COLUMNS = sql.fragment`event_id, type, schema_version, category, stream_id, stream_version,
   global_position, tenant_id, to_json(occurred_at)#>>'{}' as occurred_at, actor, correlation_id, causation_id, data`;
 
-function toStoredEvent(row: Static<typeof EventRow>): StoredEvent {
+/** The envelope as written: what the relay publishes (Kafka keeps each event's written version). */
+function toEnvelope(row: Static<typeof EventRow>): StoredEvent {
   // slonik returns int8 (global_position) as a bigint whatever the row type says; JSON cannot carry
   // a bigint, and positions stay far below 2^53, so the envelope's number is made true here.
   return {
@@ -94,6 +96,11 @@ function toStoredEvent(row: Static<typeof EventRow>): StoredEvent {
     tenantId: row.tenant_id, occurredAt: row.occurred_at, actor: row.actor,
     correlationId: row.correlation_id, causationId: row.causation_id, data: row.data,
   };
+}
+
+/** Every read for deciding or projecting gives the current version of each event (older rows are upcast, never rewritten). */
+function toStoredEvent(row: Static<typeof EventRow>): StoredEvent {
+  return upcast(toEnvelope(row));
 }
 
 /** One command's appends as the append function takes them (platform/migrations/004_append_function.sql). */
@@ -214,7 +221,7 @@ export async function readUnpublished(db: Queryable, limit: number): Promise<{ t
   const rows = await db.any(sql.type(UnpublishedRow)`
     select o.topic, o.message_key, ${EVENT_COLUMNS} from outbox o join events e using (global_position)
     where o.published_at is null order by o.global_position limit ${limit}`);
-  return rows.map((row) => ({ topic: row.topic, key: row.message_key, event: toStoredEvent(row) }));
+  return rows.map((row) => ({ topic: row.topic, key: row.message_key, event: toEnvelope(row) }));
 }
 
 /** Events of one category (optionally one tenant) with from < position <= to, in position order. */
@@ -242,6 +249,15 @@ export async function readTenantScoped(db: Queryable, range: { after: number; up
   const rows = await db.any(sql.type(eventRow)`
     select ${EVENT_COLUMNS} from events
     where tenant_id is not null and global_position > ${range.after} and global_position <= ${range.upTo}
+    order by global_position limit ${range.limit ?? 1000}`);
+  return rows.map(toStoredEvent);
+}
+
+/** Every event (all categories) with after < position <= upTo, in position order. */
+export async function readAllEvents(db: Queryable, range: { after: number; upTo: number; limit?: number }): Promise<StoredEvent[]> {
+  const rows = await db.any(sql.type(eventRow)`
+    select ${EVENT_COLUMNS} from events
+    where global_position > ${range.after} and global_position <= ${range.upTo}
     order by global_position limit ${range.limit ?? 1000}`);
   return rows.map(toStoredEvent);
 }

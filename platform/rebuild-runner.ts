@@ -1,5 +1,5 @@
+import { eventFromMessage } from './upcast.ts';
 import type { DatabasePool } from './db.ts';
-import type { StoredEvent } from './event-store.ts';
 import type { EventLog, LogRange } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import { mapBounded, type Progress } from './operator-progress.ts';
@@ -73,7 +73,7 @@ export async function rebuildJobs(options: {
           for (const message of batch.messages) {
             read += 1;
             if (!message.value) continue;
-            const event = JSON.parse(message.value) as StoredEvent;
+            const event = eventFromMessage(message.value);
             if (event.globalPosition <= last) continue;
             last = event.globalPosition;
             for (const { target } of targets) target.feed(event);

@@ -5,6 +5,7 @@ import type { Services } from '../platform/services.ts';
 import { createFreshness } from './freshness.ts';
 import { identityRoutes } from './tenants/routes.ts';
 import { invitationQueryRoutes } from './invitations/routes.ts';
+import { auditRoutes } from './audit/routes.ts';
 import { documentQueryRoutes } from './documents/routes.ts';
 import { webhookQueryRoutes } from './webhooks/routes.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
@@ -30,6 +31,7 @@ export async function buildQueryApi(services: Services): Promise<App> {
   await app.register(webhookQueryRoutes, { pool, freshness, memberships });
   await app.register(notificationQueryRoutes, { queries: createNotificationQueries(pool), freshness });
   await app.register(invitationQueryRoutes, { pool, freshness });
+  await app.register(auditRoutes, { pool, freshness, memberships });
   const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
   app.addHook('onClose', () => tenantPools.closeAll());
   await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store });

@@ -50,6 +50,16 @@ export function createFreshness(pool: DatabasePool, timeoutMs: number) {
       const last = await needed(position);
       if (last === 0) return;
       await waitUntil(async () => (await checkpointOf(pool, key)) >= last);
+      },
+    /** The audit entries about one user outside any tenant: their user and auth-activity streams. */
+    async userAudit(request: FastifyRequest, userId: string): Promise<void> {
+      const position = minPosition(request);
+      if (position === undefined) return;
+      const needed = Number(await pool.oneFirst(sql.unsafe`
+        select coalesce(max(global_position), 0) from events
+        where stream_id = any(${sql.array([`user-${userId}`, `auth-${userId}`], 'text')}) and global_position <= ${position}`));
+      if (needed === 0) return;
+      await waitUntil(async () => (await checkpointOf(pool, 'audit')) >= needed);
     },
     /** A tenant database's files and documents (projection 'tenant', checkpoint in that database). */
     async tenant(request: FastifyRequest, tenantId: string, tenantPool: () => Promise<DatabasePool>): Promise<void> {

@@ -37,11 +37,18 @@ for (const name of wanted.length > 0 ? wanted : [...Object.keys(scenarios), ...O
     results.push(...await standalone[name]!());
     continue;
   }
-  const stack = await startStack();
+  let stack: Stack | undefined;
   try {
-    results.push(...await scenarios[name]!(stack));
+    stack = await startStack();
+    const measured = await scenarios[name]!(stack);
+    for (const r of measured) process.stderr.write(`bench: ${r.name} ${JSON.stringify(r)}\n`);
+    results.push(...measured);
+  } catch (err) {
+    // One scenario failing must not lose the others' numbers: it is reported in the table.
+    process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+    results.push({ name, what: `failed: ${(err as Error).message}`, value: Number.NaN, unit: '' });
   } finally {
-    await stack.stop();
+    await stack?.stop().catch(() => {});
   }
 }
 

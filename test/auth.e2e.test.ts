@@ -257,7 +257,8 @@ t.test('password change: other sessions end, this one stays; the new password wo
   extraSecrets.push(fresh.body.access_token, fresh.body.refresh_token);
   const changed = await ctx.pool.any(sql.unsafe`select data from events where type = 'UserPasswordChanged' and stream_id = ${`user-${u.userId}`}`);
   t.equal(changed.length, 1, 'one UserPasswordChanged event');
-  t.same(Object.keys((changed[0] as { data: object }).data).sort(), ['changedAt', 'userId'], 'carrying no secret');
+  t.same(Object.keys((changed[0] as { data: object }).data).sort(), ['changedAt', 'client', 'userId'], 'carrying no secret');
+  t.same(Object.keys((changed[0] as { data: { client: object } }).data.client).sort(), ['ip', 'userAgent'], 'only where it came from');
 });
 
 t.test('no password, hash or token in events, read models, the audit API or the logs', async (t) => {

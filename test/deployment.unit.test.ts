@@ -41,6 +41,16 @@ t.test('the production environment passes configuration once Vault supplies the 
   t.throws(() => loadConfig(env), /is required when NODE_ENV=production/, 'without Vault the secrets are missing, and the process says which');
 });
 
+t.test('Kafka has a listener audit consumers on the host can reach, on loopback only', async (t) => {
+  const kafka = services.kafka!;
+  const env = kafka.environment ?? {};
+  t.match(env.KAFKA_LISTENERS, /EXTERNAL:\/\/:9094/);
+  t.match(env.KAFKA_ADVERTISED_LISTENERS, /PLAINTEXT:\/\/kafka:9092/, 'the services keep the compose-network address');
+  t.match(env.KAFKA_ADVERTISED_LISTENERS, /EXTERNAL:\/\/127\.0\.0\.1:\$\{KAFKA_EXTERNAL_PORT:-9094\}/, 'the host gets an address it can reach');
+  t.match(env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP, /EXTERNAL:PLAINTEXT/);
+  t.same(kafka.ports, ['127.0.0.1:${KAFKA_EXTERNAL_PORT:-9094}:9094'], 'published on 127.0.0.1, the advertised port');
+});
+
 t.test('dependencies name defined services', async (t) => {
   for (const [name, service] of Object.entries(services)) {
     const deps = Array.isArray(service.depends_on) ? service.depends_on : Object.keys(service.depends_on ?? {});

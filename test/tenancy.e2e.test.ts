@@ -324,7 +324,7 @@ t.test('audit: admin only, the tenant\'s own events', async (t) => {
   t.equal(audit.body.items[0].actor, admin.userId, 'with the actor');
   const paged = await query('GET', `/api/tenants/${tenant.tenantId}/audit?limit=2`, { token: admin.token });
   t.equal(paged.body.items.length, 2);
-  const rest = await query('GET', `/api/tenants/${tenant.tenantId}/audit?limit=50&before=${paged.body.nextBefore}`, { token: admin.token });
+  const rest = await query('GET', `/api/tenants/${tenant.tenantId}/audit?limit=50&cursor=${paged.body.nextCursor}`, { token: admin.token });
   t.same([...paged.body.items, ...rest.body.items].map((e: { position: number }) => e.position), positions, 'pages join up');
   const viewerAudit = await query('GET', `/api/tenants/${tenant.tenantId}/audit`, { token: viewer.token });
   t.equal(viewerAudit.status, 403);

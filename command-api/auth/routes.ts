@@ -10,6 +10,7 @@ import { runCommand } from '../run-command.ts';
 import { checkPasswordPolicy, type Passwords } from './passwords.ts';
 import { emailAccount, tokenAccount, type CredentialGuard } from './rate-limits.ts';
 import type { Sessions } from './sessions.ts';
+import type { AuthAudit } from './auth-audit.ts';
 import { ErrorResponse, CommandAccepted } from '../schemas.ts';
 import type { FastifyReply } from 'fastify';
 
@@ -20,8 +21,8 @@ const TokenResponse = Type.Object({
 const Email = Type.String({ minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
-export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; passwords: Passwords; guard: CredentialGuard }): Promise<void> {
-  const { store, sessions, passwords, guard } = options;
+export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; passwords: Passwords; guard: CredentialGuard; audit: AuthAudit }): Promise<void> {
+  const { store, sessions, passwords, guard, audit } = options;
   const errors = { 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
   await passwords.ready(); // the first unknown-email login must not pay for the dummy hash
   const limitRegister = guard('register');
@@ -73,8 +74,12 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     const hash = userId === null ? null : await store.pool.maybeOneFirst(sql.unsafe`
       select password_hash from credentials where user_id = ${userId}`) as string | null;
     const ok = await passwords.verify(password, hash);
-    if (!ok || userId === null) throw httpError(401, 'INVALID_CREDENTIALS', 'email or password is wrong');
-    return sessions.start(userId);
+    if (!ok || userId === null) {
+      await audit.loginFailed(request, email, userId);
+      throw httpError(401, 'INVALID_CREDENTIALS', 'email or password is wrong');
+    }
+    const sessionId = randomUUID();
+    return audit.loginSucceeded(request, userId, sessionId, (tx) => sessions.start(tx, userId, sessionId));
   });
 
   app.post('/api/auth/refresh', {
@@ -85,13 +90,16 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     },
     onRequest: noStore,
     preHandler: async (request) => limitRefresh(request, tokenAccount(request.body.refresh_token)),
-  }, async (request) => sessions.refresh(request.body.refresh_token));
+  }, async (request) => sessions.refresh(request.body.refresh_token, (userId, sessionId) => audit.refreshTokenReused(request, userId, sessionId)));
 
   app.post('/api/auth/logout', {
     onRequest: [app.authenticate],
     schema: { tags: ['auth'], summary: 'End this session: its access and refresh tokens stop working everywhere', security: [{ bearer: [] }], response: { 204: Type.Null(), 401: ErrorResponse } },
   }, async (request, reply) => {
-    await sessions.revoke(request.actor.sessionId, 'logout');
+    const { userId, sessionId } = request.actor;
+    // Revoked first, on its own (as before): the session ends even if recording it fails.
+    await store.pool.transaction((tx) => sessions.revoke(tx, sessionId, 'logout'));
+    await audit.loggedOut(request, userId, sessionId);
     return reply.code(204).send(null);
   });
 
@@ -113,7 +121,7 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     const newHash = await passwords.hash(request.body.newPassword);
     return runCommand(store, request, reply, {
       actor: userId, tenantId: null,
-      decisions: [decision(userDecider, userStreamId(userId), { type: 'ChangePassword', data: { userId, actorId: userId, now: new Date().toISOString() } })],
+      decisions: [decision(userDecider, userStreamId(userId), { type: 'ChangePassword', data: { userId, actorId: userId, client: audit.client(request), now: new Date().toISOString() } })],
       alsoInTransaction: async (tx) => {
         await tx.query(sql.unsafe`update credentials set password_hash = ${newHash}, updated_at = now() where user_id = ${userId}`);
         await sessions.revokeOthers(tx, userId, sessionId);

@@ -40,22 +40,19 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
   }
 
   return {
-    /** A new session (a login) with its first token pair. */
-    start(userId: string): Promise<TokenAnswer> {
-      return pool.transaction(async (tx) => {
-        const sessionId = randomUUID();
-        await tx.query(sql.unsafe`
-          insert into sessions (session_id, user_id, expires_at) values (${sessionId}, ${userId}, now() + make_interval(secs => ${refreshTtl}))`);
-        return issue(tx, userId, sessionId);
-      });
+    /** A new session (a login) with its first token pair, in the caller's transaction (the one recording the login). */
+    async start(tx: DatabaseTransactionConnection, userId: string, sessionId: string = randomUUID()): Promise<TokenAnswer> {
+      await tx.query(sql.unsafe`
+        insert into sessions (session_id, user_id, expires_at) values (${sessionId}, ${userId}, now() + make_interval(secs => ${refreshTtl}))`);
+      return issue(tx, userId, sessionId);
     },
 
     /**
      * Rotates a refresh token. Presenting one that was already rotated means it leaked: the
      * whole session (the token family) is revoked, the thief's and the owner's tokens alike.
      */
-    async refresh(refreshToken: string): Promise<TokenAnswer> {
-      type Outcome = { error: 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED' | 'SESSION_REVOKED' } | { tokens: TokenAnswer };
+    async refresh(refreshToken: string, onReuse: (userId: string, sessionId: string) => Promise<void>): Promise<TokenAnswer> {
+      type Outcome = { error: 'INVALID_REFRESH_TOKEN' | 'SESSION_REVOKED' } | { error: 'REFRESH_TOKEN_REUSED'; userId: string; sessionId: string } | { tokens: TokenAnswer };
       const outcome = await pool.transaction(async (tx): Promise<Outcome> => {
         const row = await tx.maybeOne(sql.type(RefreshRow)`
           select s.session_id, s.user_id, r.rotated_at is not null as rotated,
@@ -68,13 +65,15 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
           await tx.query(sql.unsafe`
             update sessions set revoked_at = now(), revoked_reason = 'refresh token reused'
             where session_id = ${row.session_id} and revoked_at is null`);
-          return { error: 'REFRESH_TOKEN_REUSED' };
+          return { error: 'REFRESH_TOKEN_REUSED', userId: row.user_id, sessionId: row.session_id };
         }
         if (!row.live) return { error: 'SESSION_REVOKED' };
         await tx.query(sql.unsafe`update refresh_tokens set rotated_at = now() where token_hash = ${hashToken(refreshToken)}`);
         return { tokens: await issue(tx, row.user_id, row.session_id) };
       });
       if ('error' in outcome) {
+        // Recorded after the revocation committed: the session ends even if the record fails.
+        if (outcome.error === 'REFRESH_TOKEN_REUSED') await onReuse(outcome.userId, outcome.sessionId);
         const message = outcome.error === 'REFRESH_TOKEN_REUSED'
           ? 'this refresh token was already used; the session has been revoked'
           : 'the refresh token is invalid, expired or revoked';
@@ -83,8 +82,8 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
       return outcome.tokens;
     },
 
-    async revoke(sessionId: string, reason: string): Promise<void> {
-      await pool.query(sql.unsafe`
+    async revoke(db: DatabaseTransactionConnection, sessionId: string, reason: string): Promise<void> {
+      await db.query(sql.unsafe`
         update sessions set revoked_at = now(), revoked_reason = ${reason} where session_id = ${sessionId} and revoked_at is null`);
     },
 

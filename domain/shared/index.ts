@@ -3,3 +3,4 @@ export * from './errors.ts';
 export * from './roles.ts';
 export * from './message.ts';
 export * from './validation.ts';
+export * from './client.ts';

@@ -15,5 +15,6 @@ export const defineEvent = defineMessage;
 /** A command: `{ type, data }`, where data also carries the time, ids and looked-up facts it needs. */
 export const defineCommand = defineMessage;
 
-export const Uuid = () => Type.String({ format: 'uuid' });
-export const Timestamp = () => Type.String({ format: 'date-time' });
+// `examples` feed the published contract's example messages (docs/events/).
+export const Uuid = () => Type.String({ format: 'uuid', examples: ['3fa85f64-5717-4562-b3fc-2c963f66afa6'] });
+export const Timestamp = () => Type.String({ format: 'date-time', examples: ['2025-01-02T03:04:05.000Z'] });

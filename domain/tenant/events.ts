@@ -2,7 +2,7 @@ import { Type, type Static } from 'typebox';
 import { defineEvent, Timestamp, Uuid } from '../shared/message.ts';
 
 const TenantName = () => Type.String({ minLength: 1, maxLength: 200 });
-const DatabaseName = () => Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' });
+const DatabaseName = () => Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$', examples: ['tenant_acme_3fa85f64'] });
 
 export const TenantCreatedEvent = defineEvent('TenantCreated', {
   tenantId: Uuid(),

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { ClientInfo } from '../shared/client.ts';
 import { defineCommand, Timestamp, Uuid } from '../shared/message.ts';
 
 export const RegisterUserCommand = defineCommand('RegisterUser', {
@@ -13,6 +14,7 @@ export type RegisterUser = Static<typeof RegisterUserCommand>;
 export const ChangePasswordCommand = defineCommand('ChangePassword', {
   userId: Uuid(),
   actorId: Uuid(),
+  client: ClientInfo,
   now: Timestamp(),
 });
 export type ChangePassword = Static<typeof ChangePasswordCommand>;

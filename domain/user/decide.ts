@@ -1,5 +1,6 @@
 import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
 import { requireTrimmedText } from '../shared/validation.ts';
+import { clientInfo } from '../shared/client.ts';
 import type { ChangePassword, RegisterUser, UpdateProfile, UserCommand } from './commands.ts';
 import { requireValidEmail } from './email.ts';
 import type { UserEvent } from './events.ts';
@@ -41,7 +42,8 @@ function registerUser({ data }: RegisterUser, state: UserState): UserEvent[] {
 
 function changePassword({ data }: ChangePassword, user: RegisteredUser): UserEvent[] {
   requireSelf(data.actorId, user);
-  return [{ type: 'UserPasswordChanged', data: { userId: user.userId, changedAt: data.now } }];
+  const client = clientInfo(data.client.ip, data.client.userAgent);
+  return [{ type: 'UserPasswordChanged', data: { userId: user.userId, changedAt: data.now, client } }];
 }
 
 function updateProfile({ data }: UpdateProfile, user: RegisteredUser): UserEvent[] {

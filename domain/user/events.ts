@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { ClientInfo } from '../shared/client.ts';
 import { defineEvent, Timestamp, Uuid } from '../shared/message.ts';
 
 export const UserRegisteredEvent = defineEvent('UserRegistered', {
@@ -9,9 +10,18 @@ export const UserRegisteredEvent = defineEvent('UserRegistered', {
 });
 export type UserRegistered = Static<typeof UserRegisteredEvent>;
 
+/** Version 1, as written before the client was recorded: kept for the published contract and its upcaster. */
+export const UserPasswordChangedEventV1 = defineEvent('UserPasswordChanged', {
+  userId: Uuid(),
+  changedAt: Timestamp(),
+});
+export type UserPasswordChangedV1 = Static<typeof UserPasswordChangedEventV1>;
+
+/** Version 2: where the change came from (null for changes recorded as version 1). */
 export const UserPasswordChangedEvent = defineEvent('UserPasswordChanged', {
   userId: Uuid(),
   changedAt: Timestamp(),
+  client: Type.Union([ClientInfo, Type.Null()]),
 });
 export type UserPasswordChanged = Static<typeof UserPasswordChangedEvent>;
 

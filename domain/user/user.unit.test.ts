@@ -16,7 +16,8 @@ const registered: UserEvent = {
   type: 'UserRegistered',
   data: { userId, email: 'ada@example.com', displayName: 'Ada Lovelace', registeredAt: now },
 };
-const changePassword = (actorId: string): UserCommand => ({ type: 'ChangePassword', data: { userId, actorId, now: later } });
+const client = { ip: '203.0.113.7', userAgent: 'curl/8.5' };
+const changePassword = (actorId: string, from = client): UserCommand => ({ type: 'ChangePassword', data: { userId, actorId, client: from, now: later } });
 const updateProfile = (displayName: string, actorId = userId): UserCommand => ({
   type: 'UpdateProfile',
   data: { userId, actorId, displayName, now: later },
@@ -60,7 +61,13 @@ t.test('RegisterUser', async (t) => {
 t.test('ChangePassword', async (t) => {
   t.test('the user changes their own password', async (t) => {
     given(userDecider, [registered]).when(changePassword(userId)).then(t, [
-      { type: 'UserPasswordChanged', data: { userId, changedAt: later } },
+      { type: 'UserPasswordChanged', data: { userId, changedAt: later, client } },
+    ]);
+  });
+  t.test('an oversized User-Agent is cut, not refused (the change is still recorded)', async (t) => {
+    const long = { ip: '203.0.113.7', userAgent: 'x'.repeat(5000) };
+    given(userDecider, [registered]).when(changePassword(userId, long)).then(t, [
+      { type: 'UserPasswordChanged', data: { userId, changedAt: later, client: { ip: long.ip, userAgent: 'x'.repeat(512) } } },
     ]);
   });
   t.test('nobody else can', async (t) => {
@@ -71,7 +78,8 @@ t.test('ChangePassword', async (t) => {
   });
   t.test('the event carries no secret', async (t) => {
     const [event] = userDecider.decide(changePassword(userId), userDecider.evolve(userDecider.initialState(), registered));
-    t.same(Object.keys(event?.data ?? {}).sort(), ['changedAt', 'userId']);
+    t.same(Object.keys(event?.data ?? {}).sort(), ['changedAt', 'client', 'userId']);
+    t.same(Object.keys((event?.type === 'UserPasswordChanged' ? event.data.client : null) ?? {}).sort(), ['ip', 'userAgent'], 'where from, never a credential');
   });
 });
 
@@ -102,7 +110,7 @@ t.test('evolve', async (t) => {
   t.test('registered, password changed, profile updated', async (t) => {
     given(userDecider, [
       registered,
-      { type: 'UserPasswordChanged', data: { userId, changedAt: later } },
+      { type: 'UserPasswordChanged', data: { userId, changedAt: later, client: null } },
       { type: 'UserProfileUpdated', data: { userId, displayName: 'Countess', updatedAt: later } },
     ]).thenState(t, {
       status: 'registered',

@@ -1,9 +1,12 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { readCategory, readTenantScoped, type StoredEvent } from '../../platform/event-store.ts';
+import { readAllEvents, readCategory, type StoredEvent } from '../../platform/event-store.ts';
 import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 import { scopeLag } from '../../platform/projection-lag.ts';
+import { auditChainOf, projectAuditEvent } from './audit-trail.ts';
+
+export { projectAuditEvent };
 
 export const MAIN_SCOPE = 'main';
 
@@ -106,19 +109,23 @@ export async function projectPlatformEvent(tx: DatabaseTransactionConnection, st
   }
 }
 
-/** The tenant audit trail (GET /api/tenants/{id}/audit): every tenant-scoped event of both topics. */
+/**
+ * The audit trail (GET /api/tenants/{id}/audit, GET /api/users/me/audit): tenant events and
+ * events about one user (authentication, password, profile), from both topics, each chain
+ * hash-linked (audit-trail.ts).
+ */
 export function auditProjection(pool: DatabasePool, topics: Topics): Projection {
   return {
     name: 'audit',
     topics: [topics.platform, topics.documents],
-    scopeOf: (event) => (event.tenantId ? 'audit' : null),
+    scopeOf: (event) => (auditChainOf(event) === null ? null : 'audit'),
     scopesToSweep: async () => ['audit'],
     positions: async () => ({ audit: await checkpointOf(pool, 'audit') }),
-    lag: async () => scopeLag(pool, 'audit', await checkpointOf(pool, 'audit'), sql.fragment`tenant_id is not null`),
+    lag: async () => scopeLag(pool, 'audit', await checkpointOf(pool, 'audit'), sql.fragment`true`),
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
         db: pool, key: 'audit', upTo, heartbeat,
-        load: (after, to, limit, tx) => readTenantScoped(tx, { after, upTo: to, limit }),
+        load: (after, to, limit, tx) => readAllEvents(tx, { after, upTo: to, limit }),
         apply: projectAuditEvent,
       });
       return 'done';
@@ -126,10 +133,3 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
   };
 }
 
-/** One tenant-scoped event of either topic into the audit trail (the live projection and its rebuild). */
-export async function projectAuditEvent(tx: DatabaseTransactionConnection, e: StoredEvent): Promise<void> {
-  await tx.query(sql.unsafe`
-    insert into audit_log (global_position, tenant_id, event_id, type, actor, stream_id, occurred_at, data)
-    values (${e.globalPosition}, ${e.tenantId}, ${e.eventId}, ${e.type}, ${e.actor}, ${e.streamId}, ${e.occurredAt}, ${sql.jsonb(e.data as never)})
-    on conflict do nothing`);
-}

@@ -1,9 +1,10 @@
 import { Type } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { readCategory, readTenantScoped } from '../../platform/event-store.ts';
+import { readAllEvents, readCategory } from '../../platform/event-store.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import { bufferingBuilder, type RebuildSpec } from '../../platform/rebuild.ts';
-import { projectAuditEvent, projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
+import { projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
+import { auditChainOf, projectAuditEvent } from '../main/audit-trail.ts';
 import { projectDocumentEvent, TENANT_CHECKPOINT } from '../tenant/projection.ts';
 import { tenantReadModelBuilder } from '../tenant/rebuild-builder.ts';
 
@@ -32,14 +33,14 @@ export function mainRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   };
 }
 
-/** The audit trail (main database): every tenant-scoped event of both topics, through the live projection's handler. */
+/** The audit trail (main database): every event of a hash chain (tenant, user, anonymous), through the live projection's handler. */
 export function auditRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   return {
     name: 'audit', tables: ['audit_log'], checkpointKey: 'audit', topics: [topics.platform, topics.documents],
-    belongs: (event) => event.tenantId !== null,
+    belongs: (event) => auditChainOf(event) !== null,
     createBuilder: () => bufferingBuilder(projectAuditEvent),
     apply: projectAuditEvent,
-    loadAfter: (after, upTo) => readTenantScoped(pool, { after, upTo, limit: 10_000_000 }),
+    loadAfter: (after, upTo) => readAllEvents(pool, { after, upTo, limit: 10_000_000 }),
   };
 }
 

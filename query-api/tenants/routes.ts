@@ -15,10 +15,6 @@ const secured = { security: [{ bearer: [] }] };
 
 const UserRow = rowSchema(Type.Object({ user_id: Type.String(), email: Type.String(), display_name: Type.String(), registered_at: Type.String() }));
 const MemberRow = rowSchema(Type.Object({ user_id: Type.String(), email: Type.String(), display_name: Type.String(), role: Role, added_at: Type.String() }));
-const AuditRow = rowSchema(Type.Object({
-  global_position: Type.Number(), event_id: Type.String(), type: Type.String(), actor: Type.Union([Type.String(), Type.Null()]),
-  stream_id: Type.String(), occurred_at: Type.String(), data: Type.Unknown(),
-}));
 
 export async function identityRoutes(app: App, options: { pool: DatabasePool; freshness: Freshness; memberships: MembershipQueries }): Promise<void> {
   const { pool, freshness, memberships } = options;
@@ -67,31 +63,5 @@ export async function identityRoutes(app: App, options: { pool: DatabasePool; fr
       select m.user_id, u.email, u.display_name, m.role, to_json(m.added_at)#>>'{}' as added_at
       from memberships m join users u using (user_id) where m.tenant_id = ${request.params.tenantId} order by m.added_at, m.user_id`);
     return { items: rows.map((r) => ({ id: r.user_id, email: r.email, displayName: r.display_name, role: r.role, addedAt: r.added_at })) };
-  });
-
-  app.get('/api/tenants/:tenantId/audit', {
-    schema: {
-      tags: ['audit'], summary: "The tenant's audit trail, newest first (admin)", ...secured, params: TenantParams,
-      querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }),
-      response: {
-        200: Type.Object({
-          items: Type.Array(Type.Object({ position: Type.Integer(), eventId: Type.String(), type: Type.String(), actor: Type.Union([Type.String(), Type.Null()]), streamId: Type.String(), occurredAt: Type.String(), data: Type.Unknown() })),
-          nextBefore: Type.Union([Type.Integer(), Type.Null()]),
-        }),
-        ...errors,
-      },
-    },
-  }, async (request) => {
-    const { tenantId } = request.params;
-    const membership = await memberOf(request, tenantId);
-    if (membership.role !== 'admin') throw httpError(403, 'FORBIDDEN', 'the audit trail is for tenant admins');
-    await freshness.main(request, 'audit', tenantId);
-    const before = request.query.before ?? Number.MAX_SAFE_INTEGER;
-    const rows = await pool.any(sql.type(AuditRow)`
-      select global_position, event_id, type, actor, stream_id, to_json(occurred_at)#>>'{}' as occurred_at, data
-      from audit_log where tenant_id = ${tenantId} and global_position < ${before}
-      order by global_position desc limit ${request.query.limit}`);
-    const items = rows.map((r) => ({ position: r.global_position, eventId: r.event_id, type: r.type, actor: r.actor, streamId: r.stream_id, occurredAt: r.occurred_at, data: r.data }));
-    return { items, nextBefore: rows.length === request.query.limit ? (items.at(-1)?.position ?? null) : null };
   });
 }

@@ -1,0 +1,80 @@
+// A log written by older code: UserPasswordChanged at version 1 (no client), then the shape
+// changed to version 2. Everything that reads events sees version 2: the command path folding
+// the user's stream, the audit projection, and a rebuild reading the Kafka log; the log itself
+// (events table and Kafka) keeps what was written.
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { createTestContext, eventually } from './support/harness.ts';
+import { readLog, startTestRelay, unpublishedCount } from './support/backbone-support.ts';
+import { appendToStreams, type StoredEvent } from '../platform/event-store.ts';
+import { domainEventRegistry } from '../platform/event-registry.ts';
+import { createCommandStore, decision, executeCommand, loadAggregate } from '../platform/command-handler.ts';
+import { bufferingBuilder, type RebuildSpec } from '../platform/rebuild.ts';
+import { rebuildOne } from '../platform/rebuild-runner.ts';
+import { sql } from '../platform/db.ts';
+import { topicOf } from '../platform/kafka.ts';
+import { LATEST } from '../platform/projector.ts';
+import { auditProjection } from '../projectors/main/projection.ts';
+import { userDecider, userStreamId, type UserEvent, type UserState } from '../domain/user/index.ts';
+
+const ctx = await createTestContext(t);
+const userId = randomUUID();
+const streamId = userStreamId(userId);
+const changedAt = '2024-06-01T10:00:00.000Z';
+
+// What the code before this change wrote: the same event type at schemaVersion 1 (inserted as
+// such: today's append refuses data that does not match the current schema).
+await ctx.pool.transaction(async (tx) => {
+  await appendToStreams(tx, [{ streamId, expectedVersion: 0, events: [
+    { type: 'UserRegistered', data: { userId, email: 'old@example.com', displayName: 'Old', registeredAt: '2024-01-01T00:00:00.000Z' } },
+  ] }], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date(changedAt) }, domainEventRegistry, topicOf(ctx.config.TOPIC_PREFIX));
+  const position = await tx.oneFirst(sql.unsafe`
+    insert into events (event_id, stream_id, stream_version, type, schema_version, category, tenant_id, data, actor, correlation_id, causation_id, occurred_at)
+    values (${randomUUID()}, ${streamId}, 2, 'UserPasswordChanged', 1, 'platform', null, ${sql.jsonb({ userId, changedAt })}, ${userId}, ${randomUUID()}, null, ${changedAt})
+    returning global_position`);
+  await tx.query(sql.unsafe`insert into outbox (global_position, topic, message_key) values (${Number(position)}, ${ctx.topics.platform}, ${streamId})`);
+});
+const v2 = { userId, changedAt, client: null };
+
+t.test('the events table keeps version 1 as written', async (t) => {
+  const row = await ctx.pool.one(sql.unsafe`select schema_version, data from events where type = 'UserPasswordChanged'`);
+  t.same(row, { schema_version: 1, data: { userId, changedAt } });
+});
+
+t.test('the command path folds version 2', async (t) => {
+  const seen: UserEvent[] = [];
+  const watching = { ...userDecider, evolve: (state: UserState, event: UserEvent) => { seen.push(event); return userDecider.evolve(state, event); } };
+  const store = createCommandStore(ctx.pool, domainEventRegistry, topicOf(ctx.config.TOPIC_PREFIX));
+  await executeCommand(store, [decision(watching, streamId, (state: UserState) => ({
+    type: 'UpdateProfile' as const, data: { userId, actorId: userId, displayName: state.status === 'registered' ? state.displayName : 'x', now: changedAt },
+  }))], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, { respond: () => undefined });
+  t.same(seen.find((e) => e.type === 'UserPasswordChanged')?.data, v2, 'the decider saw v2');
+  const { state } = await loadAggregate(ctx.pool, streamId, userDecider);
+  t.match(state, { status: 'registered', passwordChangedAt: changedAt });
+});
+
+t.test('the audit projection stores version 2', async (t) => {
+  await auditProjection(ctx.pool, ctx.topics).catchUp('audit', LATEST);
+  const entry = await ctx.pool.one(sql.unsafe`select schema_version, data from audit_log where type = 'UserPasswordChanged'`);
+  t.same(entry, { schema_version: 2, data: v2 });
+});
+
+t.test('a rebuild from the Kafka log sees version 2, while Kafka keeps version 1', async (t) => {
+  await startTestRelay(ctx, t);
+  await eventually(async () => ((await unpublishedCount(ctx)) === 0 ? true : undefined));
+  const applied: StoredEvent[] = [];
+  const apply: RebuildSpec['apply'] = async (_tx, event) => { applied.push(event); };
+  await rebuildOne({
+    eventLog: ctx.eventLog, db: ctx.pool, logger: ctx.logger, groupId: `${ctx.config.TOPIC_PREFIX}upcasting-rebuild`,
+    spec: {
+      name: 'upcasting-test', tables: [], checkpointKey: 'upcasting-test', topics: [ctx.topics.platform], belongs: () => true,
+      createBuilder: () => bufferingBuilder(apply), apply, loadAfter: async () => [],
+    },
+  });
+  const changed = applied.find((e) => e.type === 'UserPasswordChanged');
+  t.equal(changed?.schemaVersion, 2);
+  t.same(changed?.data, v2);
+  const onKafka = (await (await readLog(ctx, t, [ctx.topics.platform])).until(2)).find((m) => m.event.type === 'UserPasswordChanged');
+  t.equal(onKafka?.headers['schema-version'], '1', 'the message on Kafka is the one written');
+  t.same(onKafka?.event.data, { userId, changedAt });
+});
