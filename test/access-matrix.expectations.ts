@@ -50,6 +50,8 @@ export const EXPECTATIONS: Record<string, Expectation> = {
   'command PUT /api/tenants/:tenantId/users/:userId': { access: tenantAdmin, body: { json: { role: 'admin' } } },
   'command DELETE /api/tenants/:tenantId/users/:userId': { access: tenantAdmin },
   'query GET /api/tenants/:tenantId/audit': { access: tenantAdmin },
+  'query GET /api/tenants/:tenantId/audit/export': { access: tenantAdmin },
+  'query GET /api/users/me/audit': { access: signedIn },
 
   // Documents.
   'command POST /api/tenants/:tenantId/documents': { access: writers, body: { multipart: true } },
