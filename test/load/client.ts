@@ -22,7 +22,7 @@ export async function request(base: string, method: string, path: string, option
   }
   const started = performance.now();
   try {
-    const response = await fetch(`${base}${path}`, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+    const response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }), signal: AbortSignal.timeout(30_000) });
     const text = await response.text();
     let parsed: unknown = text;
     try { parsed = text ? JSON.parse(text) : undefined; } catch { /* not JSON (a download) */ }
