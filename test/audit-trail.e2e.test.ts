@@ -8,7 +8,8 @@ import { startSystem } from './support/system.ts';
 import { after, eventsContaining, identity, runNode, type User } from './support/identity-helpers.ts';
 import { sql } from '../platform/db.ts';
 
-const ctx = await createTestContext(t);
+// The test client stands behind a proxy on 127.0.0.1 that sets X-Forwarded-For (TRUST_PROXY).
+const ctx = await createTestContext(t, { TRUST_PROXY: '127.0.0.1' });
 const system = await startSystem(t, ctx);
 const id = identity(system);
 const { command, query } = id;
@@ -100,7 +101,7 @@ t.test('tenant trail: filters by actor, type and time, cursor pages, isolation',
   const url = `/api/tenants/${tenant.tenantId}/audit`;
   const all = await query('GET', `${url}?limit=200`, { token: admin.token, headers: after(renamed.body.position) });
   t.equal(all.status, 200);
-  t.same(all.body.items.map((e: { type: string }) => e.type), ['TenantRenamed', 'MemberAdded', 'TenantProvisioned', 'MemberAdded', 'TenantCreated', 'SlugClaimed']);
+  t.same(all.body.items.map((e: { type: string }) => e.type), ['TenantRenamed', 'MemberAdded', 'InvitationAccepted', 'MemberInvited', 'TenantProvisioned', 'MemberAdded', 'TenantCreated', 'SlugClaimed']);
   t.ok(all.body.items.every((e: { tenantId: string; hash: string }) => e.tenantId === tenant.tenantId && /^[0-9a-f]{64}$/.test(e.hash)));
 
   const byActor = await query('GET', `${url}?actor=system:provisioner`, { token: admin.token });

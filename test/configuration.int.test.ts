@@ -15,7 +15,7 @@ const GOOD = {
   DATABASE_URL: 'postgres://app:Zq8-unguessable-db-password@db.internal:5432/ledgerline',
   KAFKA_BROKERS: 'kafka.internal:9092', S3_ENDPOINT: 'http://s3.internal:9000', S3_PUBLIC_URL: 'https://files.example.com',
   S3_ACCESS_KEY_ID: 'app-key', S3_SECRET_ACCESS_KEY: 'Zq8-unguessable-s3-secret', S3_BUCKET: 'ledgerline',
-  JWT_SECRET: 'Zq8-unguessable-jwt-secret-0123456789abcdef',
+  JWT_SECRET: 'Zq8-unguessable-jwt-secret-0123456789abcdef', SMTP_URL: 'smtps://mail.example.com:465',
 };
 
 t.test('without NODE_ENV a process refuses the development defaults and says how to get them', async (t) => {
