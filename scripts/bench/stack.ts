@@ -42,6 +42,7 @@ export async function startStack(options: { commandPort?: number; queryPort?: nu
     ...process.env as Record<string, string>, NODE_ENV: 'development', LOG_LEVEL: 'warn',
     DATABASE_URL: withDatabase(base.DATABASE_URL, `ll_${id}`), TOPIC_PREFIX: `${id}.`, S3_KEY_PREFIX: `${id}/`,
     BCRYPT_COST: '4', COMMAND_API_PORT: String(commandPort), QUERY_API_PORT: String(queryPort), PROJECTOR_PORT: '0',
+    TENANTS_PER_USER: '1000', // the provisioning scenario creates 50 tenants as one user
   };
   const config = loadConfig(env);
   await migrate(config.DATABASE_URL, MAIN_MIGRATIONS);
