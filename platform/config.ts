@@ -38,6 +38,10 @@ const Settings = Type.Object({
   MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1, default: 100 * 1024 * 1024 }),
   ORPHAN_SWEEP_INTERVAL_MS: Type.Integer({ minimum: 1000, default: 600_000 }),
   ORPHAN_MIN_AGE_MS: Type.Integer({ minimum: 0, default: 900_000 }),
+  // Pages and documents of the tenant read models the query API keeps in memory (0: none), dropped
+  // by the tenant projector's notification when it applies that tenant's events.
+  READ_CACHE_ENTRIES: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 5000 }),
+  READ_CACHE_MAX_AGE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5000 }),
   READ_YOUR_WRITES_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 5000 }),
   RELAY_ENABLED: Type.Boolean({ default: true }),
   // Webhooks (projectors/webhooks). Address classes a webhook URL may resolve to besides public

@@ -82,7 +82,9 @@ export async function listenForInvalidations(connectionUri: string, logger: Logg
  * whose notification drops it). Negative answers (no row) are cached too: the triggers also
  * notify on insert.
  */
-export function createInvalidatedCache<V>(invalidations: Invalidations, subjectsOf: (key: string) => string[], maxEntries = 50_000) {
+export function createInvalidatedCache<V>(invalidations: Invalidations, subjectsOf: (key: string) => string[], options: { maxEntries?: number; maxAgeMs?: number } = {}) {
+  const maxEntries = options.maxEntries ?? 50_000;
+  const maxAgeMs = Math.min(options.maxAgeMs ?? Infinity, invalidations.maxAgeMs);
   const entries = new Map<string, { value: V; at: number }>();
   const keysBySubject = new Map<string, Set<string>>();
   const forget = (key: string) => {
@@ -100,10 +102,10 @@ export function createInvalidatedCache<V>(invalidations: Invalidations, subjects
   return {
     async get(key: string, load: () => Promise<V>): Promise<V> {
       const hit = entries.get(key);
-      if (hit && invalidations.caching() && Date.now() - hit.at < invalidations.maxAgeMs) return hit.value;
+      if (hit && invalidations.caching() && Date.now() - hit.at < maxAgeMs) return hit.value;
       const generation = invalidations.generation();
       const value = await load();
-      if (invalidations.caching() && invalidations.generation() === generation) {
+      if (maxEntries > 0 && invalidations.caching() && invalidations.generation() === generation) {
         if (entries.size >= maxEntries) forget(entries.keys().next().value!);
         entries.set(key, { value, at: Date.now() });
         for (const subject of subjectsOf(key)) {

@@ -29,6 +29,8 @@ export type RebuildSpec = {
   /** The live projection's handler: applies the events between the log snapshot and the swap. */
   apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
   loadAfter: (after: number, upTo: number) => Promise<StoredEvent[]>;
+  /** Runs once the rebuilt rows are swapped in (drops caches of the old ones). */
+  afterSwap?: () => Promise<void>;
 };
 
 export type RebuildResult = {
@@ -83,7 +85,7 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
           await tx.query(sql.unsafe`set local search_path to ${scratch}, public`);
           await builder.flush(tx);
         });
-        return await db.transaction(async (tx) => {
+        const result = await db.transaction(async (tx) => {
           await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${spec.checkpointKey}) on conflict do nothing`);
           const live = Number(await tx.oneFirst(sql.unsafe`
             select position from projection_checkpoints where projection = ${spec.checkpointKey} for update`));
@@ -111,6 +113,8 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
           await tx.query(sql.unsafe`update projection_checkpoints set position = ${reached}, updated_at = now() where projection = ${spec.checkpointKey}`);
           return { ...base, swappedAt: new Date().toISOString() };
         });
+        if (result.swappedAt) await spec.afterSwap?.();
+        return result;
       } finally {
         await discard();
       }

@@ -11,6 +11,7 @@ import { webhookQueryRoutes } from './webhooks/routes.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
 import { listenForInvalidations } from '../platform/invalidation.ts';
 import { createMembershipQueries } from './tenants/access.ts';
+import { createDocumentReadCache } from './documents/document-queries.ts';
 import { notificationQueryRoutes } from './notifications/routes.ts';
 import { createNotificationQueries } from './notifications/queries.ts';
 import { apiServerOptions, corsOriginsFrom, httpSecurity } from '../platform/http-security.ts';
@@ -34,6 +35,7 @@ export async function buildQueryApi(services: Services): Promise<App> {
   await app.register(auditRoutes, { pool, freshness, memberships });
   const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
   app.addHook('onClose', () => tenantPools.closeAll());
-  await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store });
+  await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store,
+    readCache: createDocumentReadCache(invalidations, { maxEntries: config.READ_CACHE_ENTRIES, maxAgeMs: config.READ_CACHE_MAX_AGE_MS }) });
   return app;
 }

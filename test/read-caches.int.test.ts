@@ -1,4 +1,4 @@
-// The query API serves sessions and memberships from memory. These tests run two real query API
+// The query API serves sessions, memberships, and the tenants' document pages from memory. These tests run two real query API
 // processes beside the system and prove that a logout, a removed member and a lost notification
 // connection take effect on both within the stated bound (1 s after the change commits).
 import t from 'tap';
@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { sql } from '../platform/db.ts';
-import { startDocumentSystem, tenantWith, eventually } from './support/document-helpers.ts';
+import { startDocumentSystem, tenantWith, eventually, uploadOk, tenantQuery } from './support/document-helpers.ts';
 
 const BOUND_MS = 1000;
 const s = await startDocumentSystem(t);
@@ -74,4 +74,22 @@ t.test('a lost notification connection drops the caches, so a change made meanwh
   await s.ctx.pool.query(sql.unsafe`update sessions set revoked_at = now(), revoked_reason = 'test' where user_id = ${admin.userId}`);
   const took = await untilAll('/api/users/me', admin.token, 401, performance.now());
   t.ok(took <= BOUND_MS, `both instances refuse the revoked session ${took.toFixed(0)} ms later`);
+});
+
+t.test('a changed document leaves every instance\'s cached page and document within the bound of the read model change', async (t) => {
+  const { admin, tenantId } = await tenantWith(s, 'cache-page');
+  const doc = await uploadOk(s, admin.token, tenantId, { data: Buffer.from('cached page'), fields: { title: 'before' } });
+  const list = `/api/tenants/${tenantId}/documents?limit=10`;
+  const one = `/api/tenants/${tenantId}/documents/${doc.id}`;
+  const read = async (url: string) => (await (await fetch(url, { headers: { authorization: `Bearer ${admin.token}` } })).json()) as any;
+  const titles = async (base: string) => [(await read(`${base}${list}`)).items?.[0]?.title, (await read(`${base}${one}`)).title];
+  await Promise.all(instances.map((base) => eventually(async () => ((await titles(base)).join() === 'before,before' ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 })));
+  for (const base of instances) t.same(await titles(base), ['before', 'before'], 'the page and the document are read (and now cached)');
+  const renamed = await s.id.command('PUT', one, { token: admin.token, body: { title: 'after' }, headers: { 'if-match': `"${doc.version}"` } });
+  t.equal(renamed.status, 200);
+  await eventually(async () => ((await tenantQuery(s.ctx, tenantId, 'select title from documents where document_id = $1', [doc.id]))[0]?.title === 'after' ? true : undefined));
+  const since = performance.now();
+  await Promise.all(instances.map((base) => eventually(async () => ((await titles(base)).join() === 'after,after' ? true : undefined), { timeoutMs: 10_000, intervalMs: 10 })));
+  const took = performance.now() - since;
+  t.ok(took <= BOUND_MS, `both instances show the new title ${took.toFixed(0)} ms after the read model changed (bound ${BOUND_MS} ms)`);
 });

@@ -5,7 +5,7 @@ import type { Topics } from '../../platform/kafka.ts';
 import { bufferingBuilder, type RebuildSpec } from '../../platform/rebuild.ts';
 import { projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
 import { auditChainOf, projectAuditEvent } from '../main/audit-trail.ts';
-import { projectDocumentEvent, TENANT_CHECKPOINT } from '../tenant/projection.ts';
+import { projectDocumentEvent, tenantDataChanged, TENANT_CHECKPOINT } from '../tenant/projection.ts';
 import { tenantReadModelBuilder } from '../tenant/rebuild-builder.ts';
 
 /**
@@ -19,6 +19,7 @@ export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: stri
     createBuilder: tenantReadModelBuilder,
     apply: projectDocumentEvent,
     loadAfter: (after, upTo) => readCategory(pool, 'documents', { after, upTo, tenantId, limit: 10_000_000 }),
+    afterSwap: () => tenantDataChanged(pool, tenantId),
   };
 }
 

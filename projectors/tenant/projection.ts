@@ -43,14 +43,20 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
       if (!tenant || tenant.status === 'provisioning') return 'paused';
       if (tenant.status === 'deleted') return 'done';
       const db = await tenantPools.get(tenant.database_name);
-      await applyFromCheckpoint({
+      const applied = await applyFromCheckpoint({
         db, key: TENANT_CHECKPOINT, upTo, heartbeat,
         load: (after, to, limit) => readCategory(pool, 'documents', { after, upTo: to, tenantId, limit }),
         apply: projectDocumentEvent,
       });
+      if (applied > 0) await tenantDataChanged(pool, tenantId);
       return 'done';
     },
   };
+}
+
+/** Drops the query APIs' read caches of the tenant (query-api/documents/document-queries.ts): sent after the commit. */
+export async function tenantDataChanged(pool: DatabasePool, tenantId: string): Promise<void> {
+  await pool.query(sql.unsafe`select pg_notify('ledgerline_invalidate', ${`tenant-data:${tenantId}`})`);
 }
 
 export async function projectDocumentEvent(tx: DatabaseTransactionConnection, stored: StoredEvent): Promise<void> {

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
+import { createInvalidatedCache, type Invalidations } from '../../platform/invalidation.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 const DocumentRowSchema = Type.Object({
@@ -63,3 +64,33 @@ export function createDocumentQueries(db: DatabasePool) {
     },
   };
 }
+
+export type DocumentQueries = ReturnType<typeof createDocumentQueries>;
+type Page = Awaited<ReturnType<DocumentQueries['listDocuments']>>;
+
+/**
+ * Pages and documents of the tenant read models, kept in memory: a page read costs the database
+ * round trip, row parsing and validation that dominate the query API's profile, and most reads
+ * repeat. An entry is dropped when the tenant projector notifies `tenant-data:<tenant>` after
+ * committing that tenant's events (projectors/tenant/projection.ts), and lives `maxAgeMs` at
+ * most, which bounds staleness should that notification be lost with a crashing projector. A
+ * request with X-Min-Position reads the database (after waiting for the checkpoint) instead.
+ */
+export function createDocumentReadCache(invalidations: Invalidations, options: { maxEntries: number; maxAgeMs: number }) {
+  const subjectsOf = (key: string) => [`tenant-data:${key.slice(0, key.indexOf('|'))}`];
+  const documents = createInvalidatedCache<DocumentRow | null>(invalidations, subjectsOf, options);
+  const pages = createInvalidatedCache<Page>(invalidations, subjectsOf, options);
+  return {
+    /** The queries of one tenant's database, read through the cache unless `fresh`. */
+    forTenant(tenantId: string, db: DatabasePool, fresh: boolean): DocumentQueries {
+      const queries = createDocumentQueries(db);
+      if (fresh) return queries;
+      return {
+        findDocument: (documentId) => documents.get(`${tenantId}|${documentId}`, () => queries.findDocument(documentId)),
+        listDocuments: (q) => pages.get(`${tenantId}|${JSON.stringify([q.limit, q.sort, q.order, q.cursor, q.title, q.tag, q.owner])}`, () => queries.listDocuments(q)),
+      };
+    },
+  };
+}
+
+export type DocumentReadCache = ReturnType<typeof createDocumentReadCache>;

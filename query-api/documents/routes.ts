@@ -9,7 +9,7 @@ import type { TenantPools } from '../../platform/tenant-pools.ts';
 import { documentDecider, documentStreamId, downloadTrailStreamId, downloadTrailDecider, type DocumentState } from '../../domain/document/index.ts';
 import type { Freshness } from '../freshness.ts';
 import type { MembershipQueries } from '../tenants/access.ts';
-import { createDocumentQueries, Document, documentView, type DocumentRow } from './document-queries.ts';
+import { createDocumentQueries, Document, documentView, type DocumentReadCache, type DocumentRow } from './document-queries.ts';
 import { contentDisposition, parseRange } from './download-headers.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 416: ErrorResponse, 504: ErrorResponse };
@@ -17,17 +17,19 @@ const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
 
-export async function documentQueryRoutes(app: App, options: { memberships: MembershipQueries; tenantPools: TenantPools; freshness: Freshness; s3: S3Clients; store: CommandStore }): Promise<void> {
-  const { memberships, tenantPools, freshness, s3, store } = options;
+export async function documentQueryRoutes(app: App, options: { memberships: MembershipQueries; tenantPools: TenantPools; freshness: Freshness; s3: S3Clients; store: CommandStore; readCache: DocumentReadCache }): Promise<void> {
+  const { memberships, tenantPools, freshness, s3, store, readCache } = options;
+  const pageBodies = new WeakMap<object, string>();
   app.addHook('onRequest', app.authenticate);
 
   /** The caller's tenant database, fresh enough for X-Min-Position; 404 for non-members. */
   async function tenantDb(request: Parameters<Freshness['tenant']>[0], tenantId: string) {
-    const membership = await memberships.memberOf(tenantId, request.actor.userId, { fresh: request.headers['x-min-position'] !== undefined });
+    const fresh = request.headers['x-min-position'] !== undefined;
+    const membership = await memberships.memberOf(tenantId, request.actor.userId, { fresh });
     if (membership.status !== 'active') throw httpError(409, 'TENANT_NOT_READY', 'the tenant database is still being provisioned');
     const db = await tenantPools.get(membership.database_name);
     await freshness.tenant(request, tenantId, async () => db);
-    return { db, membership };
+    return { db, membership, reads: readCache.forTenant(tenantId, db, fresh) };
   }
 
   async function findDocument(db: DatabasePool, documentId: string): Promise<DocumentRow> {
@@ -47,17 +49,26 @@ export async function documentQueryRoutes(app: App, options: { memberships: Memb
       }),
       response: { 200: Type.Object({ items: Type.Array(Document), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors },
     },
-  }, async (request) => {
-    const { db } = await tenantDb(request, request.params.tenantId);
-    const page = await createDocumentQueries(db).listDocuments(request.query);
-    return { items: page.items.map(documentView), nextCursor: page.nextCursor };
+  }, async (request, reply) => {
+    const { reads } = await tenantDb(request, request.params.tenantId);
+    const page = await reads.listDocuments(request.query);
+    // A cached page is serialized once: its JSON is the same for every member who reads it.
+    let body = pageBodies.get(page);
+    if (body === undefined) {
+      body = JSON.stringify({ items: page.items.map(documentView), nextCursor: page.nextCursor });
+      pageBodies.set(page, body);
+    }
+    // Fastify sends a string with a JSON content type as it is; its type provider expects the object.
+    return reply.type('application/json; charset=utf-8').send(body as never);
   });
 
   app.get('/api/tenants/:tenantId/documents/:documentId', {
     schema: { tags: ['documents'], summary: 'One document', ...secured, params: DocumentParams, response: { 200: Document, ...errors } },
   }, async (request, reply) => {
-    const { db } = await tenantDb(request, request.params.tenantId);
-    const document = documentView(await findDocument(db, request.params.documentId));
+    const { reads } = await tenantDb(request, request.params.tenantId);
+    const row = await reads.findDocument(request.params.documentId);
+    if (!row) throw httpError(404, 'DOCUMENT_NOT_FOUND', 'no such document');
+    const document = documentView(row);
     reply.header('etag', `"${document.version}"`);
     return document;
   });

@@ -27,6 +27,8 @@ export type Stack = {
 };
 
 
+const PROFILE_DIR = `${process.env.LEDGERLINE_LOCAL ?? '.local'}/bench/profiles`;
+
 export async function startStack(options: { commandPort?: number; queryPort?: number } = {}): Promise<Stack> {
   const base = loadConfig({ ...process.env, NODE_ENV: 'development' });
   const id = `bench${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -54,9 +56,12 @@ export async function startStack(options: { commandPort?: number; queryPort?: nu
 
   const children: ChildProcess[] = [];
   const pids: Record<string, number> = {};
+  // BENCH_PROFILE=query-api,command-api writes a V8 CPU profile of those processes on exit.
+  const profiled = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean));
   for (const { name, entry, flags = [], projector } of PROCESSES) {
     const port = projector ? { PROJECTOR_PORT: String(await freePort()) } : {};
-    const child = spawn(process.execPath, [...flags, entry], { env: { ...env, ...port }, stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'] });
+    const profile = profiled.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+    const child = spawn(process.execPath, [...flags, ...profile, entry], { env: { ...env, ...port }, stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'] });
     children.push(child);
     pids[name] = child.pid!;
   }
