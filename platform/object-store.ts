@@ -50,11 +50,16 @@ const stalledError = () => httpError(408, 'UPLOAD_STALLED', 'the upload stopped 
 /**
  * Receives a file part while computing MD5 and SHA-256 in the same pass. A small file stays in
  * memory and is written once, at its final key, by `storeAt` (or never, when deduplicated). A
- * larger one streams to a staging object in parts, several uploading at once from a small ring
- * of reused buffers, so memory stays flat whatever the size; its final key (which names the MD5)
- * is then a server-side copy. Exceeding the size limit aborts at once and leaves nothing behind.
+ * larger one streams to S3 in parts, several uploading at once from a small ring of reused
+ * buffers, so memory stays flat whatever the size. Its final key names the MD5: when the client
+ * declared it (X-Content-MD5), the parts go straight to that key (`declared.key`) and a mismatch
+ * deletes them; otherwise they go to a staging object and the final key is a server-side copy.
+ * Exceeding the size limit aborts at once and leaves nothing behind.
  */
-export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?: boolean }, databaseName: string, stallMs = 30_000): Promise<ReceivedFile> {
+export async function receiveFile(
+  s3: S3Clients, stream: Readable & { truncated?: boolean }, databaseName: string, stallMs = 30_000,
+  declared?: { md5: string; key: string },
+): Promise<ReceivedFile> {
   const md5 = createHash('md5');
   const sha256 = createHash('sha256');
   const free: Buffer<ArrayBuffer>[] = [];
@@ -75,7 +80,7 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
   });
 
   async function sendPart(): Promise<void> {
-    key ??= stagingKey(s3, databaseName);
+    key ??= declared?.key ?? stagingKey(s3, databaseName);
     uploadId ??= (await s3.internal.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key }))).UploadId;
     while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
     if (failure) throw failure;
@@ -133,16 +138,24 @@ export async function receiveFile(s3: S3Clients, stream: Readable & { truncated?
 
   const staged = key;
   const small = staged === undefined ? buffer.subarray(0, filled) : undefined;
+  const digest = md5.digest('hex');
+  if (declared && digest !== declared.md5) {
+    if (staged) await deleteObject(s3, staged);
+    throw httpError(400, 'CONTENT_MD5_MISMATCH', `the file's MD5 is ${digest}, not the ${declared.md5} X-Content-MD5 declared`);
+  }
+  let storedInPlace = false;
   return {
-    md5: md5.digest('hex'), sha256: sha256.digest('hex'), size, head: Buffer.from(head.subarray(0, headLength)),
+    md5: digest, sha256: sha256.digest('hex'), size, head: Buffer.from(head.subarray(0, headLength)),
     async storeAt(finalKey) {
       if (small) {
         await s3.internal.send(new PutObjectCommand({ Bucket: s3.bucket, Key: finalKey, Body: small, ContentLength: small.length }));
+      } else if (staged === finalKey) {
+        storedInPlace = true; // streamed to its final key already (declared MD5): nothing to copy
       } else {
         await copyObject(s3, staged!, finalKey, size);
       }
     },
-    discard: async () => { if (staged) await deleteObject(s3, staged); },
+    discard: async () => { if (staged && !storedInPlace) await deleteObject(s3, staged); },
   };
 }
 

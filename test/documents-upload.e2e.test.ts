@@ -4,6 +4,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   startDocumentSystem, tenantWith, upload, uploadOk, listKeys, tenantQuery, tenantDatabase, eventsOf, mainQuery,
   after, eventually, md5, sha256, PDF,
@@ -60,6 +61,30 @@ t.test('a file over the limit answers 413 FILE_TOO_LARGE and leaves no object', 
   t.equal(big.body.error.code, 'FILE_TOO_LARGE');
   t.same(await listKeys(small.ctx), [], 'nothing under the prefix');
   t.same(await eventsOf(small.ctx, 'FileStored'), [], 'no FileStored');
+});
+
+t.test('a declared X-Content-MD5 streams a large file straight to its final key; a wrong or malformed one is refused and leaves nothing', async (t) => {
+  const data = randomBytes(12 * 1024 * 1024);
+  const h = md5(data);
+  const stored = await uploadOk(s, a.admin.token, a.tenantId, { data, filename: 'declared.bin', headers: { 'x-content-md5': h.toUpperCase() } });
+  t.equal(stored.md5, h);
+  const db = await tenantDatabase(ctx, a.tenantId);
+  const key = `${ctx.config.S3_KEY_PREFIX}tenants/${db}/files/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}_${stored.fileId}`;
+  t.same((await filesKeys()).filter((k) => k.includes(h)), [key], 'one object, at the sharded key');
+  // A multipart object's ETag counts its parts: three 5 MiB parts as streamed, not one 16 MiB copy range.
+  const head = await ctx.s3.internal.send(new HeadObjectCommand({ Bucket: ctx.s3.bucket, Key: key }));
+  t.match(head.ETag, /-3"$/, `written by the upload itself, no server-side copy (${head.ETag})`);
+  t.same(await listKeys(ctx, `tenants/${db}/uploads/`), [], 'no staged object');
+
+  const other = randomBytes(6 * 1024 * 1024);
+  const wrong = await upload(s, a.admin.token, a.tenantId, { data: other, filename: 'wrong.bin', headers: { 'x-content-md5': h } });
+  t.equal(wrong.status, 400);
+  t.equal(wrong.body.error.code, 'CONTENT_MD5_MISMATCH');
+  t.same((await filesKeys()).filter((k) => k.includes(h)), [key], 'the mismatched bytes left no object at the declared key');
+  t.same(await eventsOf(ctx, 'FileStored', 'md5', md5(other)), [], 'and no file');
+  const malformed = await upload(s, a.admin.token, a.tenantId, { data: other, headers: { 'x-content-md5': 'not-an-md5' } });
+  t.equal(malformed.status, 400);
+  t.equal(malformed.body.error.code, 'INVALID_CONTENT_MD5');
 });
 
 t.test('same bytes twice in one tenant: one file, two documents, one object; key scheme', async (t) => {

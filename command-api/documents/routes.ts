@@ -19,7 +19,7 @@ import type { Role } from '../../domain/shared/roles.ts';
 import type { UploadSlots } from './upload-slots.ts';
 
 /** A file received now, or content the tenant already has (named by its SHA-256, nothing received). */
-type Upload = Omit<ReceivedFile, 'storeAt' | 'discard'> & { received?: ReceivedFile; filename: string; claimed: string };
+type Upload = Omit<ReceivedFile, 'storeAt' | 'discard'> & { received?: ReceivedFile; filename: string; claimed: string; fileId?: string };
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 408: ErrorResponse, 409: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
@@ -72,9 +72,18 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     }
   });
 
+  /** X-Content-MD5: the hex MD5 of the file part, if the client declares it. */
+  function declaredContentMd5(header: string | string[] | undefined): string | undefined {
+    if (header === undefined) return undefined;
+    const value = String(header).trim().toLowerCase();
+    if (!/^[0-9a-f]{32}$/.test(value)) throw httpError(400, 'INVALID_CONTENT_MD5', 'X-Content-MD5 must be the 32 hex digits of the file\'s MD5');
+    return value;
+  }
+
   /** Reads the multipart parts: fields are collected, the one `file` part streams to S3 as it arrives. */
   async function receiveParts(request: FastifyRequest, databaseName: string): Promise<{ fields: Record<string, string[]>; staged?: Upload }> {
     const fields: Record<string, string[]> = {};
+    const declaredMd5 = declaredContentMd5(request.headers['x-content-md5']);
     let staged: Upload | undefined;
     try {
       for await (const part of request.parts()) {
@@ -85,8 +94,11 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
         const file = part as MultipartFile;
         if (file.fieldname !== 'file') { file.file.resume(); throw httpError(400, 'UNEXPECTED_FILE_FIELD', `file parts go in the field "file", not "${file.fieldname}"`); }
         if (staged) { file.file.resume(); throw httpError(400, 'TOO_MANY_FILES', 'send exactly one file per upload'); }
-        const received = await receiveFile(s3, file.file, databaseName, stallMs);
-        staged = { ...received, received, filename: safeFilename(file.filename), claimed: file.mimetype };
+        // A declared MD5 names the final key before the bytes arrive: they stream straight to it.
+        const fileId = randomUUID();
+        const declared = declaredMd5 === undefined ? undefined : { md5: declaredMd5, key: fileKey(s3, databaseName, declaredMd5, fileId) };
+        const received = await receiveFile(s3, file.file, databaseName, stallMs, declared);
+        staged = { ...received, received, filename: safeFilename(file.filename), claimed: file.mimetype, fileId };
       }
     } catch (err) {
       await staged?.received?.discard();
@@ -107,7 +119,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     const { tenantId } = tenant;
     const documentId = randomUUID();
     const streamId = fileStreamId(tenantId, upload.sha256, upload.size);
-    const ownFileId = randomUUID();
+    const ownFileId = upload.fileId ?? randomUUID();
     const ownKey = fileKey(s3, tenant.databaseName, upload.md5, ownFileId);
     const tags = parseTags(fields.tags ?? []);
     const storeFile = { type: 'StoreFile' as const, data: { fileId: ownFileId, tenantId, s3Key: ownKey, md5: upload.md5, sha256: upload.sha256, size: upload.size, contentType, now: new Date().toISOString() } };

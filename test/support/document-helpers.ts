@@ -42,7 +42,7 @@ export async function tenantWith(s: DocSystem, slug: string, roles: ('admin' | '
 export type UploadPart = { name: string; value: string } | { name: string; filename: string; contentType?: string; data: Buffer };
 
 /** POST a multipart upload; `file` is shorthand for one `file` part plus optional fields. */
-export async function upload(s: DocSystem, token: string, tenantId: string, options: { data?: Buffer; filename?: string; contentType?: string; fields?: Record<string, string>; parts?: UploadPart[] } = {}) {
+export async function upload(s: DocSystem, token: string, tenantId: string, options: { data?: Buffer; filename?: string; contentType?: string; fields?: Record<string, string>; parts?: UploadPart[]; headers?: Record<string, string> } = {}) {
   const parts: UploadPart[] = options.parts ?? [
     ...Object.entries(options.fields ?? {}).map(([name, value]) => ({ name, value })),
     ...(options.data ? [{ name: 'file', filename: options.filename ?? 'file.bin', data: options.data, ...(options.contentType ? { contentType: options.contentType } : {}) }] : []),
@@ -50,7 +50,7 @@ export async function upload(s: DocSystem, token: string, tenantId: string, opti
   const mp = encodeMultipart(parts);
   const response = await s.system.command.inject({
     method: 'POST', url: `/api/tenants/${tenantId}/documents`,
-    headers: { authorization: `Bearer ${token}`, 'content-type': mp.contentType }, payload: mp.body,
+    headers: { ...options.headers, authorization: `Bearer ${token}`, 'content-type': mp.contentType }, payload: mp.body,
   });
   let body: any;
   try { body = JSON.parse(response.body); } catch { body = response.body; }
