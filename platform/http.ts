@@ -102,7 +102,7 @@ export const operations = fp(async (app: FastifyInstance, options: { checks: Rea
     const details = isOperator(request, options.operatorToken ?? '') ? { checks: results } : {};
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', service: options.service, ...details });
   });
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => reply.type('text/plain; version=0.0.4').send(options.metrics.render()));
+  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.render()));
 }, { name: 'operations' });
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

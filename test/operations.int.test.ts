@@ -26,7 +26,7 @@ t.test('health, readiness, metrics and OpenAPI on both APIs', async (t) => {
     t.same(ready.json().checks.map((c: { name: string; ok: boolean }) => [c.name, c.ok]), [['postgres', true], ['kafka', true], ['s3', true]]);
     const metrics = await app.inject('/metrics');
     t.match(metrics.headers['content-type'], /text\/plain/);
-    t.match(metrics.body, /ledgerline_http_request_duration_seconds_bucket\{route="\/ready"/);
+    t.match(metrics.body, /ledgerline_http_request_duration_seconds_bucket\{[^}]*route="\/ready"/);
     t.match(metrics.body, /ledgerline_process_resident_memory_bytes \d+/);
     const docs = await app.inject('/api/docs/json');
     t.equal(docs.statusCode, 200);

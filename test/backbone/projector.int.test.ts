@@ -65,7 +65,7 @@ t.test('a projector killed before or after its commit resumes without losing or 
   await startProbeProjector(t, 'crash', 'main', groupId, metrics);
   await caughtUp(groupId);
   await assertExactlyOnce(t, 'crash');
-  t.equal(counterTotal(metrics, 'projector_scope_failures_total'), 0, 'redelivered events were recognised, not applied again');
+  t.equal(await counterTotal(metrics, 'projector_scope_failures_total'), 0, 'redelivered events were recognised, not applied again');
 });
 
 t.test('a tenant stuck on an event it cannot apply does not hold back the tenants of its partition', async (t) => {
@@ -131,8 +131,8 @@ t.test('two projector instances in one group share the work across rebalances wi
   await eventually(async () => ((await readProbe(ctx.pool, 'pair')).logged.length === (await storedPositions(ctx.pool)).length || undefined));
 
   await assertExactlyOnce(t, 'pair');
-  t.ok(counterTotal(firstMetrics, 'projector_batches_total') > 0 && counterTotal(secondMetrics, 'projector_batches_total') > 0, 'both instances did work');
-  t.equal(counterTotal(firstMetrics, 'projector_scope_failures_total') + counterTotal(secondMetrics, 'projector_scope_failures_total'), 0,
+  t.ok(await counterTotal(firstMetrics, 'projector_batches_total') > 0 && await counterTotal(secondMetrics, 'projector_batches_total') > 0, 'both instances did work');
+  t.equal(await counterTotal(firstMetrics, 'projector_scope_failures_total') + await counterTotal(secondMetrics, 'projector_scope_failures_total'), 0,
     'no catch-up ever failed (a double apply would have)');
   t.same(second.status(), {}, 'nothing is set aside');
 });

@@ -54,5 +54,5 @@ t.test('a relay killed between send and mark re-sends; the projection counts eac
   t.same(live.logged, positions, 'each event is applied exactly once');
   t.same(live, await replayProbe(ctx.pool, 'probe'), 'the read model equals a fresh replay');
   t.same(projector.status(), {}, 'no scope was set aside');
-  t.equal(counterTotal(metrics, 'projector_scope_failures_total'), 0, 'no catch-up failed (a double apply would have)');
+  t.equal(await counterTotal(metrics, 'projector_scope_failures_total'), 0, 'no catch-up failed (a double apply would have)');
 });

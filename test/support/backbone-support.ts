@@ -147,8 +147,8 @@ export async function consumerGroupProbe(ctx: TestContext, t: Teardown): Promise
 }
 
 /** The total of a counter over all its labels, e.g. projector_scope_failures_total (a double apply would count). */
-export function counterTotal(metrics: Metrics, name: string): number {
-  return metrics.render().split('\n').filter((line) => line.startsWith(`ledgerline_${name}{`) || line.startsWith(`ledgerline_${name} `))
+export async function counterTotal(metrics: Metrics, name: string): Promise<number> {
+  return (await metrics.render()).split('\n').filter((line) => line.startsWith(`ledgerline_${name}{`) || line.startsWith(`ledgerline_${name} `))
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
