@@ -217,17 +217,21 @@ s3_status() { # <curl args...>: HTTP status of a SigV4-signed request as the roo
   curl -sS -o /dev/null -w '%{http_code}' --max-time 10 --aws-sigv4 "aws:amz:$S3_REGION:s3" \
     --user "$S3_USER:$S3_PASSWORD" "$@" 2>/dev/null || true
 }
-minio_build() { # only when the binary is missing; build into a temp dir so a killed build leaves no half binary
-  [[ -x "$MINIO_BIN" ]] && return 0
-  command -v go >/dev/null || fail minio "Go not found (expected /usr/local/go/bin/go) - cannot build MinIO"
-  say minio "building MinIO with Go, takes a few minutes on a cold machine (log: $LOGS/minio-build.log)"
-  rm -rf "$STATE/bin/.build"
-  # -trimpath and -s (no symbol table) make a smaller binary and a shorter link; -p caps the
-  # parallel compiles at the machine's cores so the Kafka download and initdb still get CPU.
-  GOBIN="$STATE/bin/.build" GOFLAGS="${GOFLAGS:--p=$(nproc)}" go install -trimpath -ldflags=-s "$MINIO_MODULE" >"$LOGS/minio-build.log" 2>&1 ||
-    fail minio "go install $MINIO_MODULE failed" "$LOGS/minio-build.log"
-  mv "$STATE/bin/.build/minio" "$MINIO_BIN" && rmdir "$STATE/bin/.build"
+# go_build <service> <module@version> <binary> [go install flags...]: only when the binary is missing;
+# built into a temp dir so a killed build leaves no half binary.
+go_build() {
+  local service=$1 module=$2 bin=$3 tmp="$STATE/bin/.build-$1"
+  [[ -x "$bin" ]] && return 0
+  command -v go >/dev/null || fail "$service" "Go not found (expected /usr/local/go/bin/go) - cannot build $service"
+  say "$service" "building $module with Go, a few minutes on a cold machine (log: $LOGS/$service-build.log)"
+  rm -rf "$tmp"
+  GOBIN="$tmp" go install "${@:4}" "$module" >"$LOGS/$service-build.log" 2>&1 ||
+    fail "$service" "go install $module failed" "$LOGS/$service-build.log"
+  mv "$tmp/$(basename "${module%%@*}")" "$bin" && rmdir "$tmp"
 }
+# -trimpath and -s (no symbol table) make a smaller binary and a shorter link; -p caps the
+# parallel compiles at the machine's cores so the Kafka download and initdb still get CPU.
+minio_build() { GOFLAGS="${GOFLAGS:--p=$(nproc)}" go_build minio "$MINIO_MODULE" "$MINIO_BIN" -trimpath -ldflags=-s; }
 minio_up() {
   if minio_alive; then
     say minio "already running"
@@ -255,15 +259,7 @@ minio_down() { stop_pid minio "$MINIO_PID" "minio server" 30; }
 MAILPIT_BIN="$STATE/bin/mailpit" MAILPIT_PID="$STATE/mailpit/mailpit.pid" MAILPIT_LOG="$LOGS/mailpit.log"
 mailpit_alive() { pid_alive "$MAILPIT_PID" "$MAILPIT_BIN"; }
 mailpit_ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$MAILPIT_HTTP_PORT/readyz" 2>/dev/null; }
-mailpit_build() { # only when the binary is missing; built into a temp dir so a killed build leaves no half binary
-  [[ -x "$MAILPIT_BIN" ]] && return 0
-  command -v go >/dev/null || fail mailpit "Go not found (expected /usr/local/go/bin/go) - cannot build Mailpit"
-  say mailpit "building Mailpit with Go (log: $LOGS/mailpit-build.log)"
-  rm -rf "$STATE/bin/.build-mailpit"
-  GOBIN="$STATE/bin/.build-mailpit" go install "$MAILPIT_MODULE" >"$LOGS/mailpit-build.log" 2>&1 ||
-    fail mailpit "go install $MAILPIT_MODULE failed" "$LOGS/mailpit-build.log"
-  mv "$STATE/bin/.build-mailpit/mailpit" "$MAILPIT_BIN" && rmdir "$STATE/bin/.build-mailpit"
-}
+mailpit_build() { go_build mailpit "$MAILPIT_MODULE" "$MAILPIT_BIN"; }
 mailpit_up() {
   if mailpit_alive; then
     say mailpit "already running"
