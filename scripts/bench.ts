@@ -62,6 +62,9 @@ for (const r of results) {
   const details = Object.entries(r.details ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : String(v)}`).join(', ');
   console.log(`| ${r.name}: ${r.what} | ${fmt(r.value)} ${r.unit} | ${baseline} | ${r.ratio === undefined ? '–' : r.ratio.toFixed(2)} | ${r.goal ?? ''} | ${details} |`);
 }
+for (const r of results.filter((x) => x.cpu)) {
+  console.log(`\nCPU during ${r.name} (share of the CPU time used; cores busy on average): ${Object.entries(r.cpu!).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+}
 mkdirSync('.local/bench', { recursive: true });
 writeFileSync('.local/bench/latest.json', `${JSON.stringify({ at: new Date().toISOString(), machine, seconds, results }, null, 2)}\n`);
 console.log('\nJSON: .local/bench/latest.json');

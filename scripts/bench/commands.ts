@@ -6,6 +6,7 @@ import { call, percentile, tenantFor, type Stack } from './stack.ts';
 import { hammer } from './load.ts';
 import { uploadSmall } from './documents.ts';
 import type { BenchResult } from './result.ts';
+import { measureCpu } from './cpu.ts';
 
 const CLIENTS = 50;
 
@@ -39,6 +40,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
+  const cpu = measureCpu(stack.pids);
   const load = await hammer({
     url: stack.commandUrl, connections: CLIENTS, duration: seconds,
     requests: [{
@@ -54,6 +56,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       },
     }],
   });
+  const cpuShares = cpu.stop();
   stopProbe = true;
   await probe;
   return [
@@ -62,6 +65,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       value: load.rps, unit: 'commands/s', baseline: { what: `one-row INSERT transactions, ${CLIENTS} clients (pg)`, value: baseline, unit: 'tx/s' },
       ratio: load.rps / baseline, goal: '≥ 0.4, p99 < 150 ms',
       details: { p50Ms: load.p50, p99Ms: load.p99, errors: load.errors, non2xx: load.non2xx, total: load.total },
+      cpu: cpuShares,
     },
     {
       name: 'freshness', what: 'command answered → query API shows it, no X-Min-Position, under the command load',

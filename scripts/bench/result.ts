@@ -8,4 +8,6 @@ export type BenchResult = {
   ratio?: number;
   goal?: string;
   details?: Record<string, unknown>;
+  /** Share of the machine's CPU time per process group during the measurement (scripts/bench/cpu.ts). */
+  cpu?: Record<string, number>;
 };
