@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
@@ -31,14 +31,17 @@ export function corsOriginsFrom(setting: string): string[] {
  * `default-src 'none'`; the Swagger UI sets its own) and CORS for the configured origins only.
  */
 export const httpSecurity = fp(async (app: FastifyInstance, options: { corsOrigins: string[] }) => {
-  await app.register(helmet, {
+  // helmet's middleware built once: @fastify/helmet builds it again on every request (parsing
+  // the CSP each time), which was 3-6 % of a cached read's CPU in the query API's profile.
+  const securityHeaders = helmet({
     contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
     crossOriginResourcePolicy: { policy: 'same-site' },
   });
+  app.addHook('onRequest', (request, reply, done) => { securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)); });
   await app.register(cors, {
     origin: options.corsOrigins.length === 0 ? false : options.corsOrigins,
     exposedHeaders: ['etag', 'x-position', 'idempotent-replayed', 'retry-after', 'content-disposition'],
-    allowedHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key', 'x-min-position', 'x-correlation-id', 'x-content-sha256', 'range'],
+    allowedHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key', 'x-min-position', 'x-correlation-id', 'x-content-sha256', 'x-content-md5', 'range'],
     maxAge: 600,
   });
 }, { name: 'http-security' });
