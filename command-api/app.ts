@@ -7,6 +7,8 @@ import { authRoutes } from './auth/routes.ts';
 import { createSessions } from './auth/sessions.ts';
 import { createAuthAudit } from './auth/auth-audit.ts';
 import { tenantRoutes } from './tenants/routes.ts';
+import { erasureRoutes } from './erasure/routes.ts';
+import { followKeyDeletions } from '../platform/subject-keys.ts';
 import { invitationRoutes } from './invitations/routes.ts';
 import multipart from '@fastify/multipart';
 import { documentRoutes } from './documents/routes.ts';
@@ -27,6 +29,7 @@ export async function buildCommandApi(services: Services): Promise<App> {
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service: 'command-api', operatorToken: config.OPERATOR_TOKEN });
   const invalidations = await listenForInvalidations(config.DATABASE_URL, services.logger);
   app.addHook('onClose', () => invalidations.close());
+  followKeyDeletions(invalidations);
   await app.register(authentication, { config, pool, invalidations, jwtKeys: services.secrets.jwtKeys });
   app.decorate('fingerprintKey', fingerprintKeyFrom(config.JWT_SECRET));
   const { store } = services;
@@ -35,6 +38,7 @@ export async function buildCommandApi(services: Services): Promise<App> {
   const guard = await credentialRateLimits(app, pool, config);
   await app.register(authRoutes, { store, sessions, passwords, guard, audit: createAuthAudit(store, config) });
   await app.register(tenantRoutes, { store, tenantQuota: config.TENANTS_PER_USER });
+  await app.register(erasureRoutes, { store, passwords });
   await app.register(invitationRoutes, { store });
   await app.register(webhookRoutes, { store, config });
   await app.register(notificationRoutes, { store });

@@ -21,6 +21,9 @@ import { SlugClaimedEvent } from './tenant/slug-claim.ts';
 import { EmailClaimedEvent } from './user/email-claim.ts';
 import { UserPasswordChangedEvent, UserPasswordChangedEventV1, UserProfileUpdatedEvent, UserRegisteredEvent } from './user/events.ts';
 import { LoggedOutEvent, LoginFailedEvent, LoginSucceededEvent, RefreshTokenReuseDetectedEvent } from './auth-activity/events.ts';
+import { SubjectErasedEvent, TenantContentErasedEvent } from './erasure/events.ts';
+import { personalFields } from './personal-fields.ts';
+import { sealedEventSchema } from './shared/personal-data.ts';
 import {
   WebhookDisabledEvent,
   WebhookEnabledEvent,
@@ -72,6 +75,8 @@ export const AnyDomainEventSchema = Type.Union([
   LoginFailedEvent,
   LoggedOutEvent,
   RefreshTokenReuseDetectedEvent,
+  SubjectErasedEvent,
+  TenantContentErasedEvent,
 ]);
 export type AnyDomainEvent = Static<typeof AnyDomainEventSchema>;
 export type DomainEventType = AnyDomainEvent['type'];
@@ -139,12 +144,31 @@ const definitions: Record<DomainEventType, Definition> = {
   LoginFailed: platform(LoginFailedEvent, 'A login was refused: the user when the email is known, else only a keyed pseudonym of the email.'),
   LoggedOut: platform(LoggedOutEvent, 'A user ended a session.'),
   RefreshTokenReuseDetected: platform(RefreshTokenReuseDetectedEvent, 'A rotated refresh token was presented again: its session was revoked.'),
+  SubjectErased: platform(SubjectErasedEvent, "A user's personal data was erased (their keys deleted): the whole account, or what they left in one tenant."),
+  TenantContentErased: documents(TenantContentErasedEvent, 'What a user wrote in a tenant (titles, filenames, descriptions, tags) was erased.'),
 };
+
+/**
+ * Events with personal fields (personal-fields.ts) are published sealed: the plain shape is the
+ * previous version (what older rows hold, and what readers see once the fields are opened).
+ */
+function sealing(type: DomainEventType, definition: Definition): Definition {
+  const personal = personalFields[type];
+  if (!personal) return definition;
+  const previous = [...definition.previousVersions.map((p) => p.schema), definition.schema];
+  return revised({ ...definition, schema: sealedEventSchema(definition.schema, personal.fields) }, previous);
+}
+for (const type of Object.keys(definitions) as DomainEventType[]) definitions[type] = sealing(type, definitions[type]);
 
 export const eventCatalogue: readonly EventDefinition[] = Object.entries(definitions).map(([type, definition]) => ({
   type: type as DomainEventType,
   ...definition,
 }));
+
+/** The plain shape of an event (its fields opened): what deciders emit and readers see. */
+export function plainSchemaVersion(type: DomainEventType): number {
+  return definitions[type].schemaVersion - (personalFields[type] ? 1 : 0);
+}
 
 export function isDomainEventType(type: string): type is DomainEventType {
   return Object.hasOwn(definitions, type);

@@ -1,5 +1,7 @@
 import type { UserPasswordChanged, UserPasswordChangedV1 } from './user/events.ts';
-import { currentSchemaVersion } from './events.ts';
+import { currentSchemaVersion, plainSchemaVersion, type DomainEventType } from './events.ts';
+import { personalFields } from './personal-fields.ts';
+import { wrapLegacyFields } from './shared/personal-data.ts';
 
 /** Turns the data of one schema version of an event into the next version's. Pure. */
 export type Upcaster = (data: never) => unknown;
@@ -12,12 +14,23 @@ export type UpcasterRegistry = Readonly<Record<string, Readonly<Record<number, U
  * old rows stay as they were written, and every reader (command handling, projectors, rebuild)
  * upcasts them on the way in, so domain code only ever sees the current version.
  */
-export const domainUpcasters: UpcasterRegistry = {
+const handWritten: Record<string, Record<number, Upcaster>> = {
   UserPasswordChanged: {
     // Version 1 did not record the client; a change recorded then has none.
     1: (data: UserPasswordChangedV1['data']): UserPasswordChanged['data'] => ({ ...data, client: null }),
   },
 };
+
+/** Plain personal fields written before sealing become legacy envelopes (`ll0.`): one shape for readers to open. */
+function sealingUpcasters(): Record<string, Record<number, Upcaster>> {
+  const registry: Record<string, Record<number, Upcaster>> = { ...handWritten };
+  for (const [type, personal] of Object.entries(personalFields)) {
+    registry[type] = { ...registry[type], [plainSchemaVersion(type as DomainEventType)]: wrapLegacyFields(personal.fields) as Upcaster };
+  }
+  return registry;
+}
+
+export const domainUpcasters: UpcasterRegistry = sealingUpcasters();
 
 export type VersionedEvent = { type: string; schemaVersion: number; data: unknown };
 

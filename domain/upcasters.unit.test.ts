@@ -2,22 +2,23 @@ import t from 'tap';
 import { Value } from 'typebox/value';
 import { eventCatalogue, eventDefinition } from './events.ts';
 import { upcastEvent, type UpcasterRegistry } from './upcasters.ts';
+import { legacySealed, openLegacy } from './shared/personal-data.ts';
 
 const userId = '6f1c2a9e-1b2c-4d3e-8f40-5a6b7c8d9e01';
 const changedAt = '2025-01-02T03:04:05.000Z';
 
-t.test('UserPasswordChanged v1 reads as v2: no client was recorded then', async (t) => {
+t.test('UserPasswordChanged v1 reads as v3: no client was recorded then, and v2 to v3 marks the plain client as legacy', async (t) => {
   const v1 = { type: 'UserPasswordChanged', schemaVersion: 1, data: { userId, changedAt }, globalPosition: 7 };
-  t.notOk(Value.Check(eventDefinition('UserPasswordChanged').schema, { type: v1.type, data: v1.data }), 'v1 data is not a v2 event');
+  t.notOk(Value.Check(eventDefinition('UserPasswordChanged').schema, { type: v1.type, data: v1.data }), 'v1 data is not a v3 event');
   const current = upcastEvent(v1);
-  t.same(current, { type: 'UserPasswordChanged', schemaVersion: 2, data: { userId, changedAt, client: null }, globalPosition: 7 }, 'the envelope is kept');
+  t.same(current, { type: 'UserPasswordChanged', schemaVersion: 3, data: { userId, changedAt, client: legacySealed(null) }, globalPosition: 7 }, 'the envelope is kept');
   t.ok(Value.Check(eventDefinition('UserPasswordChanged').schema, { type: current.type, data: current.data }));
   t.same(v1.data, { userId, changedAt }, 'the event read is not modified');
 });
 
 t.test('current versions and unknown types pass through as they are', async (t) => {
-  const v2 = { type: 'UserPasswordChanged', schemaVersion: 2, data: { userId, changedAt, client: null } };
-  t.equal(upcastEvent(v2), v2);
+  const v3 = { type: 'UserPasswordChanged', schemaVersion: 3, data: { userId, changedAt, client: legacySealed(null) } };
+  t.equal(upcastEvent(v3), v3);
   const unknown = { type: 'SomethingNew', schemaVersion: 1, data: {} };
   t.equal(upcastEvent(unknown), unknown);
 });
@@ -37,4 +38,14 @@ t.test('every earlier version in the catalogue has an upcaster to the current on
       t.doesNotThrow(() => upcastEvent({ type: definition.type, schemaVersion: previous.schemaVersion, data: {} }), `${definition.type} v${previous.schemaVersion}`);
     }
   }
+});
+
+t.test('a plain personal field of an older version reads as a legacy envelope holding the same value', async (t) => {
+  const v1 = { type: 'DocumentCreated', schemaVersion: 1, data: { title: 'Ünïcode plan', tags: ['a', 'b'], description: '', filename: 'x.pdf', size: 1 } };
+  const current = upcastEvent(v1);
+  t.equal(current.schemaVersion, 2);
+  const data: Record<string, unknown> = current.data;
+  t.equal(openLegacy(String(data['title'])), 'Ünïcode plan');
+  t.same(openLegacy(String(data['tags'])), ['a', 'b']);
+  t.equal(data['size'], 1, 'other fields untouched');
 });

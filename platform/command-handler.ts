@@ -2,6 +2,8 @@ import { readStream, readStreamTails, WrongExpectedVersionError, type AppendCont
 import type { DatabasePool, DatabaseTransactionConnection, Queryable } from './db.ts';
 import { createAggregateCache, type AggregateCache } from './aggregate-cache.ts';
 import { createAppender, type Appender } from './appender.ts';
+import { openEvents, sealAppends } from './personal-data.ts';
+import { emailKeyFrom, type EmailKey } from './email-key.ts';
 
 /** The decider shape of domain/shared/decider.ts, seen from outside the domain. */
 export type DeciderOf<C, S> = {
@@ -54,10 +56,18 @@ export type CommandStore = {
   topicOf: (category: string) => string;
   cache: AggregateCache;
   appender: Appender;
+  /** The keyed hash of an address (email claims, keys of invited addresses). */
+  emailKey: EmailKey;
 };
 
-export function createCommandStore(pool: DatabasePool, registry: EventRegistry, topicOf: (category: string) => string, options: { cacheSize?: number } = {}): CommandStore {
-  return { pool, registry, topicOf, cache: createAggregateCache(options.cacheSize ?? 10_000), appender: createAppender(pool, registry, topicOf) };
+// Without a configured key (unit and backbone tests), the development derivation.
+const developmentEmailKey = emailKeyFrom({ AUDIT_PSEUDONYM_KEY: 'ledgerline.development-only', JWT_SECRET: '' });
+
+export function createCommandStore(pool: DatabasePool, registry: EventRegistry, topicOf: (category: string) => string, options: { cacheSize?: number; emailKey?: EmailKey } = {}): CommandStore {
+  return {
+    pool, registry, topicOf, cache: createAggregateCache(options.cacheSize ?? 10_000), appender: createAppender(pool, registry, topicOf),
+    emailKey: options.emailKey ?? developmentEmailKey,
+  };
 }
 
 /**
@@ -68,9 +78,10 @@ export function createCommandStore(pool: DatabasePool, registry: EventRegistry, 
 export async function loadStreams(store: CommandStore, refs: readonly StreamRef<unknown>[], db: Queryable = store.pool): Promise<Map<string, Loaded<unknown>>> {
   const known = refs.map((ref) => store.cache.get(ref.streamId) ?? { streamId: ref.streamId, state: ref.initialState(), version: 0 });
   const tails = await readStreamTails(db, known.map((k) => ({ streamId: k.streamId, after: k.version })));
+  const opened = await openEvents(store.pool, [...tails.values()].flat());
   const loaded = new Map<string, Loaded<unknown>>();
   refs.forEach((ref, i) => {
-    const tail = tails.get(ref.streamId) ?? [];
+    const tail = opened.filter((e) => e.streamId === ref.streamId);
     const current = fold(ref, known[i]!, tail);
     store.cache.set(current);
     loaded.set(ref.streamId, current);
@@ -124,7 +135,10 @@ const MAX_ATTEMPTS = 5;
  */
 export async function executeCommand<T>(store: CommandStore, plan: CommandPlan, context: AppendContext, options: CommandOptions<T>): Promise<CommandResult<T>> {
   for (let attempt = 1; ; attempt++) {
-    const { appends, versions, decisions } = await decideOnce(store, plan);
+    const decided = await decideOnce(store, plan);
+    const { versions, decisions } = decided;
+    // Personal fields leave the process sealed: the log never holds them in the clear.
+    const appends = await sealAppends(store.pool, decided.appends, context, store.emailKey);
     const response = options.respond(versions);
     const idempotency = options.idempotency && {
       actor: options.idempotency.actor, key: options.idempotency.key, hash: options.idempotency.hash,
@@ -146,7 +160,7 @@ export async function executeCommand<T>(store: CommandStore, plan: CommandPlan, 
       })
       : await store.appender.append(command);
     if (outcome.status === 'ok') {
-      rememberAppended(store, decisions, outcome.result.events);
+      rememberAppended(store, decisions, await openEvents(store.pool, outcome.result.events));
       return { ...outcome.result, response };
     }
     if (outcome.status === 'idempotency_race') throw new IdempotencyRaceError('a concurrent request with this Idempotency-Key won');
@@ -194,7 +208,7 @@ function rememberAppended(store: CommandStore, decisions: readonly Decision[], e
 
 /** Folds a whole stream (for reads outside the hot path: scripts, projectors). */
 export async function loadAggregate<S>(db: Queryable, streamId: string, decider: { initialState: () => S; evolve: (s: S, e: never) => S }): Promise<{ state: S; version: number }> {
-  const history = await readStream(db, streamId);
+  const history = await openEvents(db, await readStream(db, streamId));
   const evolve = decider.evolve as (s: S, e: unknown) => S;
   return {
     state: history.reduce((s, e) => evolve(s, { type: e.type, data: e.data }), decider.initialState()),

@@ -8,6 +8,7 @@ import { checkBucket, createS3Clients, type S3Clients } from './s3.ts';
 import type { ReadinessCheck } from './http.ts';
 import { createCommandStore, type CommandStore } from './command-handler.ts';
 import { domainEventRegistry } from './event-registry.ts';
+import { emailKeyFrom } from './email-key.ts';
 
 /** The infrastructure one process talks to, created in one place and closed in one place. */
 export type Services = {
@@ -36,7 +37,7 @@ export async function createServices(config: Config, logger: Logger, secrets: Li
   return {
     config, logger, secrets, pool, eventLog, s3, topics,
     topicOf: topicOfCategory,
-    store: createCommandStore(pool, domainEventRegistry, topicOfCategory),
+    store: createCommandStore(pool, domainEventRegistry, topicOfCategory, { emailKey: emailKeyFrom(config) }),
     metrics: createMetrics(),
     readiness: [
       { name: 'postgres', check: () => pool.oneFirst(sql.unsafe`select 1`) },

@@ -70,8 +70,9 @@ try {
     return { status: response.statusCode, body: response.body ? JSON.parse(response.body) : undefined };
   };
   const pool = services.pool;
+  const emailKey = services.store.emailKey;
   const registeredUserId = async () => {
-    const claim = (await readStream(pool, emailClaimStreamId(email)))[0];
+    const claim = (await readStream(pool, emailClaimStreamId(emailKey(email))))[0];
     return claim ? (claim.data as { userId: string }).userId : undefined;
   };
 

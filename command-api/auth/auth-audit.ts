@@ -1,10 +1,10 @@
-import { createHmac } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { decision, executeCommand, type CommandStore } from '../../platform/command-handler.ts';
 import type { DatabaseTransactionConnection } from '../../platform/db.ts';
 import type { Config } from '../../platform/config.ts';
+import { emailKeyFrom } from '../../platform/email-key.ts';
 import {
-  anonymousAuthStreamId, authActivityDecider, authActivityStreamId, clientInfo, normaliseEmail, type AuthActivityCommand,
+  anonymousAuthStreamId, authActivityDecider, authActivityStreamId, clientInfo, type AuthActivityCommand,
 } from '../../domain/index.ts';
 
 /**
@@ -14,9 +14,7 @@ import {
  * so repeated attempts on one address can be told apart without the address being on the log.
  */
 export function createAuthAudit(store: CommandStore, config: Pick<Config, 'AUDIT_PSEUDONYM_KEY' | 'JWT_SECRET'>) {
-  // Without a key of its own, one derived from the JWT secret: secret, stable, and not the JWT key itself.
-  const key = config.AUDIT_PSEUDONYM_KEY || createHmac('sha256', config.JWT_SECRET).update('ledgerline.audit.email-pseudonym').digest();
-  const emailPseudonym = (email: string) => createHmac('sha256', key).update(normaliseEmail(email)).digest('hex');
+  const emailPseudonym = emailKeyFrom(config);
   const client = (request: FastifyRequest) => clientInfo(request.ip, request.headers['user-agent']);
 
   async function record<T>(

@@ -48,7 +48,7 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     return runCommand(store, request, reply, {
       actor: null, tenantId: null,
       decisions: [
-        decision(emailClaimDecider, emailClaimStreamId(email), { type: 'ClaimEmail', data: { email, userId } }),
+        decision(emailClaimDecider, emailClaimStreamId(store.emailKey(email)), { type: 'ClaimEmail', data: { email, userId } }),
         decision(userDecider, userStreamId(userId), { type: 'RegisterUser', data: { userId, email, displayName, now } }),
       ],
       // The hash lives beside the events, never in them: the log is public to audit consumers.
@@ -69,7 +69,7 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     preHandler: async (request) => limitLogin(request, emailAccount(request.body.email)),
   }, async (request) => {
     const { email, password } = request.body;
-    const claim = (await readStream(store.pool, emailClaimStreamId(email)))[0];
+    const claim = (await readStream(store.pool, emailClaimStreamId(store.emailKey(email))))[0];
     const userId = claim ? (claim.data as { userId: string }).userId : null;
     const hash = userId === null ? null : await store.pool.maybeOneFirst(sql.unsafe`
       select password_hash from credentials where user_id = ${userId}`) as string | null;

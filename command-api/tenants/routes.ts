@@ -11,6 +11,8 @@ import { CommandAccepted, ErrorResponse, TenantParams } from '../schemas.ts';
 import { accessFrom, requireRole, tenantReads, type TenantAccess } from './access.ts';
 import { liveTenantsCreatedBy } from './quota.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DatabaseTransactionConnection } from '../../platform/db.ts';
+import { eraseTenantKeys } from '../../platform/subject-keys.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
 const MemberParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) });
@@ -61,7 +63,7 @@ export async function tenantRoutes(app: App, options: { store: CommandStore; ten
     schema: { tags: ['tenants'], summary: 'Delete a tenant and, once the read side lets go, its database (admin)', ...secured, params: TenantParams, response: { 202: CommandAccepted, ...errors } },
   }, async (request, reply) => tenantCommand(request, reply, request.params.tenantId, 202, (access) => ({
     type: 'DeleteTenant' as const, data: { actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() },
-  })));
+  }), (tx) => eraseTenantKeys(tx, request.params.tenantId)));
 
   app.post('/api/tenants/:tenantId/users', {
     schema: {
@@ -102,9 +104,13 @@ export async function tenantRoutes(app: App, options: { store: CommandStore; ten
   });
 
   /** An admin's command on the tenant: access and the decision from one read of its streams. */
-  function adminCommand(request: FastifyRequest, reply: FastifyReply, tenantId: string, decide: (access: TenantAccess) => Decision, answer: (versions: Record<string, number>) => CommandAnswer) {
+  function adminCommand(
+    request: FastifyRequest, reply: FastifyReply, tenantId: string, decide: (access: TenantAccess) => Decision, answer: (versions: Record<string, number>) => CommandAnswer,
+    alsoInTransaction?: (tx: DatabaseTransactionConnection) => Promise<unknown>,
+  ) {
     return runCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
+      ...(alsoInTransaction ? { alsoInTransaction: async (tx: DatabaseTransactionConnection) => { await alsoInTransaction(tx); } } : {}),
       decisions: {
         reads: tenantReads(tenantId),
         decide: (loaded) => {
@@ -117,12 +123,15 @@ export async function tenantRoutes(app: App, options: { store: CommandStore; ten
     });
   }
 
-  /** Rename or delete, with If-Match honoured. */
-  function tenantCommand(request: FastifyRequest, reply: FastifyReply, tenantId: string, statusCode: 200 | 202, command: (access: TenantAccess) => TenantCommand) {
+  /** Rename or delete, with If-Match honoured; deleting also deletes the tenant's keys (crypto-shredding) in the same transaction. */
+  function tenantCommand(
+    request: FastifyRequest, reply: FastifyReply, tenantId: string, statusCode: 200 | 202, command: (access: TenantAccess) => TenantCommand,
+    alsoInTransaction?: (tx: DatabaseTransactionConnection) => Promise<unknown>,
+  ) {
     const ifMatch = ifMatchVersion(request);
     return adminCommand(request, reply, tenantId,
       (access) => decision(tenantDecider, tenantStreamId(tenantId), command(access), { ifMatch }),
-      (versions) => ({ statusCode, body: { id: tenantId }, version: versions[tenantStreamId(tenantId)] }));
+      (versions) => ({ statusCode, body: { id: tenantId }, version: versions[tenantStreamId(tenantId)] }), alsoInTransaction);
   }
 
   type MemberFacts = { tenantId: string; actorId: string; userId: string; tenantStatus: TenantAccess['tenant']['status'] };

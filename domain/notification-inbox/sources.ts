@@ -8,5 +8,7 @@ export const NOTIFICATION_SOURCE_EVENTS = [
   'UserRegistered', 'UserProfileUpdated', 'TenantCreated', 'TenantRenamed',
   'MemberAdded', 'MemberRoleChanged', 'MemberRemoved', 'DocumentCreated', 'WebhookDisabled',
   'NotificationsRead', 'NotificationPreferencesChanged',
+  // Erasures: what the projection copied (names, titles, addresses) is scrubbed and re-rendered.
+  'SubjectErased', 'TenantContentErased', 'TenantDeleted',
 ] as const;
 export type NotificationSourceEvent = (typeof NOTIFICATION_SOURCE_EVENTS)[number];

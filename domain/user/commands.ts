@@ -27,5 +27,13 @@ export const UpdateProfileCommand = defineCommand('UpdateProfile', {
 });
 export type UpdateProfile = Static<typeof UpdateProfileCommand>;
 
-export const UserCommandSchema = Type.Union([RegisterUserCommand, ChangePasswordCommand, UpdateProfileCommand]);
+/** The user's own request to be forgotten (GDPR Art. 17): the keys are deleted beside the event. */
+export const EraseUserCommand = defineCommand('EraseUser', {
+  userId: Uuid(),
+  actorId: Uuid(),
+  now: Timestamp(),
+});
+export type EraseUser = Static<typeof EraseUserCommand>;
+
+export const UserCommandSchema = Type.Union([RegisterUserCommand, ChangePasswordCommand, UpdateProfileCommand, EraseUserCommand]);
 export type UserCommand = Static<typeof UserCommandSchema>;

@@ -1,7 +1,7 @@
 import { ConflictError, ForbiddenError, NotFoundError } from '../shared/errors.ts';
 import { requireTrimmedText } from '../shared/validation.ts';
 import { clientInfo } from '../shared/client.ts';
-import type { ChangePassword, RegisterUser, UpdateProfile, UserCommand } from './commands.ts';
+import type { ChangePassword, EraseUser, RegisterUser, UpdateProfile, UserCommand } from './commands.ts';
 import { requireValidEmail } from './email.ts';
 import type { UserEvent } from './events.ts';
 import type { UserState } from './evolve.ts';
@@ -18,6 +18,8 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       return changePassword(command, requireRegistered(state));
     case 'UpdateProfile':
       return updateProfile(command, requireRegistered(state));
+    case 'EraseUser':
+      return eraseUser(command, requireRegistered(state));
     default: {
       const _exhaustive: never = command;
       return _exhaustive;
@@ -51,6 +53,11 @@ function updateProfile({ data }: UpdateProfile, user: RegisteredUser): UserEvent
   const displayName = requireTrimmedText(data.displayName, DISPLAY_NAME);
   if (displayName === user.displayName) return [];
   return [{ type: 'UserProfileUpdated', data: { userId: user.userId, displayName, updatedAt: data.now } }];
+}
+
+function eraseUser({ data }: EraseUser, user: RegisteredUser): UserEvent[] {
+  requireSelf(data.actorId, user);
+  return [{ type: 'SubjectErased', data: { userId: user.userId, tenantId: null, erasedBy: data.actorId, erasedAt: data.now } }];
 }
 
 function requireRegistered(state: UserState): RegisteredUser {

@@ -2,10 +2,14 @@ import { Type, type Static } from 'typebox';
 import type { Decider } from '../shared/decider.ts';
 import { ConflictError } from '../shared/errors.ts';
 import { defineCommand, defineEvent, Uuid } from '../shared/message.ts';
-import { normaliseEmail, requireValidEmail } from './email.ts';
+import { requireValidEmail } from './email.ts';
 
-/** One stream per address: the first EmailClaimed wins, which makes emails unique without a lock. */
-export const emailClaimStreamId = (email: string): string => `user-email-${normaliseEmail(email)}`;
+/**
+ * One stream per address: the first EmailClaimed wins, which makes emails unique without a lock.
+ * The stream is named by the address's keyed hash (HMAC of the normalised address, computed
+ * outside the domain), never the address: stream ids are on the log and in Kafka keys for good.
+ */
+export const emailClaimStreamId = (emailKey: string): string => `user-email-${emailKey}`;
 
 export const ClaimEmailCommand = defineCommand('ClaimEmail', { email: Type.String(), userId: Uuid() });
 export type ClaimEmail = Static<typeof ClaimEmailCommand>;

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
 import { ClientInfo } from '../shared/client.ts';
 import { defineEvent, Timestamp, Uuid } from '../shared/message.ts';
+import { SubjectErasedEvent } from '../erasure/events.ts';
 
 export const UserRegisteredEvent = defineEvent('UserRegistered', {
   userId: Uuid(),
@@ -32,5 +33,5 @@ export const UserProfileUpdatedEvent = defineEvent('UserProfileUpdated', {
 });
 export type UserProfileUpdated = Static<typeof UserProfileUpdatedEvent>;
 
-export const UserEventSchema = Type.Union([UserRegisteredEvent, UserPasswordChangedEvent, UserProfileUpdatedEvent]);
+export const UserEventSchema = Type.Union([UserRegisteredEvent, UserPasswordChangedEvent, UserProfileUpdatedEvent, SubjectErasedEvent]);
 export type UserEvent = Static<typeof UserEventSchema>;

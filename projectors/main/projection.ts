@@ -4,7 +4,9 @@ import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platfo
 import type { Topics } from '../../platform/kafka.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 import { scopeLag } from '../../platform/projection-lag.ts';
+import { openEvents } from '../../platform/personal-data.ts';
 import { auditChainOf, projectAuditEvent } from './audit-trail.ts';
+import { ERASED } from '../../domain/shared/personal-data.ts';
 
 export { projectAuditEvent };
 
@@ -22,7 +24,7 @@ export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
         db: pool, key: MAIN_SCOPE, upTo, heartbeat,
-        load: (after, to, limit, tx) => readCategory(tx, 'platform', { after, upTo: to, limit }),
+        load: async (after, to, limit, tx) => openEvents(tx, await readCategory(tx, 'platform', { after, upTo: to, limit })),
         apply: projectPlatformEvent,
       });
       return 'done';
@@ -70,10 +72,20 @@ export async function projectPlatformEvent(tx: DatabaseTransactionConnection, st
         where tenant_id = ${event.data.tenantId} and version < ${version}`);
       return;
     case 'TenantDeleted':
+      // The tenant's keys went with it: its name and its invitations read as erased, here as in a rebuild.
       await tx.query(sql.unsafe`
-        update tenants set status = 'deleted', deleted_at = ${event.data.deletedAt}, version = ${version}
+        update tenants set status = 'deleted', deleted_at = ${event.data.deletedAt}, name = ${ERASED}, version = ${version}
         where tenant_id = ${event.data.tenantId} and version < ${version}`);
+      await tx.query(sql.unsafe`update invitations set email = ${ERASED} where tenant_id = ${event.data.tenantId}`);
       return;
+    case 'SubjectErased': {
+      const { userId, tenantId } = event.data;
+      const inTenant = tenantId === null ? sql.fragment`true` : sql.fragment`tenant_id = ${tenantId}`;
+      await tx.query(sql.unsafe`
+        update invitations set email = ${ERASED} where ${inTenant} and email = (select email from users where user_id = ${userId})`);
+      if (tenantId === null) await tx.query(sql.unsafe`update users set email = ${ERASED}, display_name = ${ERASED} where user_id = ${userId}`);
+      return;
+    }
     case 'MemberAdded':
       await tx.query(sql.unsafe`
         insert into memberships (tenant_id, user_id, role, added_at)

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Type } from 'typebox';
 import { rowSchema, sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
 import { readEventsOfTypes, type StoredEvent } from '../../platform/event-store.ts';
+import { openEvents } from '../../platform/personal-data.ts';
 import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { MemberAdded, MemberRemoved, MemberRoleChanged } from '../../domain/membership/index.ts';
@@ -12,6 +13,7 @@ import {
   NOTIFICATION_SOURCE_EVENTS, type NotificationPreferencesChanged, type NotificationsRead, type NotificationSourceEvent,
 } from '../../domain/notification-inbox/index.ts';
 import { notificationMessage, renderEmail, type NotificationData } from './templates.ts';
+import { erasureHandlers } from './erasure.ts';
 
 export const NOTIFICATIONS_SCOPE = 'notifications';
 
@@ -38,7 +40,7 @@ export function notificationsProjection(pool: DatabasePool, topics: Topics): Pro
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
         db: pool, key: NOTIFICATIONS_SCOPE, upTo, heartbeat,
-        load: (after, to, limit, tx) => readEventsOfTypes(tx, NOTIFICATION_SOURCE_EVENTS, { after, upTo: to, limit }),
+        load: async (after, to, limit, tx) => openEvents(tx, await readEventsOfTypes(tx, NOTIFICATION_SOURCE_EVENTS, { after, upTo: to, limit })),
         apply: (tx, event) => handlers[event.type as NotificationSourceEvent](tx, event),
       });
       return 'done';
@@ -46,7 +48,7 @@ export function notificationsProjection(pool: DatabasePool, topics: Topics): Pro
   };
 }
 
-type Handler = (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
+export type Handler = (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
 const on = <T>(handle: (tx: DatabaseTransactionConnection, data: T, event: StoredEvent) => Promise<void>): Handler =>
   (tx, event) => handle(tx, event.data as T, event);
 
@@ -120,6 +122,7 @@ const handlers: Record<NotificationSourceEvent, Handler> = {
       insert into notification_preferences (user_id, email_off) values (${d.userId}, ${sql.array(d.emailOff, 'text')})
       on conflict (user_id) do update set email_off = excluded.email_off`);
   }),
+  ...erasureHandlers,
 };
 
 /** Stable per (event, recipient): a replay, a rebuild or a second projector instance writes the same row. */

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
 import { readAllEvents, readCategory } from '../../platform/event-store.ts';
+import { openEvents } from '../../platform/personal-data.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import { bufferingBuilder, type RebuildSpec } from '../../platform/rebuild.ts';
 import { projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
@@ -18,7 +19,7 @@ export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: stri
     belongs: (event) => event.tenantId === tenantId,
     createBuilder: tenantReadModelBuilder,
     apply: projectDocumentEvent,
-    loadAfter: (after, upTo) => readCategory(pool, 'documents', { after, upTo, tenantId, limit: 10_000_000 }),
+    loadAfter: async (after, upTo) => openEvents(pool, await readCategory(pool, 'documents', { after, upTo, tenantId, limit: 10_000_000 })),
     afterSwap: () => tenantDataChanged(pool, tenantId),
   };
 }
@@ -30,7 +31,7 @@ export function mainRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
     belongs: () => true,
     createBuilder: () => bufferingBuilder(projectPlatformEvent),
     apply: projectPlatformEvent,
-    loadAfter: (after, upTo) => readCategory(pool, 'platform', { after, upTo, limit: 10_000_000 }),
+    loadAfter: async (after, upTo) => openEvents(pool, await readCategory(pool, 'platform', { after, upTo, limit: 10_000_000 })),
   };
 }
 

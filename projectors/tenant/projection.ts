@@ -1,6 +1,8 @@
 import { Type } from 'typebox';
 import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
 import { readCategory, type StoredEvent } from '../../platform/event-store.ts';
+import { openEvents } from '../../platform/personal-data.ts';
+import { rerenderErasedContent } from './content-erasure.ts';
 import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
 import type { Topics } from '../../platform/kafka.ts';
 import type { TenantPools } from '../../platform/tenant-pools.ts';
@@ -45,8 +47,8 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
       const db = await tenantPools.get(tenant.database_name);
       const applied = await applyFromCheckpoint({
         db, key: TENANT_CHECKPOINT, upTo, heartbeat,
-        load: (after, to, limit) => readCategory(pool, 'documents', { after, upTo: to, tenantId, limit }),
-        apply: projectDocumentEvent,
+        load: async (after, to, limit) => openEvents(pool, await readCategory(pool, 'documents', { after, upTo: to, tenantId, limit })),
+        apply: (tx, event) => (event.type === 'TenantContentErased' ? rerenderErasedContent(pool, tx, event) : projectDocumentEvent(tx, event)),
       });
       if (applied > 0) await tenantDataChanged(pool, tenantId);
       return 'done';

@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
+import { openEvents } from '../../platform/personal-data.ts';
 
 /** Which entries: one tenant's or one user's, optionally by actor, event types and time range. */
 export type AuditFilter = {
@@ -26,7 +27,9 @@ export const AuditEntryView = Type.Object({
   position: Type.Integer(), eventId: Type.String(), type: Type.String(), schemaVersion: Type.Integer(),
   tenantId: Type.Union([Type.String(), Type.Null()]), userId: Type.Union([Type.String(), Type.Null()]),
   actor: Type.Union([Type.String(), Type.Null()]), streamId: Type.String(), occurredAt: Type.String(),
-  data: Type.Unknown(), prevHash: Type.String(), hash: Type.String(),
+  data: Type.Unknown({ description: 'The event data as hashed: personal fields sealed (ll1. envelopes)' }),
+  readable: Type.Unknown({ description: "The data with personal fields opened, or '[erased]' once their subject was erased" }),
+  prevHash: Type.String(), hash: Type.String(),
 });
 export type AuditEntryView = Static<typeof AuditEntryView>;
 
@@ -34,8 +37,14 @@ function view(row: Static<typeof AuditRow>): AuditEntryView {
   return {
     position: row.global_position, eventId: row.event_id, type: row.type, schemaVersion: row.schema_version,
     tenantId: row.tenant_id, userId: row.user_id, actor: row.actor, streamId: row.stream_id, occurredAt: row.occurred_at,
-    data: row.data, prevHash: row.prev_hash, hash: row.hash,
+    data: row.data, readable: row.data, prevHash: row.prev_hash, hash: row.hash,
   };
+}
+
+/** Opens each entry's personal fields for `readable`, keys read afresh: an erasure shows at once. */
+async function readable(pool: DatabasePool, rows: readonly Static<typeof AuditRow>[]): Promise<AuditEntryView[]> {
+  const opened = await openEvents(pool, rows.map((row) => ({ type: row.type, data: row.data })), { cached: false });
+  return rows.map((row, i) => ({ ...view(row), readable: opened[i]!.data }));
 }
 
 function conditions(filter: AuditFilter) {
@@ -60,7 +69,7 @@ export function createAuditQueries(pool: DatabasePool) {
       const rows = await pool.any(sql.type(auditRow)`
         select ${COLUMNS} from audit_log where ${conditions(filter)} and global_position < ${before}
         order by global_position desc limit ${limit}`);
-      return rows.map(view);
+      return readable(pool, rows);
     },
     /** Oldest first, the whole range, read in pages so memory stays flat however long the range. */
     async *stream(filter: AuditFilter, pageSize = 500): AsyncGenerator<AuditEntryView> {
@@ -69,7 +78,7 @@ export function createAuditQueries(pool: DatabasePool) {
         const rows = await pool.any(sql.type(auditRow)`
           select ${COLUMNS} from audit_log where ${conditions(filter)} and global_position > ${after}
           order by global_position limit ${pageSize}`);
-        for (const row of rows) yield view(row);
+        for (const entry of await readable(pool, rows)) yield entry;
         if (rows.length < pageSize) return;
         after = rows.at(-1)!.global_position;
       }

@@ -1,0 +1,38 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+/**
+ * The ciphertext envelope of one personal field: `ll1.<keyId>.<base64url(iv | ciphertext | tag)>`,
+ * AES-256-GCM with a random 96-bit IV, the key id as additional data (a value cannot be moved
+ * under another key), over the field's JSON. See domain/shared/personal-data.ts.
+ */
+const PREFIX = 'll1.';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+export function sealValue(value: unknown, keyId: string, key: Buffer): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(keyId));
+  const body = Buffer.concat([cipher.update(JSON.stringify(value ?? null), 'utf8'), cipher.final()]);
+  return `${PREFIX}${keyId}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`;
+}
+
+/** The key id an envelope was sealed under, or null for anything that is not an `ll1.` envelope. */
+export function keyIdOf(envelope: string): string | null {
+  if (!envelope.startsWith(PREFIX)) return null;
+  const dot = envelope.indexOf('.', PREFIX.length);
+  return dot === -1 ? null : envelope.slice(PREFIX.length, dot);
+}
+
+/** The value inside an envelope; throws if it was tampered with or sealed under another key. */
+export function openValue(envelope: string, key: Buffer): unknown {
+  const keyId = keyIdOf(envelope);
+  if (keyId === null) throw new Error('not a sealed envelope');
+  const raw = Buffer.from(envelope.slice(PREFIX.length + keyId.length + 1), 'base64url');
+  if (raw.length < IV_BYTES + TAG_BYTES) throw new Error('sealed envelope too short');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+  decipher.setAAD(Buffer.from(keyId));
+  decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+  const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+  return JSON.parse(plain.toString('utf8')) as unknown;
+}
