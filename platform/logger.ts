@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.ts';
 
 /** Paths that may carry secrets; pino replaces them before anything is written. */
@@ -11,8 +11,10 @@ const REDACT = [
   'req.remoteAddress', 'req.headers["user-agent"]', 'req.headers["x-forwarded-for"]', 'req.headers["x-real-ip"]',
 ];
 
-export function createLogger(name: string, config: Pick<Config, 'LOG_LEVEL'>): Logger {
-  return pino({ name, level: config.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } });
+/** JSON lines to stdout, or to `destination` (a test capturing what a process logs). */
+export function createLogger(name: string, config: Pick<Config, 'LOG_LEVEL'>, destination?: DestinationStream): Logger {
+  const options = { name, level: config.LOG_LEVEL, redact: { paths: REDACT, censor: '[redacted]' } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export type { Logger };

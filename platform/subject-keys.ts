@@ -54,10 +54,12 @@ export async function keyForSubject(db: Queryable, subject: DataSubject, emailKe
   if (hit && fresh(hit.at)) return hit.value;
   await db.query(sql.unsafe`
     insert into subject_keys (key_id, subject, user_id, tenant_id, email_hash, key)
-    values (${randomUUID()}, ${row.subject}, ${row.userId}, ${row.tenantId}, ${row.emailHash}, ${sql.binary(randomBytes(32))})
+    select ${randomUUID()}, ${row.subject}, ${row.userId}, ${row.tenantId}, ${row.emailHash}, ${sql.binary(randomBytes(32))}
+    where not exists (select 1 from erased_users where user_id = ${row.userId})
     on conflict (subject) do nothing`);
-  const found = await db.one(sql.type(KeyRow)`select key_id, key from subject_keys where subject = ${row.subject}`);
-  const value = { keyId: found.key_id, key: found.key };
+  const found = await db.maybeOne(sql.type(KeyRow)`select key_id, key from subject_keys where subject = ${row.subject}`);
+  // An erased user gets a key that is never stored: what is sealed under it is erased as it is written.
+  const value = found ? { keyId: found.key_id, key: found.key } : { keyId: randomUUID(), key: randomBytes(32) };
   bySubject.set(row.subject, { value, at: Date.now() });
   byId.set(value.keyId, { value: value.key, at: Date.now() });
   return value;
@@ -87,6 +89,7 @@ const Deleted = rowSchema(Type.Object({ n: Type.Number() }));
 /** Deletes a whole account's keys: its own, what it wrote in every tenant, and its address's. */
 export async function eraseUserKeys(db: Queryable, userId: string, emailHash: string | null): Promise<number> {
   dropKeyCache();
+  await db.query(sql.unsafe`insert into erased_users (user_id) values (${userId}) on conflict do nothing`);
   return db.oneFirst(sql.type(Deleted)`
     with gone as (delete from subject_keys where user_id = ${userId} or (${emailHash}::text is not null and email_hash = ${emailHash}) returning 1)
     select count(*)::int as n from gone`);

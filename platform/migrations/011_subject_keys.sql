@@ -16,6 +16,13 @@ create index subject_keys_by_user on subject_keys (user_id) where user_id is not
 create index subject_keys_by_tenant on subject_keys (tenant_id) where tenant_id is not null;
 create index subject_keys_by_email on subject_keys (email_hash) where email_hash is not null;
 
+-- Users erased for good: no key is ever made for them again, so whatever the log still records
+-- about them afterwards (a failed login on their old address) is sealed under a key never kept.
+create table erased_users (
+  user_id   uuid        primary key,
+  erased_at timestamptz not null default now()
+);
+
 -- A deleted key must stop opening data in every process at once: caches drop it on this.
 create or replace function ll_notify_subject_key_deleted() returns trigger
 language plpgsql as $$

@@ -3,11 +3,28 @@ import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
 import { readAllEvents, readCategory } from '../../platform/event-store.ts';
 import { openEvents } from '../../platform/personal-data.ts';
 import type { Topics } from '../../platform/kafka.ts';
-import { bufferingBuilder, type RebuildSpec } from '../../platform/rebuild.ts';
+import { bufferingBuilder, type ReadModelBuilder, type RebuildSpec } from '../../platform/rebuild.ts';
+import type { StoredEvent } from '../../platform/event-store.ts';
 import { projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
 import { auditChainOf, projectAuditEvent } from '../main/audit-trail.ts';
 import { projectDocumentEvent, tenantDataChanged, TENANT_CHECKPOINT } from '../tenant/projection.ts';
 import { tenantReadModelBuilder } from '../tenant/rebuild-builder.ts';
+
+/**
+ * Kafka carries personal fields sealed: a rebuild opens them (keys from the main database, read
+ * when the events are written, so whatever was erased by then is erased in the rebuilt model).
+ */
+function openingBuilder(pool: DatabasePool, inner: ReadModelBuilder): ReadModelBuilder {
+  const events: StoredEvent[] = [];
+  return {
+    add: (event) => { events.push(event); },
+    async flush(tx) {
+      for (const event of await openEvents(pool, events, { cached: false })) inner.add(event);
+      events.length = 0;
+      await inner.flush(tx);
+    },
+  };
+}
 
 /**
  * One tenant's files and documents, in its own database, from the documents topic. Messages are
@@ -17,7 +34,7 @@ export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: stri
   return {
     name: tenantId, tables: ['files', 'documents'], checkpointKey: TENANT_CHECKPOINT, topics: [topics.documents], key: tenantId,
     belongs: (event) => event.tenantId === tenantId,
-    createBuilder: tenantReadModelBuilder,
+    createBuilder: () => openingBuilder(pool, tenantReadModelBuilder()),
     apply: projectDocumentEvent,
     loadAfter: async (after, upTo) => openEvents(pool, await readCategory(pool, 'documents', { after, upTo, tenantId, limit: 10_000_000 })),
     afterSwap: () => tenantDataChanged(pool, tenantId),
@@ -29,7 +46,7 @@ export function mainRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   return {
     name: 'main', tables: ['users', 'tenants', 'memberships', 'invitations'], checkpointKey: MAIN_SCOPE, topics: [topics.platform],
     belongs: () => true,
-    createBuilder: () => bufferingBuilder(projectPlatformEvent),
+    createBuilder: () => openingBuilder(pool, bufferingBuilder(projectPlatformEvent)),
     apply: projectPlatformEvent,
     loadAfter: async (after, upTo) => openEvents(pool, await readCategory(pool, 'platform', { after, upTo, limit: 10_000_000 })),
   };
