@@ -38,6 +38,7 @@ export const EXPECTATIONS: Record<string, Expectation> = {
   'command POST /api/auth/logout': { access: signedIn },
   'command POST /api/auth/password': { access: signedIn, body: { json: { currentPassword: 'correct horse battery staple', newPassword: 'another horse battery staple' } } },
   'query GET /api/users/me': { access: signedIn },
+  'command POST /api/users/me/erase': { access: signedIn, body: { json: { password: 'correct horse battery staple' } } },
 
   // Tenants and members.
   'command POST /api/tenants': { access: signedIn, body: { json: { name: 'Matrix', slug: 'matrix-new' } } },
@@ -49,6 +50,8 @@ export const EXPECTATIONS: Record<string, Expectation> = {
   'query GET /api/tenants/:tenantId/users': { access: members },
   'command PUT /api/tenants/:tenantId/users/:userId': { access: tenantAdmin, body: { json: { role: 'admin' } } },
   'command DELETE /api/tenants/:tenantId/users/:userId': { access: tenantAdmin },
+  // Erasing what a member left in the tenant: its admins only; another tenant's admin gets 404.
+  'command POST /api/tenants/:tenantId/users/:userId/erase': { access: tenantAdmin },
   'query GET /api/tenants/:tenantId/audit': { access: tenantAdmin },
   'query GET /api/tenants/:tenantId/audit/export': { access: tenantAdmin },
   'query GET /api/users/me/audit': { access: signedIn },

@@ -7,6 +7,7 @@ import { createTestContext, eventually } from './support/harness.ts';
 import { startSystem } from './support/system.ts';
 import { after, eventsContaining, identity, runNode, type User } from './support/identity-helpers.ts';
 import { sql } from '../platform/db.ts';
+import { openEvents } from '../platform/personal-data.ts';
 
 // The test client stands behind a proxy on 127.0.0.1 that sets X-Forwarded-For (TRUST_PROXY).
 const ctx = await createTestContext(t, { TRUST_PROXY: '127.0.0.1' });
@@ -51,9 +52,10 @@ t.test('authentication outcomes are events, with the client and without secrets'
   const changed = await command('POST', '/api/auth/password', { token: third.body.access_token, headers: browser, body: { currentPassword: viewer.password, newPassword: 'a brand new passphrase' } });
   t.equal(changed.status, 200);
 
-  const events = await ctx.pool.any(sql.unsafe`
+  // The client is sealed on the log (README "Erasure"): opened here as the read side opens it.
+  const events = await openEvents(ctx.pool, await ctx.pool.any(sql.unsafe`
     select type, stream_id, actor, data from events where stream_id like 'auth-%' or (stream_id = ${`user-${viewer.userId}`} and type = 'UserPasswordChanged')
-    order by global_position`) as unknown as { type: string; stream_id: string; actor: string | null; data: any }[];
+    order by global_position`) as unknown as { type: string; stream_id: string; actor: string | null; data: any }[]);
   const mine = events.filter((e) => e.stream_id === `auth-${viewer.userId}`).map((e) => e.type);
   t.same(mine, ['LoginSucceeded', 'LoginFailed', 'LoginSucceeded', 'RefreshTokenReuseDetected', 'LoginSucceeded', 'LoggedOut', 'LoginSucceeded'], "the viewer's auth-activity stream, in order");
   const failed = events.find((e) => e.type === 'LoginFailed' && e.data.userId === viewer.userId);

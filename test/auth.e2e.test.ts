@@ -10,6 +10,7 @@ import { startSystem, client } from './support/system.ts';
 import { after, decodeJwt, DEFAULT_PASSWORD, eventsContaining, forgeJwt, identity, secretsOf, type User } from './support/identity-helpers.ts';
 import { createServices } from '../platform/services.ts';
 import { sql } from '../platform/db.ts';
+import { openEvents } from '../platform/personal-data.ts';
 import { buildQueryApi } from '../query-api/app.ts';
 import { buildCommandApi } from '../command-api/app.ts';
 
@@ -255,7 +256,8 @@ t.test('password change: other sessions end, this one stays; the new password wo
   const fresh = await command('POST', '/api/auth/login', { body: { email: u.email, password: newPassword } });
   t.equal(fresh.status, 200, 'the new one does');
   extraSecrets.push(fresh.body.access_token, fresh.body.refresh_token);
-  const changed = await ctx.pool.any(sql.unsafe`select data from events where type = 'UserPasswordChanged' and stream_id = ${`user-${u.userId}`}`);
+  const changed = await openEvents(ctx.pool, (await ctx.pool.any(sql.unsafe`select data from events where type = 'UserPasswordChanged' and stream_id = ${`user-${u.userId}`}`))
+    .map((row) => ({ type: 'UserPasswordChanged', data: (row as { data: unknown }).data })));
   t.equal(changed.length, 1, 'one UserPasswordChanged event');
   t.same(Object.keys((changed[0] as { data: object }).data).sort(), ['changedAt', 'client', 'userId'], 'carrying no secret');
   t.same(Object.keys((changed[0] as { data: { client: object } }).data.client).sort(), ['ip', 'userAgent'], 'only where it came from');

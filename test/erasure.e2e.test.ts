@@ -130,3 +130,41 @@ t.test('notifications replayed from the log after erasure carry no trace', async
   t.ok(rows.length > 0, 'the replay wrote notifications');
   t.same(leaks(rows), [], 'no trace in the replayed notifications');
 });
+
+t.test("a tenant's admin erases what a member left in the tenant; nobody else may", async (t) => {
+  const member = await s.id.registerAndLogin('erasure-member@example.com');
+  const viewer = await s.id.registerAndLogin('erasure-viewer@example.com');
+  await s.id.addMember(admin.token, tenant.tenantId, member, 'user');
+  await s.id.addMember(admin.token, tenant.tenantId, viewer, 'viewer');
+  const other = await s.id.registerAndLogin('erasure-other-admin@example.com');
+  await s.id.createTenant(other.token, 'erasure-other');
+  const upload = await uploadOk(s, member.token, tenant.tenantId, { data: Buffer.from('pomegranate'), filename: 'pomegranate-4242.txt', contentType: 'text/plain', fields: { title: 'Pomegranate wobbly 4242' } });
+  const url = `/api/tenants/${tenant.tenantId}/users/${member.userId}/erase`;
+  t.equal((await command('POST', url, { token: other.token })).status, 404, "another tenant's admin: 404, as for a tenant that does not exist");
+  t.equal((await command('POST', url, { token: viewer.token })).status, 403, 'a viewer: 403');
+  t.equal((await command('POST', url, { token: member.token })).status, 403, 'the member themselves (not an admin): 403');
+  t.equal((await command('POST', `/api/tenants/${tenant.tenantId}/users/${other.userId}/erase`, { token: admin.token })).status, 404, 'a user who is not a member: 404');
+  const erased = await command('POST', url, { token: admin.token });
+  t.equal(erased.status, 202, JSON.stringify(erased.body));
+  const seen = await query('GET', `/api/tenants/${tenant.tenantId}/documents/${upload.id}`, { token: admin.token, headers: after(erased.body.position) });
+  t.equal(seen.body.title, '[erased]', 'their title reads as erased');
+  t.equal(seen.body.filename, '[erased]');
+  t.equal((await query('GET', '/api/users/me', { token: member.token })).status, 200, 'their account itself is not touched');
+  const raw = await dumpDatabase(ctx.pool);
+  t.notOk(raw.includes('Pomegranate') || raw.includes('pomegranate'), 'no trace of their content in the main database');
+});
+
+t.test("deleting a tenant deletes its keys: its name and content read as erased", async (t) => {
+  const before = Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from subject_keys where tenant_id = ${tenant.tenantId}`));
+  t.ok(before > 0, `the tenant had ${before} keys`);
+  const deleted = await command('DELETE', `/api/tenants/${tenant.tenantId}`, { token: admin.token });
+  t.equal(deleted.status, 202);
+  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from subject_keys where tenant_id = ${tenant.tenantId}`)), 0, 'no key of the tenant is left');
+  const name = await eventually(async () => {
+    const row = await ctx.pool.maybeOne(sql.unsafe`select name, status from tenants where tenant_id = ${tenant.tenantId}`) as { name: string; status: string } | null;
+    return row?.status === 'deleted' ? row.name : undefined;
+  });
+  t.equal(name, '[erased]', 'the read model shows the name as erased');
+  const created = await ctx.pool.oneFirst(sql.unsafe`select data->>'name' from events where type = 'TenantCreated' and tenant_id = ${tenant.tenantId}`);
+  t.match(String(created), /^ll1\./, 'what remains on the log is the event with its name sealed under a key that is gone');
+});
