@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { personalFieldsOf } from '../domain/personal-fields.ts';
 import { openLegacy } from '../domain/shared/personal-data.ts';
 import type { Queryable } from './db.ts';
@@ -52,7 +53,7 @@ export async function openEvents<E extends { type: string; data: unknown }>(db: 
   }
   if (erasing) dropKeyCache();
   if (personalEvents === 0) return [...events];
-  const keys = keyIds.size === 0 ? new Map<string, Buffer | null>() : await keysById(db, keyIds, options);
+  const keys = keyIds.size === 0 ? new Map<string, KeyObject | null>() : await keysById(db, keyIds, options);
   return events.map((event) => {
     const personal = personalFieldsOf(event.type);
     if (!personal) return event;
@@ -66,7 +67,7 @@ export async function openEvents<E extends { type: string; data: unknown }>(db: 
   });
 }
 
-function openField(value: string, keys: ReadonlyMap<string, Buffer | null>, erased: unknown): unknown {
+function openField(value: string, keys: ReadonlyMap<string, KeyObject | null>, erased: unknown): unknown {
   try {
     if (value.startsWith('ll0.')) return openLegacy(value);
     const keyId = keyIdOf(value);

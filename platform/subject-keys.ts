@@ -1,11 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { Type } from 'typebox';
 import type { DataSubject } from '../domain/shared/personal-data.ts';
 import { sql, rowSchema, type Queryable } from './db.ts';
 import type { EmailKey } from './email-key.ts';
 import type { Invalidations } from './invalidation.ts';
 
-export type SubjectKey = { keyId: string; key: Buffer };
+export type SubjectKey = { keyId: string; key: KeyObject };
 
 const KeyRow = rowSchema(Type.Object({ key_id: Type.String(), key: Type.Unsafe<Buffer>({}) }));
 
@@ -17,7 +17,7 @@ const KeyRow = rowSchema(Type.Object({ key_id: Type.String(), key: Type.Unsafe<B
  */
 const MAX_AGE_MS = 5 * 60_000;
 const bySubject = new Map<string, { value: SubjectKey; at: number }>();
-const byId = new Map<string, { value: Buffer; at: number }>();
+const byId = new Map<string, { value: KeyObject; at: number }>();
 const fresh = (at: number) => Date.now() - at < MAX_AGE_MS;
 
 export function dropKeyCache(): void {
@@ -59,15 +59,15 @@ export async function keyForSubject(db: Queryable, subject: DataSubject, emailKe
     on conflict (subject) do nothing`);
   const found = await db.maybeOne(sql.type(KeyRow)`select key_id, key from subject_keys where subject = ${row.subject}`);
   // An erased user gets a key that is never stored: what is sealed under it is erased as it is written.
-  const value = found ? { keyId: found.key_id, key: found.key } : { keyId: randomUUID(), key: randomBytes(32) };
+  const value = found ? { keyId: found.key_id, key: createSecretKey(found.key) } : { keyId: randomUUID(), key: createSecretKey(randomBytes(32)) };
   bySubject.set(row.subject, { value, at: Date.now() });
   byId.set(value.keyId, { value: value.key, at: Date.now() });
   return value;
 }
 
 /** Keys by id, read through `db` (null: erased). `cached: false` asks the database for every one. */
-export async function keysById(db: Queryable, keyIds: Iterable<string>, options: { cached?: boolean } = {}): Promise<Map<string, Buffer | null>> {
-  const keys = new Map<string, Buffer | null>();
+export async function keysById(db: Queryable, keyIds: Iterable<string>, options: { cached?: boolean } = {}): Promise<Map<string, KeyObject | null>> {
+  const keys = new Map<string, KeyObject | null>();
   const missing: string[] = [];
   for (const keyId of new Set(keyIds)) {
     const hit = options.cached === false ? undefined : byId.get(keyId);
@@ -78,8 +78,9 @@ export async function keysById(db: Queryable, keyIds: Iterable<string>, options:
   const rows = await db.any(sql.type(KeyRow)`select key_id, key from subject_keys where key_id = any(${sql.array(missing, 'uuid')})`);
   for (const keyId of missing) keys.set(keyId, null);
   for (const row of rows) {
-    keys.set(row.key_id, row.key);
-    if (options.cached !== false) byId.set(row.key_id, { value: row.key, at: Date.now() });
+    const key = createSecretKey(row.key);
+    keys.set(row.key_id, key);
+    if (options.cached !== false) byId.set(row.key_id, { value: key, at: Date.now() });
   }
   return keys;
 }
