@@ -8,6 +8,7 @@ import type { Logger } from '../../platform/logger.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import { allowedClasses } from '../../platform/outbound-address.ts';
 import { createWebhookSecretQueries } from '../../platform/webhook-secrets.ts';
+import { openEvents } from '../../platform/personal-data.ts';
 import { webhookDecider, webhookStreamId } from '../../domain/webhook/index.ts';
 import { createSender, type SendOutcome } from './send.ts';
 
@@ -101,16 +102,28 @@ export function startDeliveryWorker(options: { store: CommandStore; config: Conf
         to_json(coalesce(d.first_attempt_at, now()) + ${`${policy.windowMs} milliseconds`}::interval)#>>'{}' as window_ends_at`);
   }
 
+  /**
+   * The receiver is the tenant's own system: it gets the personal fields opened, as the read
+   * models show them (or erased, once their key is gone). The stored body keeps the ciphertext,
+   * so an erasure leaves nothing readable in webhook_deliveries.
+   */
+  async function openedBody(stored: string): Promise<string> {
+    const envelope = JSON.parse(stored) as { type: string; data: unknown };
+    const [opened] = await openEvents(pool, [{ type: envelope.type, data: envelope.data }]);
+    return JSON.stringify({ ...envelope, data: opened?.data ?? envelope.data });
+  }
+
   async function attempt(delivery: Claimed): Promise<void> {
     const signing = await secrets.signing(delivery.webhook_id);
+    const body = await openedBody(delivery.body);
     const timestamp = new Date();
     // During a rotation's overlap both secrets sign: "v1,<new> v1,<old>" (Standard Webhooks).
-    const signature = signing.map((secret) => new Webhook(secret).sign(delivery.message_id, timestamp, delivery.body)).join(' ');
+    const signature = signing.map((secret) => new Webhook(secret).sign(delivery.message_id, timestamp, body)).join(' ');
     const outcome: SendOutcome = signing.length === 0
       ? { ok: false, statusCode: null, durationMs: 0, error: 'no signing secret', responseBody: null }
       : await sender.post(delivery.url, {
         'webhook-id': delivery.message_id, 'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)), 'webhook-signature': signature,
-      }, delivery.body, stopping.signal);
+      }, body, stopping.signal);
     if (stopping.signal.aborted && !outcome.ok) return; // the lease expires and a worker tries again
     const retryAt = new Date(Date.now() + retryDelayMs(policy, delivery.attempts));
     const givenUp = !outcome.ok && retryAt.getTime() > Date.parse(delivery.window_ends_at);
