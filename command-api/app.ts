@@ -9,6 +9,7 @@ import { createAuthAudit } from './auth/auth-audit.ts';
 import { tenantRoutes } from './tenants/routes.ts';
 import { erasureRoutes } from './erasure/routes.ts';
 import { followKeyDeletions } from '../platform/subject-keys.ts';
+import { createTenantServers } from '../platform/tenant-servers.ts';
 import { invitationRoutes } from './invitations/routes.ts';
 import multipart from '@fastify/multipart';
 import { documentRoutes } from './documents/routes.ts';
@@ -37,7 +38,7 @@ export async function buildCommandApi(services: Services): Promise<App> {
   const passwords = createPasswords({ cost: config.BCRYPT_COST, concurrency: config.BCRYPT_CONCURRENCY });
   const guard = await credentialRateLimits(app, pool, config);
   await app.register(authRoutes, { store, sessions, passwords, guard, audit: createAuthAudit(store, config) });
-  await app.register(tenantRoutes, { store, tenantQuota: config.TENANTS_PER_USER });
+  await app.register(tenantRoutes, { store, tenantQuota: config.TENANTS_PER_USER, tenantServers: createTenantServers(config).names() });
   await app.register(erasureRoutes, { store, passwords });
   await app.register(invitationRoutes, { store });
   await app.register(webhookRoutes, { store, config });

@@ -13,6 +13,7 @@ import { InvitationAcceptedEvent, InvitationDeclinedEvent, MemberInvitedEvent } 
 import {
   TenantCreatedEvent,
   TenantDeletedEvent,
+  TenantPlacedEvent,
   TenantProvisionedEvent,
   TenantProvisioningFailedEvent,
   TenantRenamedEvent,
@@ -43,6 +44,7 @@ export const AnyDomainEventSchema = Type.Union([
   UserProfileUpdatedEvent,
   EmailClaimedEvent,
   TenantCreatedEvent,
+  TenantPlacedEvent,
   TenantRenamedEvent,
   TenantProvisionedEvent,
   TenantProvisioningFailedEvent,
@@ -112,6 +114,7 @@ const definitions: Record<DomainEventType, Definition> = {
   UserProfileUpdated: platform(UserProfileUpdatedEvent, "A user changed their display name."),
   EmailClaimed: platform(EmailClaimedEvent, 'An email address was reserved for a user; the first claim wins.'),
   TenantCreated: platform(TenantCreatedEvent, 'A tenant was created; its database is provisioned next.'),
+  TenantPlaced: platform(TenantPlacedEvent, "Where the tenant's database lives: a server by name and the database on it (at creation, and after an operator's move)."),
   TenantRenamed: platform(TenantRenamedEvent, "A tenant's display name changed."),
   TenantProvisioned: platform(TenantProvisionedEvent, "The tenant's database exists and is migrated."),
   TenantProvisioningFailed: platform(TenantProvisioningFailedEvent, 'An attempt to provision the tenant database failed; it will be retried.'),

@@ -52,9 +52,10 @@ function emittedEvents(): AnyDomainEvent[] {
   run(emailClaimDecider, [{ type: 'ClaimEmail', data: { email: 'ada@example.com', userId } }]);
   const databaseName = tenantDatabaseName('acme', tenantId);
   run(tenantDecider, [
-    { type: 'CreateTenant', data: { tenantId, name: 'Acme', slug: 'acme', databaseName, actorId: userId, now, tenantsOfActor: 0, tenantQuota: 10 } },
+    { type: 'CreateTenant', data: { tenantId, name: 'Acme', slug: 'acme', databaseName, actorId: userId, now, tenantsOfActor: 0, tenantQuota: 10, tenantsPerServer: { main: 0 } } },
     { type: 'MarkTenantProvisioningFailed', data: { reason: 'timeout', attempt: 1, now } },
     { type: 'MarkTenantProvisioned', data: { databaseName, now } },
+    { type: 'PlaceTenant', data: { server: 'pg2', database: databaseName, servers: ['main', 'pg2'] } },
     { type: 'RenameTenant', data: { name: 'Acme Inc', actorRole: 'admin' } },
     { type: 'DeleteTenant', data: { actorId: userId, actorRole: 'admin', now } },
   ]);
@@ -109,7 +110,7 @@ function emittedEvents(): AnyDomainEvent[] {
 t.test('the catalogue lists every event type once, each with all its versions', async (t) => {
   const types = eventCatalogue.map((definition) => definition.type);
   t.equal(new Set(types).size, types.length);
-  t.equal(types.length, 39);
+  t.equal(types.length, 40);
   t.ok(eventCatalogue.every((definition) => definition.description.length > 0));
   for (const definition of eventCatalogue) {
     t.same(definition.previousVersions.map((v) => v.schemaVersion), Array.from({ length: definition.schemaVersion - 1 }, (_, i) => i + 1), `${definition.type}: versions 1..${definition.schemaVersion}`);

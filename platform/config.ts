@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
+import { parseTenantServers } from './tenant-servers.ts';
 
 // Development defaults point at the services scripts/infra.sh starts. They are public (they are in
 // this file), so they are used only when NODE_ENV is explicitly `development` or `test`: a process
@@ -16,6 +17,9 @@ const Settings = Type.Object({
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   TENANT_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 50, default: 3 }),
   TENANT_POOLS_MAX: Type.Integer({ minimum: 1, maximum: 10000, default: 50 }),
+  // PostgreSQL servers tenant databases are placed on: `name=url,name=url` or a JSON object.
+  // Empty: one server, `main`, the DATABASE_URL cluster (platform/tenant-servers.ts).
+  TENANT_SERVERS: Type.String({ default: '' }),
   KAFKA_BROKERS: Type.String({ minLength: 1, default: '127.0.0.1:59092' }),
   KAFKA_CLIENT_ID: Type.String({ default: 'ledgerline' }),
   TOPIC_PREFIX: Type.String({ pattern: '^[a-zA-Z0-9._-]*$', default: '' }),
@@ -111,7 +115,7 @@ const REQUIRED_IN_PRODUCTION: SettingName[] = [
   'S3_SECRET_ACCESS_KEY', 'S3_BUCKET', 'JWT_SECRET', 'SMTP_URL',
 ];
 /** Settings Vault may supply (KV v2) when USE_VAULT=true. */
-export const SECRET_SETTINGS: SettingName[] = ['DATABASE_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET', 'AUDIT_PSEUDONYM_KEY'];
+export const SECRET_SETTINGS: SettingName[] = ['DATABASE_URL', 'TENANT_SERVERS', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET', 'AUDIT_PSEUDONYM_KEY'];
 /** Settings whose value is never printed, not even when it is malformed. */
 const HIDDEN_SETTINGS = new Set<SettingName>([...SECRET_SETTINGS, 'VAULT_ROLE_ID', 'VAULT_SECRET_ID']);
 
@@ -126,6 +130,13 @@ const KNOWN_DEFAULT_SECRETS: Partial<Record<SettingName, Set<string>>> = {
   S3_ACCESS_KEY_ID: new Set(['minioadmin']),
 };
 function isKnownDefault(name: SettingName, value: string): boolean {
+  if (name === 'TENANT_SERVERS') {
+    try {
+      return [...parseTenantServers(value, 'postgres://-').values()].some((url) => url !== 'postgres://-' && isKnownDefault('DATABASE_URL', url));
+    } catch {
+      return false; // malformed: reported below
+    }
+  }
   if (name === 'DATABASE_URL') {
     try {
       return KNOWN_DEFAULT_PASSWORDS.has(decodeURIComponent(new URL(value).password));
@@ -179,6 +190,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const error of Value.Errors(Settings, converted)) {
     const variable = error.instancePath.replace(/^\//, '') || 'configuration';
     problems.push({ variable, problem: `${error.message} ${shown(variable, raw[variable])}` });
+  }
+  if (typeof raw.TENANT_SERVERS === 'string') {
+    try { parseTenantServers(raw.TENANT_SERVERS, 'postgres://-'); } catch (err) {
+      problems.push({ variable: 'TENANT_SERVERS', problem: (err as Error).message });
+    }
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = converted as Config;

@@ -1,4 +1,5 @@
-import { createDatabasePool, assertSafeDatabaseName, withDatabase, type DatabasePool } from './db.ts';
+import { createDatabasePool, assertSafeDatabaseName, type DatabasePool } from './db.ts';
+import { MAIN_SERVER, singleServer, type TenantServers } from './tenant-servers.ts';
 
 /** lastUsed: the last get() or call on the pool; inFlight: calls on it not settled yet. */
 type Usage = { lastUsed: number; inFlight: number };
@@ -36,15 +37,23 @@ function tracked(pool: DatabasePool, usage: Usage): DatabasePool {
  * out of the map (so new requests open a fresh pool) and ended once it has been idle for
  * `graceMs`, or after `drainMs` at the latest (longer than the statement timeout). A request
  * that got a pool a moment ago but has not sent its query yet is covered by `graceMs`.
+ *
+ * Pools are keyed by server and database (a tenant being moved has a database of the same name
+ * on two servers). `maxPools` bounds them per process across all servers: a process holds at
+ * most maxPools × poolSize tenant connections, however many tenants and servers there are.
  */
-export function createTenantPools(options: { mainUri: string; poolSize: number; maxPools: number; idleMs?: number; graceMs?: number; drainMs?: number }) {
+export function createTenantPools(options: ({ mainUri: string } | { servers: TenantServers }) & { poolSize: number; maxPools: number; idleMs?: number; graceMs?: number; drainMs?: number }) {
+  const servers = 'servers' in options ? options.servers : singleServer(options.mainUri);
   const pools = new Map<string, Entry>();
   const retiring = new Set<Promise<void>>();
   const idleMs = options.idleMs ?? 60_000;
   const graceMs = options.graceMs ?? 1_000;
   const drainMs = options.drainMs ?? 70_000;
 
-  async function close(name: string): Promise<void> {
+  const keyOf = (database: string, server: string) => `${server}/${database}`;
+
+  async function close(database: string, server = MAIN_SERVER): Promise<void> {
+    const name = keyOf(database, server);
     const entry = pools.get(name);
     if (!entry) return;
     pools.delete(name);
@@ -96,23 +105,25 @@ export function createTenantPools(options: { mainUri: string; poolSize: number; 
   timer.unref();
 
   return {
-    async get(databaseName: string): Promise<DatabasePool> {
-      const existing = pools.get(databaseName);
+    /** The pool of a tenant database on a server (`main` when not said: tenants older than placement). */
+    async get(databaseName: string, server = MAIN_SERVER): Promise<DatabasePool> {
+      const key = keyOf(databaseName, server);
+      const existing = pools.get(key);
       if (existing) {
         // Map order is the LRU order: move to the back.
-        pools.delete(databaseName);
+        pools.delete(key);
         existing.usage.lastUsed = Date.now();
-        pools.set(databaseName, existing);
+        pools.set(key, existing);
         return existing.pool;
       }
-      const uri = withDatabase(options.mainUri, assertSafeDatabaseName(databaseName));
+      const uri = servers.databaseUri(server, assertSafeDatabaseName(databaseName));
       while (pools.size >= options.maxPools) await evictOne();
       const usage: Usage = { lastUsed: Date.now(), inFlight: 0 };
-      const entry: Entry = { usage, pool: createDatabasePool(uri, { maxPoolSize: options.poolSize, name: databaseName }).then((pool) => tracked(pool, usage)) };
-      pools.set(databaseName, entry);
+      const entry: Entry = { usage, pool: createDatabasePool(uri, { maxPoolSize: options.poolSize, name: key }).then((pool) => tracked(pool, usage)) };
+      pools.set(key, entry);
       entry.pool.then((pool) => { entry.ready = pool; }, () => {
         entry.failed = true;
-        if (pools.get(databaseName) === entry) pools.delete(databaseName);
+        if (pools.get(key) === entry) pools.delete(key);
       });
       return entry.pool;
     },
@@ -122,7 +133,7 @@ export function createTenantPools(options: { mainUri: string; poolSize: number; 
     retiring: () => retiring.size,
     async closeAll(): Promise<void> {
       clearInterval(timer);
-      await Promise.all([...pools.keys()].map(close));
+      await Promise.all([...pools.keys()].map((key) => { const entry = pools.get(key); pools.delete(key); return entry ? retire(entry, 0) : undefined; }));
       await Promise.all([...retiring]);
     },
   };

@@ -9,6 +9,7 @@ import { auditRoutes } from './audit/routes.ts';
 import { documentQueryRoutes } from './documents/routes.ts';
 import { webhookQueryRoutes } from './webhooks/routes.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
+import { createTenantServers } from '../platform/tenant-servers.ts';
 import { listenForInvalidations } from '../platform/invalidation.ts';
 import { createMembershipQueries } from './tenants/access.ts';
 import { createDocumentReadCache } from './documents/document-queries.ts';
@@ -33,7 +34,7 @@ export async function buildQueryApi(services: Services): Promise<App> {
   await app.register(notificationQueryRoutes, { queries: createNotificationQueries(pool), freshness });
   await app.register(invitationQueryRoutes, { pool, freshness });
   await app.register(auditRoutes, { pool, freshness, memberships });
-  const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
+  const tenantPools = createTenantPools({ servers: createTenantServers(config), poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
   app.addHook('onClose', () => tenantPools.closeAll());
   await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store,
     readCache: createDocumentReadCache(invalidations, { maxEntries: config.READ_CACHE_ENTRIES, maxAgeMs: config.READ_CACHE_MAX_AGE_MS }) });

@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { Type } from 'typebox';
 import { bootstrap } from '../platform/process.ts';
-import { createDatabasePool, rowSchema, sql, withDatabase } from '../platform/db.ts';
+import { createDatabasePool, rowSchema, sql } from '../platform/db.ts';
+import { createTenantServers } from '../platform/tenant-servers.ts';
 import { tenantMigrations } from '../platform/migrate.ts';
 import { migrateDatabase, modeOf, type DatabaseOutcome } from '../platform/migration-runner.ts';
 import { createProgress, mapBounded, printSummary } from '../platform/operator-progress.ts';
@@ -34,11 +35,12 @@ const mode = modeOf(values);
 const { config, logger } = await bootstrap('migrate-tenants');
 const directory = values.dir ?? tenantMigrations(config.TENANT_MIGRATIONS_DIR);
 const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 2 });
+const servers = createTenantServers(config);
 
-const TenantRow = rowSchema(Type.Object({ tenant_id: Type.String(), slug: Type.String(), database_name: Type.String() }));
+const TenantRow = rowSchema(Type.Object({ tenant_id: Type.String(), slug: Type.String(), database_name: Type.String(), server: Type.String() }));
 const only = values.tenant === undefined ? sql.fragment`true` : sql.fragment`(tenant_id::text = ${values.tenant} or slug = ${values.tenant})`;
 const tenants = await pool.any(sql.type(TenantRow)`
-  select tenant_id, slug, database_name from tenants where status = 'active' and ${only} order by created_at`);
+  select tenant_id, slug, database_name, server from tenants where status = 'active' and ${only} order by created_at`);
 await pool.end();
 if (values.tenant !== undefined && tenants.length === 0) {
   logger.error({ tenant: values.tenant }, 'no such active tenant');
@@ -49,7 +51,7 @@ logger.info({ mode, tenants: tenants.length, concurrency, directory }, 'migratin
 const progress = createProgress(logger, `migrate:tenants ${mode}`, tenants.length, 'tenants');
 let finished = 0;
 const outcomes = await mapBounded(tenants, concurrency, async (tenant) => {
-  const outcome: DatabaseOutcome = await migrateDatabase(mode, withDatabase(config.DATABASE_URL, tenant.database_name), directory, { lockWaitMs });
+  const outcome: DatabaseOutcome = await migrateDatabase(mode, servers.databaseUri(tenant.server, tenant.database_name), directory, { lockWaitMs });
   finished += 1;
   progress.update(finished, { tenant: tenant.slug, result: outcome.result });
   return outcome;
@@ -59,7 +61,7 @@ progress.stop();
 const rows = tenants.map((tenant, i) => {
   const settled = outcomes[i];
   const outcome: DatabaseOutcome = settled?.status === 'fulfilled' ? settled.value : { ok: false, result: 'failed', error: String(settled?.reason), ms: 0 };
-  return { tenant: tenant.slug, tenantId: tenant.tenant_id, database: tenant.database_name, ...outcome };
+  return { tenant: tenant.slug, tenantId: tenant.tenant_id, server: tenant.server, database: tenant.database_name, ...outcome };
 });
 printSummary(logger, `migrate:tenants ${mode}: tenant result`, rows);
 const failed = rows.filter((r) => !r.ok);

@@ -13,6 +13,7 @@ import { bootstrap } from '../platform/process.ts';
 import { failpoint } from '../platform/failpoints.ts';
 import { createServices } from '../platform/services.ts';
 import { createTenantPools } from '../platform/tenant-pools.ts';
+import { createTenantServers } from '../platform/tenant-servers.ts';
 import { rebuildJobs, type JobOutcome, type RebuildJob } from '../platform/rebuild-runner.ts';
 import { createProgress, printSummary } from '../platform/operator-progress.ts';
 import { startRun, recordTenant, finishRun } from '../platform/rebuild-runs.ts';
@@ -38,7 +39,7 @@ if ((!values.tenant && !values['all-tenants'] && !values.main && !values.audit) 
 const dryRun = values['dry-run'] ?? false;
 const { config, logger } = await bootstrap('rebuild');
 const services = await createServices(config, logger);
-const tenantPools = createTenantPools({ mainUri: config.DATABASE_URL, poolSize: 2, maxPools: Math.max(4, concurrency * 2) });
+const tenantPools = createTenantPools({ servers: createTenantServers(config), poolSize: 2, maxPools: Math.max(4, concurrency * 2) });
 const groupPrefix = `${config.TOPIC_PREFIX}ledgerline.rebuild.`;
 const { pool, eventLog, topics } = services;
 let exitCode = 0;
@@ -48,8 +49,8 @@ try {
   const jobs: RebuildJob[] = [];
   if (values.main) jobs.push({ spec: mainRebuild(pool, topics), db: async () => pool });
   if (values.audit) jobs.push({ spec: auditRebuild(pool, topics), db: async () => pool });
-  const tenantJob = (t: { tenantId: string; databaseName: string }): RebuildJob =>
-    ({ spec: tenantRebuild(pool, topics, t.tenantId), db: () => tenantPools.get(t.databaseName) });
+  const tenantJob = (t: { tenantId: string; databaseName: string; server: string }): RebuildJob =>
+    ({ spec: tenantRebuild(pool, topics, t.tenantId), db: () => tenantPools.get(t.databaseName, t.server) });
   if (values.tenant) {
     const tenant = await resolveTenant(pool, values.tenant);
     if (!tenant) { logger.error({ tenant: values.tenant }, 'no such active tenant'); exitCode = 1; } else jobs.push(tenantJob(tenant));

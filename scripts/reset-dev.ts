@@ -16,6 +16,7 @@ import { createEventLog, topicNames } from '../platform/kafka.ts';
 import { createS3Clients } from '../platform/s3.ts';
 import { isValidDatabaseName } from '../domain/tenant/index.ts';
 import { dropTenantDatabase } from '../projectors/provisioner/provision.ts';
+import { createTenantServers } from '../platform/tenant-servers.ts';
 
 const say = (line: string) => process.stdout.write(`reset-dev: ${line}\n`);
 const refuse = (line: string): never => {
@@ -50,6 +51,7 @@ if (!args.yes) {
 }
 
 const quiet = logger.child({}, { level: 'warn' });
+const servers = createTenantServers(config);
 
 async function onMainDatabase<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: config.DATABASE_URL });
@@ -77,9 +79,10 @@ try {
       say(`skipped a listed database with an unexpected name: ${JSON.stringify(name)}`);
       continue;
     }
-    await dropTenantDatabase(config.DATABASE_URL, name, quiet);
+    // On every tenant server: a database moved away, or left by a crashed move, may be on any.
+    for (const server of servers.names()) await dropTenantDatabase(servers.serverUri(server), name, quiet);
   }
-  say(`dropped the ${tenantDatabases.length} tenant database(s) listed, where present${tenantDatabases.length ? `: ${tenantDatabases.join(', ')}` : ''}`);
+  say(`dropped the ${tenantDatabases.length} tenant database(s) listed, where present on ${servers.names().join(', ')}${tenantDatabases.length ? `: ${tenantDatabases.join(', ')}` : ''}`);
 
   // 2. The main database's schema, recreated empty and migrated again.
   await onMainDatabase(async (client) => {

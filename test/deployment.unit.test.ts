@@ -36,7 +36,7 @@ t.test('app services run entry points that exist, with settings the config modul
 
 t.test('the production environment passes configuration once Vault supplies the secrets', async (t) => {
   const env = Object.fromEntries(Object.entries(services['command-api']!.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
-  const secrets = Object.fromEntries(SECRET_SETTINGS.map((name) => [name, name === 'DATABASE_URL' ? 'postgres://u:p@postgres:5432/ledgerline' : `${name.toLowerCase()}-from-vault-0123456789abcdef0123456789`]));
+  const secrets = Object.fromEntries(SECRET_SETTINGS.map((name) => [name, name === 'DATABASE_URL' ? 'postgres://u:p@postgres:5432/ledgerline' : name === 'TENANT_SERVERS' ? 'main=postgres://u:p@postgres:5432/ledgerline' : `${name.toLowerCase()}-from-vault-0123456789abcdef0123456789`]));
   t.equal(loadConfig(env, secrets).NODE_ENV, 'production');
   t.throws(() => loadConfig(env), /is required when NODE_ENV=production/, 'without Vault the secrets are missing, and the process says which');
 });

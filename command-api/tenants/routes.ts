@@ -10,6 +10,7 @@ import { runCommand, ifMatchVersion, type CommandAnswer } from '../run-command.t
 import { CommandAccepted, ErrorResponse, TenantParams } from '../schemas.ts';
 import { accessFrom, requireRole, tenantReads, type TenantAccess } from './access.ts';
 import { liveTenantsCreatedBy } from './quota.ts';
+import { tenantsPerServer } from './placement.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DatabaseTransactionConnection } from '../../platform/db.ts';
 import { eraseTenantKeys } from '../../platform/subject-keys.ts';
@@ -18,30 +19,34 @@ const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404
 const MemberParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
 
-export async function tenantRoutes(app: App, options: { store: CommandStore; tenantQuota: number }): Promise<void> {
-  const { store, tenantQuota } = options;
+export async function tenantRoutes(app: App, options: { store: CommandStore; tenantQuota: number; tenantServers: string[] }): Promise<void> {
+  const { store, tenantQuota, tenantServers } = options;
   app.addHook('onRequest', app.authenticate);
 
   app.post('/api/tenants', {
     schema: {
       tags: ['tenants'], summary: 'Create a tenant; the caller becomes its admin; its database is provisioned asynchronously', ...secured,
-      body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }), slug: Type.String({ minLength: 1, maxLength: 63 }) }, { additionalProperties: false }),
+      body: Type.Object({
+        name: Type.String({ minLength: 1, maxLength: 200 }), slug: Type.String({ minLength: 1, maxLength: 63 }),
+        server: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'The tenant server (TENANT_SERVERS) to place its database on; default: the one with the fewest tenants' })),
+      }, { additionalProperties: false }),
       response: { 202: CommandAccepted, ...errors },
     },
   }, async (request, reply) => {
     const tenantId = randomUUID();
     const actorId = request.actor.userId;
-    const { name, slug } = request.body;
+    const { name, slug, server } = request.body;
     // Before tenantDatabaseName(slug) below, which would refuse a bad slug as INVALID_DATABASE_NAME.
     requireValidSlug(slug);
-    const tenantsOfActor = await liveTenantsCreatedBy(store.pool, actorId);
+    const [tenantsOfActor, perServer] = await Promise.all([liveTenantsCreatedBy(store.pool, actorId), tenantsPerServer(store.pool, tenantServers)]);
     return runCommand(store, request, reply, {
       actor: actorId, tenantId,
       decisions: [
         decision(slugClaimDecider, slugClaimStreamId(slug), { type: 'ClaimSlug', data: { slug, tenantId } }),
         decision(tenantDecider, tenantStreamId(tenantId), {
           type: 'CreateTenant',
-          data: { tenantId, name, slug, databaseName: tenantDatabaseName(slug, tenantId), actorId, now: new Date().toISOString(), tenantsOfActor, tenantQuota },
+          data: { tenantId, name, slug, databaseName: tenantDatabaseName(slug, tenantId), actorId, now: new Date().toISOString(), tenantsOfActor, tenantQuota,
+            tenantsPerServer: perServer, ...(server === undefined ? {} : { server }) },
         }),
         decision(membershipDecider, membershipStreamId(tenantId), { type: 'AddFounder', data: { tenantId, userId: actorId } }),
       ],

@@ -6,6 +6,7 @@ import type {
   DeleteTenant,
   MarkTenantProvisioned,
   MarkTenantProvisioningFailed,
+  PlaceTenant,
   RenameTenant,
   TenantCommand,
 } from './commands.ts';
@@ -31,6 +32,8 @@ export function decideTenant(command: TenantCommand, state: TenantState): Tenant
       return markProvisioned(command, requireLive(state));
     case 'MarkTenantProvisioningFailed':
       return markProvisioningFailed(command, requireLive(state));
+    case 'PlaceTenant':
+      return placeTenant(command, requireLive(state));
     default: {
       const _exhaustive: never = command;
       return _exhaustive;
@@ -48,12 +51,36 @@ function createTenant({ data }: CreateTenant, state: TenantState): TenantEvent[]
   if (data.databaseName !== tenantDatabaseName(slug, data.tenantId)) {
     throw new ValidationError('INVALID_DATABASE_NAME', 'databaseName must be tenantDatabaseName(slug, tenantId)');
   }
+  const server = chooseServer(data.tenantsPerServer, data.server);
   return [
     {
       type: 'TenantCreated',
       data: { tenantId: data.tenantId, name, slug, databaseName: data.databaseName, createdBy: data.actorId, createdAt: data.now },
     },
+    { type: 'TenantPlaced', data: { tenantId: data.tenantId, server, database: data.databaseName } },
   ];
+}
+
+/** The named server if it is configured, else the one with the fewest tenants (ties: by name, so the choice is stable). */
+function chooseServer(tenantsPerServer: Record<string, number>, requested: string | undefined): string {
+  if (requested !== undefined) {
+    if (!Object.hasOwn(tenantsPerServer, requested)) throw new ValidationError('UNKNOWN_SERVER', `no tenant server named ${JSON.stringify(requested)}`);
+    return requested;
+  }
+  const [fewest] = Object.entries(tenantsPerServer).sort(([a, m], [b, n]) => m - n || (a < b ? -1 : a > b ? 1 : 0));
+  if (!fewest) throw new ValidationError('NO_TENANT_SERVERS', 'no tenant server is configured');
+  return fewest[0];
+}
+
+/** Only a provisioned tenant moves (its database exists to be copied); the same place again changes nothing. */
+function placeTenant({ data }: PlaceTenant, tenant: LiveTenant): TenantEvent[] {
+  if (tenant.status !== 'active') throw new ConflictError('TENANT_NOT_READY', 'a tenant is moved only once it is provisioned');
+  if (!data.servers.includes(data.server)) throw new ValidationError('UNKNOWN_SERVER', `no tenant server named ${JSON.stringify(data.server)}`);
+  if (data.database !== tenant.databaseName) {
+    throw new ConflictError('DATABASE_NAME_MISMATCH', `this tenant's database is ${tenant.databaseName}`);
+  }
+  if (data.server === tenant.server) return [];
+  return [{ type: 'TenantPlaced', data: { tenantId: tenant.tenantId, server: data.server, database: data.database } }];
 }
 
 function renameTenant({ data }: RenameTenant, tenant: LiveTenant): TenantEvent[] {

@@ -14,6 +14,19 @@ export const TenantCreatedEvent = defineEvent('TenantCreated', {
 });
 export type TenantCreated = Static<typeof TenantCreatedEvent>;
 
+/**
+ * Where the tenant's database lives: a server by name (configuration maps names to connection
+ * URLs, which never appear on the log) and the database on it. First emitted with TenantCreated;
+ * again when an operator moves the tenant (`npm run tenants -- move`), once the new database
+ * has caught up.
+ */
+export const TenantPlacedEvent = defineEvent('TenantPlaced', {
+  tenantId: Uuid(),
+  server: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,39}$', examples: ['main'] }),
+  database: DatabaseName(),
+});
+export type TenantPlaced = Static<typeof TenantPlacedEvent>;
+
 export const TenantRenamedEvent = defineEvent('TenantRenamed', { tenantId: Uuid(), name: TenantName() });
 export type TenantRenamed = Static<typeof TenantRenamedEvent>;
 
@@ -42,6 +55,7 @@ export type TenantDeleted = Static<typeof TenantDeletedEvent>;
 
 export const TenantEventSchema = Type.Union([
   TenantCreatedEvent,
+  TenantPlacedEvent,
   TenantRenamedEvent,
   TenantProvisionedEvent,
   TenantProvisioningFailedEvent,

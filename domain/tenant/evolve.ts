@@ -6,6 +6,8 @@ type TenantDetails = {
   name: string;
   slug: string;
   databaseName: string;
+  /** The tenant server its database is on (TenantPlaced); `main` for tenants older than placement. */
+  server: string;
   createdBy: string;
   createdAt: string;
 };
@@ -29,7 +31,9 @@ export const initialTenantState = (): TenantState => ({ status: 'initial' });
 export function evolveTenant(state: TenantState, event: TenantEvent): TenantState {
   switch (event.type) {
     case 'TenantCreated':
-      return { status: 'provisioning', ...event.data, failedAttempts: 0, lastFailure: null };
+      return { status: 'provisioning', ...event.data, server: 'main', failedAttempts: 0, lastFailure: null };
+    case 'TenantPlaced':
+      return state.status === 'initial' ? state : { ...state, server: event.data.server, databaseName: event.data.database };
     case 'TenantRenamed':
       return state.status === 'initial' ? state : { ...state, name: event.data.name };
     case 'TenantProvisioned':
@@ -56,6 +60,6 @@ export function evolveTenant(state: TenantState, event: TenantEvent): TenantStat
 }
 
 function detailsOf(state: TenantDetails): TenantDetails {
-  const { tenantId, name, slug, databaseName, createdBy, createdAt } = state;
-  return { tenantId, name, slug, databaseName, createdBy, createdAt };
+  const { tenantId, name, slug, databaseName, server, createdBy, createdAt } = state;
+  return { tenantId, name, slug, databaseName, server, createdBy, createdAt };
 }

@@ -10,10 +10,12 @@ const now = '2025-01-02T03:04:05.000Z';
 const later = '2025-01-02T03:05:00.000Z';
 const databaseName = 'tenant_acme_corp_3fa85f64';
 
-const create = (data: Partial<{ name: string; slug: string; databaseName: string; tenantsOfActor: number; tenantQuota: number }> = {}): TenantCommand => ({
+type CreateData = { name: string; slug: string; databaseName: string; tenantsOfActor: number; tenantQuota: number; tenantsPerServer: Record<string, number>; server: string };
+const create = (data: Partial<CreateData> = {}): TenantCommand => ({
   type: 'CreateTenant',
-  data: { tenantId, name: ' Acme Corp ', slug: 'acme-corp', databaseName, actorId, now, tenantsOfActor: 0, tenantQuota: 10, ...data },
+  data: { tenantId, name: ' Acme Corp ', slug: 'acme-corp', databaseName, actorId, now, tenantsOfActor: 0, tenantQuota: 10, tenantsPerServer: { main: 0 }, ...data },
 });
+const place = (server: string, database = databaseName): TenantCommand => ({ type: 'PlaceTenant', data: { server, database, servers: ['main', 'pg2'] } });
 const createWithSlug = (slug: string): TenantCommand => create({ slug, databaseName: `tenant_${slug.replaceAll('-', '_')}_3fa85f64` });
 const rename = (name: string, actorRole: Role = 'admin'): TenantCommand => ({ type: 'RenameTenant', data: { name, actorRole } });
 const remove = (actorRole: Role = 'admin'): TenantCommand => ({ type: 'DeleteTenant', data: { actorId, actorRole, now: later } });
@@ -27,6 +29,8 @@ const created: TenantEvent = {
   type: 'TenantCreated',
   data: { tenantId, name: 'Acme Corp', slug: 'acme-corp', databaseName, createdBy: actorId, createdAt: now },
 };
+const placedOn = (server: string): TenantEvent => ({ type: 'TenantPlaced', data: { tenantId, server, database: databaseName } });
+const placed = placedOn('main');
 const provisioned: TenantEvent = { type: 'TenantProvisioned', data: { tenantId, databaseName, provisionedAt: later } };
 const failed: TenantEvent = {
   type: 'TenantProvisioningFailed',
@@ -45,11 +49,11 @@ t.test('stream id and database name', async (t) => {
 
 t.test('CreateTenant', async (t) => {
   t.test('creates the tenant with a trimmed name, in provisioning', async (t) => {
-    given(tenantDecider, []).when(create()).then(t, [created]);
+    given(tenantDecider, []).when(create()).then(t, [created, placed]);
   });
   t.test('refuses a user at the tenant quota, allows one below it', async (t) => {
     given(tenantDecider, []).when(create({ tenantsOfActor: 10, tenantQuota: 10 })).thenThrows(t, 'TENANT_QUOTA_EXCEEDED', ForbiddenError);
-    given(tenantDecider, []).when(create({ tenantsOfActor: 9, tenantQuota: 10 })).then(t, [created]);
+    given(tenantDecider, []).when(create({ tenantsOfActor: 9, tenantQuota: 10 })).then(t, [created, placed]);
   });
   t.test('refuses to create it twice', async (t) => {
     given(tenantDecider, [created]).when(create()).thenThrows(t, 'TENANT_EXISTS', ConflictError);
@@ -68,10 +72,36 @@ t.test('CreateTenant', async (t) => {
   t.test('refuses a blank or too long name, accepts 200 characters', async (t) => {
     given(tenantDecider, []).when(create({ name: '  ' })).thenThrows(t, 'INVALID_TENANT_NAME', ValidationError);
     given(tenantDecider, []).when(create({ name: 'n'.repeat(201) })).thenThrows(t, 'INVALID_TENANT_NAME', ValidationError);
-    given(tenantDecider, []).when(create({ name: 'n'.repeat(200) })).then(t, [{ ...created, data: { ...created.data, name: 'n'.repeat(200) } }]);
+    given(tenantDecider, []).when(create({ name: 'n'.repeat(200) })).then(t, [{ ...created, data: { ...created.data, name: 'n'.repeat(200) } }, placed]);
   });
   t.test('refuses a database name that is not tenantDatabaseName(slug, tenantId)', async (t) => {
     given(tenantDecider, []).when(create({ databaseName: 'tenant_other_3fa85f64' })).thenThrows(t, 'INVALID_DATABASE_NAME', ValidationError);
+  });
+  t.test('places it on the server with the fewest tenants, ties by name', async (t) => {
+    given(tenantDecider, []).when(create({ tenantsPerServer: { main: 5, pg2: 3 } })).then(t, [created, placedOn('pg2')]);
+    given(tenantDecider, []).when(create({ tenantsPerServer: { pg2: 4, main: 4 } })).then(t, [created, placedOn('main')]);
+  });
+  t.test('places it on the server the request names, if it is configured', async (t) => {
+    given(tenantDecider, []).when(create({ tenantsPerServer: { main: 0, pg2: 9 }, server: 'pg2' })).then(t, [created, placedOn('pg2')]);
+    given(tenantDecider, []).when(create({ tenantsPerServer: { main: 0 }, server: 'elsewhere' })).thenThrows(t, 'UNKNOWN_SERVER', ValidationError);
+    given(tenantDecider, []).when(create({ tenantsPerServer: { main: 0 }, server: 'toString' })).thenThrows(t, 'UNKNOWN_SERVER', ValidationError);
+  });
+});
+
+t.test('PlaceTenant (an operator moves the tenant)', async (t) => {
+  t.test('moves a provisioned tenant to another configured server', async (t) => {
+    given(tenantDecider, [created, placed, provisioned]).when(place('pg2')).then(t, [placedOn('pg2')]);
+    given(tenantDecider, [created, placed, provisioned, placedOn('pg2')]).when(place('main')).then(t, [placed]);
+  });
+  t.test('the same place again changes nothing', async (t) => {
+    given(tenantDecider, [created, placed, provisioned, placedOn('pg2')]).when(place('pg2')).then(t, []);
+  });
+  t.test('refuses an unknown server, another database, an unprovisioned or deleted tenant', async (t) => {
+    given(tenantDecider, [created, placed, provisioned]).when(place('elsewhere')).thenThrows(t, 'UNKNOWN_SERVER', ValidationError);
+    given(tenantDecider, [created, placed, provisioned]).when(place('pg2', 'tenant_other_3fa85f64')).thenThrows(t, 'DATABASE_NAME_MISMATCH', ConflictError);
+    given(tenantDecider, [created, placed]).when(place('pg2')).thenThrows(t, 'TENANT_NOT_READY', ConflictError);
+    given(tenantDecider, [created, placed, provisioned, deleted]).when(place('pg2')).thenThrows(t, 'TENANT_DELETED', ConflictError);
+    given(tenantDecider, []).when(place('pg2')).thenThrows(t, 'TENANT_NOT_FOUND', NotFoundError);
   });
 });
 
@@ -150,7 +180,7 @@ t.test('MarkTenantProvisioningFailed', async (t) => {
 });
 
 t.test('evolve', async (t) => {
-  const details = { tenantId, name: 'Acme Corp', slug: 'acme-corp', databaseName, createdBy: actorId, createdAt: now };
+  const details = { tenantId, name: 'Acme Corp', slug: 'acme-corp', databaseName, server: 'main', createdBy: actorId, createdAt: now };
   t.test('initial', async (t) => {
     given(tenantDecider, []).thenState(t, { status: 'initial' });
     t.equal(tenantStatusOf(tenantDecider.initialState()), null);
@@ -164,6 +194,9 @@ t.test('evolve', async (t) => {
     given(tenantDecider, [created, failed, provisioned, { type: 'TenantRenamed', data: { tenantId, name: 'Acme Inc' } }]).thenState(t, {
       status: 'active', ...details, name: 'Acme Inc', provisionedAt: later,
     });
+  });
+  t.test('placed: the state follows the latest placement (tenants older than placement are on main)', async (t) => {
+    given(tenantDecider, [created, placedOn('pg2'), provisioned]).thenState(t, { status: 'active', ...details, server: 'pg2', provisionedAt: later });
   });
   t.test('deleted, remembering whether it was provisioned', async (t) => {
     given(tenantDecider, [created, provisioned, deleted]).thenState(t, {

@@ -57,6 +57,11 @@ export async function projectPlatformEvent(tx: DatabaseTransactionConnection, st
         on conflict (tenant_id) do nothing`);
       return;
     }
+    case 'TenantPlaced':
+      await tx.query(sql.unsafe`
+        update tenants set server = ${event.data.server}, database_name = ${event.data.database}, version = ${version}
+        where tenant_id = ${event.data.tenantId} and version < ${version}`);
+      return;
     case 'TenantRenamed':
       await tx.query(sql.unsafe`
         update tenants set name = ${event.data.name}, version = ${version} where tenant_id = ${event.data.tenantId} and version < ${version}`);

@@ -12,11 +12,27 @@ import { tenantDecider, tenantStreamId, type TenantCommand } from '../../domain/
 import { dropTenantDatabase, provisionTenantDatabase } from './provision.ts';
 import { tenantMigrations } from '../../platform/migrate.ts';
 import { tenantScopesLag } from '../../platform/projection-lag.ts';
+import { MAIN_SERVER, singleServer, type TenantServers } from '../../platform/tenant-servers.ts';
 
 const SCOPE = 'provisioner';
 const ACTOR = 'system:provisioner';
 // Session-level, so it takes no transaction id (see catchUp).
 const LOCK = 'ledgerline.provisioner';
+type Placement = { server: string };
+
+/**
+ * Where the tenant's database is: its stream's latest TenantPlaced (emitted with TenantCreated,
+ * and again by a move), `main` for tenants older than placement. Creation on a replay after a
+ * move finds the database already there; deletion drops it where it is now.
+ */
+function placementOf(stream: StoredEvent[]): Placement {
+  for (const stored of [...stream].reverse()) {
+    const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
+    if (event.type === 'TenantPlaced') return { server: event.data.server };
+  }
+  return { server: MAIN_SERVER };
+}
+
 const PositionRow = rowSchema(Type.Object({ tenant_id: Type.String(), position: Type.Number() }));
 
 /**
@@ -24,8 +40,9 @@ const PositionRow = rowSchema(Type.Object({ tenant_id: Type.String(), position: 
  * (or TenantProvisioningFailed, retried with back-off); TenantDeleted → DROP DATABASE once the
  * read side no longer serves the tenant, then delete its objects in S3.
  */
-export function provisionerProjection(options: { store: CommandStore; mainUri: string; topics: Topics; logger: Logger; s3: S3Clients; tenantMigrations?: string }): Projection {
-  const { store, mainUri, logger, s3 } = options;
+export function provisionerProjection(options: { store: CommandStore; mainUri: string; servers?: TenantServers; topics: Topics; logger: Logger; s3: S3Clients; tenantMigrations?: string }): Projection {
+  const { store, logger, s3 } = options;
+  const servers = options.servers ?? singleServer(options.mainUri);
   const { pool } = store;
 
   async function record(event: StoredEvent, tenantId: string, command: TenantCommand): Promise<void> {
@@ -42,7 +59,7 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
     (await readStream(pool, tenantStreamId(tenantId))).filter((e) => e.type === 'TenantProvisioningFailed').length;
 
   /** One attempt; a failure is recorded and thrown, and the projector retries it with back-off. */
-  async function provision(event: StoredEvent, tenantId: string, databaseName: string): Promise<void> {
+  async function provision(event: StoredEvent, tenantId: string, databaseName: string, placement: Placement): Promise<void> {
     // A tenant deleted before it was provisioned gets no database (its TenantDeleted, later in
     // the log, drops one a crashed attempt may have left).
     if (await isDeleted(tenantId)) {
@@ -50,7 +67,7 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
       return;
     }
     try {
-      await provisionTenantDatabase(mainUri, databaseName, logger, tenantMigrations(options.tenantMigrations));
+      await provisionTenantDatabase(servers.serverUri(placement.server), databaseName, logger, tenantMigrations(options.tenantMigrations));
       await record(event, tenantId, { type: 'MarkTenantProvisioned', data: { databaseName, now: new Date().toISOString() } });
     } catch (err) {
       if (await isDeleted(tenantId)) return; // deleted meanwhile: nothing to provision
@@ -62,13 +79,13 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
     }
   }
 
-  async function apply(stored: StoredEvent): Promise<void> {
+  async function apply(stored: StoredEvent, placement: Placement): Promise<void> {
     const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
-    if (event.type === 'TenantCreated') await provision(stored, event.data.tenantId, event.data.databaseName);
+    if (event.type === 'TenantCreated') await provision(stored, event.data.tenantId, event.data.databaseName, placement);
     if (event.type === 'TenantDeleted') {
       const name = await pool.maybeOneFirst(sql.unsafe`select database_name from tenants where tenant_id = ${event.data.tenantId}`);
       if (typeof name === 'string') {
-        await dropTenantDatabase(mainUri, name, logger);
+        await dropTenantDatabase(servers.serverUri(placement.server), name, logger);
         // Its objects go too: nothing can reach them any more, and the tenant asked to be deleted.
         // (Pre-signed URLs issued earlier stop working with the objects.)
         const deleted = await deletePrefix(s3, tenantPrefix(s3, name));
@@ -111,12 +128,14 @@ export function provisionerProjection(options: { store: CommandStore; mainUri: s
         try {
           await connection.query(sql.unsafe`insert into projection_checkpoints (projection) values (${key}) on conflict do nothing`);
           const position = Number(await connection.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${key}`));
-          const lifecycle = (await readStream(connection, tenantStreamId(tenantId)))
+          const stream = await readStream(connection, tenantStreamId(tenantId));
+          const placement = placementOf(stream);
+          const lifecycle = stream
             .filter((e) => (e.type === 'TenantCreated' || e.type === 'TenantDeleted') && e.globalPosition > position && e.globalPosition <= upTo);
           for (const event of lifecycle) {
             // A deletion waits until the read side no longer serves the tenant; the sweep comes back.
             if (event.type === 'TenantDeleted' && !(await readSideLetGo(tenantId))) return 'paused';
-            await apply(event);
+            await apply(event, placement);
             await connection.query(sql.unsafe`
               update projection_checkpoints set position = ${event.globalPosition}, updated_at = now() where projection = ${key} and position < ${event.globalPosition}`);
           }

@@ -21,9 +21,10 @@ async function onServer<T>(connectionUri: string, work: (client: pg.Client) => P
 /**
  * Creates the tenant database if it is missing and brings its schema up to date. Every step is
  * safe to repeat, so a provisioner killed half-way finishes the job when the event comes again.
+ * `serverUri`: any database on the tenant's server (its TENANT_SERVERS URL).
  */
-export async function provisionTenantDatabase(mainUri: string, databaseName: string, logger: Logger, migrations = tenantMigrations()): Promise<void> {
-  await onServer(mainUri, async (client) => {
+export async function provisionTenantDatabase(serverUri: string, databaseName: string, logger: Logger, migrations = tenantMigrations()): Promise<void> {
+  await onServer(serverUri, async (client) => {
     const exists = await client.query('select 1 from pg_database where datname = $1', [databaseName]);
     if (exists.rowCount === 0) {
       try {
@@ -38,11 +39,11 @@ export async function provisionTenantDatabase(mainUri: string, databaseName: str
     }
   });
   failpoint('provisioner-after-create-database');
-  await migrate(withDatabase(mainUri, databaseName), migrations, { logger });
+  await migrate(withDatabase(serverUri, databaseName), migrations, { logger });
 }
 
-export async function dropTenantDatabase(mainUri: string, databaseName: string, logger: Logger): Promise<void> {
-  await onServer(mainUri, async (client) => {
+export async function dropTenantDatabase(serverUri: string, databaseName: string, logger: Logger): Promise<void> {
+  await onServer(serverUri, async (client) => {
     await client.query(`drop database if exists ${quoted(databaseName)} with (force)`);
   });
   logger.info({ databaseName }, 'tenant database dropped');

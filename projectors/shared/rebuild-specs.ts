@@ -63,15 +63,20 @@ export function auditRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   };
 }
 
-const TenantRow = rowSchema(Type.Object({ tenant_id: Type.String(), database_name: Type.String(), slug: Type.String() }));
+const TenantRow = rowSchema(Type.Object({ tenant_id: Type.String(), database_name: Type.String(), server: Type.String(), slug: Type.String() }));
+/** An active tenant and where its database is (the placement). */
+export type PlacedTenant = { tenantId: string; databaseName: string; server: string; slug: string };
 
-export async function resolveTenant(pool: DatabasePool, idOrSlug: string): Promise<{ tenantId: string; databaseName: string; slug: string } | null> {
+const placedTenant = (row: { tenant_id: string; database_name: string; server: string; slug: string }): PlacedTenant =>
+  ({ tenantId: row.tenant_id, databaseName: row.database_name, server: row.server, slug: row.slug });
+
+export async function resolveTenant(pool: DatabasePool, idOrSlug: string): Promise<PlacedTenant | null> {
   const row = await pool.maybeOne(sql.type(TenantRow)`
-    select tenant_id, database_name, slug from tenants where status = 'active' and (tenant_id::text = ${idOrSlug} or slug = ${idOrSlug})`);
-  return row ? { tenantId: row.tenant_id, databaseName: row.database_name, slug: row.slug } : null;
+    select tenant_id, database_name, server, slug from tenants where status = 'active' and (tenant_id::text = ${idOrSlug} or slug = ${idOrSlug})`);
+  return row ? placedTenant(row) : null;
 }
 
-export async function activeTenants(pool: DatabasePool): Promise<{ tenantId: string; databaseName: string; slug: string }[]> {
-  const rows = await pool.any(sql.type(TenantRow)`select tenant_id, database_name, slug from tenants where status = 'active' order by created_at`);
-  return rows.map((row) => ({ tenantId: row.tenant_id, databaseName: row.database_name, slug: row.slug }));
+export async function activeTenants(pool: DatabasePool): Promise<PlacedTenant[]> {
+  const rows = await pool.any(sql.type(TenantRow)`select tenant_id, database_name, server, slug from tenants where status = 'active' order by created_at`);
+  return rows.map(placedTenant);
 }

@@ -11,8 +11,8 @@ import { tenantScopesLag } from '../../platform/projection-lag.ts';
 
 export const TENANT_CHECKPOINT = 'tenant';
 
-const TenantRow = rowSchema(Type.Object({ database_name: Type.String(), status: Type.String() }));
-const TenantPosition = rowSchema(Type.Object({ tenant_id: Type.String(), database_name: Type.String() }));
+const TenantRow = rowSchema(Type.Object({ database_name: Type.String(), server: Type.String(), status: Type.String() }));
+const TenantPosition = rowSchema(Type.Object({ tenant_id: Type.String(), database_name: Type.String(), server: Type.String() }));
 
 /**
  * files and documents in each tenant's own database, one checkpoint per tenant (kept in that
@@ -33,18 +33,20 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
     // Each tenant's checkpoint lives in its own database (the first 500 tenants, for /status).
     async positions() {
       const tenants = await pool.any(sql.type(TenantPosition)`
-        select tenant_id, database_name from tenants where status = 'active' order by created_at limit 500`);
-      const entries = await Promise.all(tenants.map(async (t) => [t.tenant_id, await checkpointOf(await tenantPools.get(t.database_name), TENANT_CHECKPOINT)] as const));
+        select tenant_id, database_name, server from tenants where status = 'active' order by created_at limit 500`);
+      const entries = await Promise.all(tenants.map(async (t) => [t.tenant_id, await checkpointOf(await tenantPools.get(t.database_name, t.server), TENANT_CHECKPOINT)] as const));
       return Object.fromEntries(entries);
     },
     async lag() {
       return tenantScopesLag(pool, await this.positions?.() ?? {}, sql.fragment`e.category = 'documents'`);
     },
     async catchUp(tenantId, upTo, heartbeat) {
-      const tenant = await pool.maybeOne(sql.type(TenantRow)`select database_name, status from tenants where tenant_id = ${tenantId}`);
+      // The placement is read for every catch-up: after a move (TenantPlaced) the next batch goes
+      // to the new database, which resumes from its own checkpoint.
+      const tenant = await pool.maybeOne(sql.type(TenantRow)`select database_name, server, status from tenants where tenant_id = ${tenantId}`);
       if (!tenant || tenant.status === 'provisioning') return 'paused';
       if (tenant.status === 'deleted') return 'done';
-      const db = await tenantPools.get(tenant.database_name);
+      const db = await tenantPools.get(tenant.database_name, tenant.server);
       const applied = await applyFromCheckpoint({
         db, key: TENANT_CHECKPOINT, upTo, heartbeat,
         load: async (after, to, limit) => openEvents(pool, await readCategory(pool, 'documents', { after, upTo: to, tenantId, limit })),

@@ -27,7 +27,7 @@ export async function documentQueryRoutes(app: App, options: { memberships: Memb
     const fresh = request.headers['x-min-position'] !== undefined;
     const membership = await memberships.memberOf(tenantId, request.actor.userId, { fresh });
     if (membership.status !== 'active') throw httpError(409, 'TENANT_NOT_READY', 'the tenant database is still being provisioned');
-    const db = await tenantPools.get(membership.database_name);
+    const db = await tenantPools.get(membership.database_name, membership.server);
     await freshness.tenant(request, tenantId, async () => db);
     return { db, membership, reads: readCache.forTenant(tenantId, db, fresh) };
   }

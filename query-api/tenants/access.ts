@@ -5,13 +5,13 @@ import { createInvalidatedCache, type Invalidations } from '../../platform/inval
 
 const TenantRow = Type.Object({
   tenant_id: Type.String(), name: Type.String(), slug: Type.String(), status: Type.String(),
-  database_name: Type.String(), role: Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]),
+  database_name: Type.String(), server: Type.String(), role: Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]),
   created_at: Type.String(), provisioned_at: Type.Union([Type.String(), Type.Null()]), version: Type.Number(),
 });
 export type TenantMembership = Static<typeof TenantRow>;
 const tenantRow = rowSchema(TenantRow);
 
-export const TENANT_COLUMNS = sql.fragment`t.tenant_id, t.name, t.slug, t.status, t.database_name, m.role,
+export const TENANT_COLUMNS = sql.fragment`t.tenant_id, t.name, t.slug, t.status, t.database_name, t.server, m.role,
   to_json(t.created_at)#>>'{}' as created_at, to_json(t.provisioned_at)#>>'{}' as provisioned_at, t.version`;
 
 /**

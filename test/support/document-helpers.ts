@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { withDatabase } from '../../platform/db.ts';
+import { createTenantServers } from '../../platform/tenant-servers.ts';
 import { createTestContext, eventually, type TestContext } from './harness.ts';
 import { startSystem, type System } from './system.ts';
 import { identity, after, type Identity, type User } from './identity-helpers.ts';
@@ -85,13 +85,19 @@ export async function objectExists(ctx: TestContext, key: string): Promise<boole
 
 /** The tenant's own database name, from the main `tenants` table. */
 export async function tenantDatabase(ctx: TestContext, tenantId: string): Promise<string> {
-  const rows = await mainQuery(ctx, 'select database_name from tenants where tenant_id = $1', [tenantId]);
-  return String(rows[0].database_name);
+  return (await tenantPlacement(ctx, tenantId)).database;
 }
 
-/** Runs SQL in a tenant's own database. */
+/** Where the tenant's database is (the main projector's placement map). */
+export async function tenantPlacement(ctx: TestContext, tenantId: string): Promise<{ server: string; database: string }> {
+  const rows = await mainQuery(ctx, 'select database_name, server from tenants where tenant_id = $1', [tenantId]);
+  return { server: String(rows[0].server), database: String(rows[0].database_name) };
+}
+
+/** Runs SQL in a tenant's own database, on the server it is placed on. */
 export async function tenantQuery(ctx: TestContext, tenantId: string, text: string, values: unknown[] = []): Promise<any[]> {
-  const client = new pg.Client({ connectionString: withDatabase(ctx.config.DATABASE_URL, await tenantDatabase(ctx, tenantId)) });
+  const { server, database } = await tenantPlacement(ctx, tenantId);
+  const client = new pg.Client({ connectionString: createTenantServers(ctx.config).databaseUri(server, database) });
   await client.connect();
   try { return (await client.query(text, values)).rows; } finally { await client.end(); }
 }

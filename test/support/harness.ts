@@ -9,6 +9,7 @@ import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
 import { createEventLog, topicNames, type EventLog, type Topics } from '../../platform/kafka.ts';
 import { createS3Clients, type S3Clients } from '../../platform/s3.ts';
 import { createLogger, type Logger } from '../../platform/logger.ts';
+import { createTenantServers, MAIN_SERVER } from '../../platform/tenant-servers.ts';
 
 export type TestContext = {
   id: string;
@@ -64,11 +65,16 @@ export async function createTestContext(t: Teardown, overrides: Record<string, s
     AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
     UPLOADS_PER_USER: '1000',
     TENANTS_PER_USER: '1000',
+    // One tenant server (the test's own cluster) unless a test asks for more: `infra.sh env`
+    // exports both local clusters, and only the placement tests need the second one.
+    TENANT_SERVERS: '',
     ...overrides,
   };
   const config = loadConfig({ ...process.env, ...env });
   const logger = createLogger(id, config);
   const s3 = createS3Clients(config);
+  const servers = createTenantServers(config);
+  const otherServers = servers.names().filter((name) => name !== MAIN_SERVER).map((name) => servers.serverUri(name));
   const made: { pool?: DatabasePool; eventLog?: EventLog } = {};
   // Registered before anything else can fail: whatever was created is removed, each step even
   // when an earlier one fails (and the sweep catches what a crashed process never tears down).
@@ -76,7 +82,7 @@ export async function createTestContext(t: Teardown, overrides: Record<string, s
     ['close pool', async () => { await made.pool?.end(); }],
     ['close Kafka clients', async () => { await made.eventLog?.close(); }],
     ['delete S3 objects', () => deleteS3Prefix(s3, config.S3_KEY_PREFIX)],
-    ['drop databases', () => dropRunDatabases(BASE.DATABASE_URL, database)],
+    ['drop databases', () => dropRunDatabases(BASE.DATABASE_URL, database, otherServers)],
     ['delete topics and groups', () => deleteKafkaPrefix(config.KAFKA_BROKERS, config.TOPIC_PREFIX)],
     ['close S3 clients', async () => { s3.internal.destroy(); s3.publicSigner.destroy(); }],
   ]));

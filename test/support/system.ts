@@ -15,6 +15,7 @@ import { tenantProjection } from '../../projectors/tenant/projection.ts';
 import { fileJanitorProjection } from '../../projectors/tenant/file-janitor.ts';
 import { notificationsProjection } from '../../projectors/notifications/projection.ts';
 import { createTenantPools } from '../../platform/tenant-pools.ts';
+import { createTenantServers } from '../../platform/tenant-servers.ts';
 import { webhookProjection } from '../../projectors/webhooks/projection.ts';
 import { startDeliveryWorker, type DeliveryWorker } from '../../projectors/webhooks/delivery-worker.ts';
 import type { TestContext } from './harness.ts';
@@ -89,13 +90,13 @@ export type System = {
 export async function startSystem(t: Teardown, ctx: TestContext, extraProjections: (services: Services) => Projection[] = () => []): Promise<System> {
   const parts = await startParts(t, ctx);
   const { services } = parts;
-  const tenantPools = createTenantPools({ mainUri: services.config.DATABASE_URL, poolSize: 2, maxPools: 20 });
+  const tenantPools = createTenantPools({ servers: createTenantServers(services.config), poolSize: 2, maxPools: 20 });
   t.teardown(() => tenantPools.closeAll());
   const { store } = services;
   const projections: Projection[] = [
     mainProjection(services.pool, services.topics),
     auditProjection(services.pool, services.topics),
-    provisionerProjection({ store, mainUri: services.config.DATABASE_URL, topics: services.topics, logger: ctx.logger, s3: services.s3, tenantMigrations: services.config.TENANT_MIGRATIONS_DIR }),
+    provisionerProjection({ store, mainUri: services.config.DATABASE_URL, servers: createTenantServers(services.config), topics: services.topics, logger: ctx.logger, s3: services.s3, tenantMigrations: services.config.TENANT_MIGRATIONS_DIR }),
     tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
     fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
     webhookProjection(services.pool, services.topics),

@@ -51,14 +51,23 @@ async function onServer<T>(databaseUrl: string, work: (client: pg.Client) => Pro
   }
 }
 
-/** Drops the run's tenant databases, then its main database (connections are ended with force). */
-export async function dropRunDatabases(databaseUrl: string, mainDatabase: string): Promise<string[]> {
+/**
+ * Drops the run's tenant databases, then its main database (connections are ended with force).
+ * `otherServers`: the run's further tenant servers (TENANT_SERVERS), where tenant databases may also be.
+ */
+export async function dropRunDatabases(databaseUrl: string, mainDatabase: string, otherServers: string[] = []): Promise<string[]> {
   const runDb = new URL(databaseUrl);
   runDb.pathname = `/${mainDatabase}`;
   const tenants: (string | null)[] = await onServer(runDb.toString(), async (client) => (await client.query<{ name: string | null }>(
     `select distinct data->>'databaseName' as name from events where type = 'TenantCreated'`)).rows.map((r) => r.name))
     .catch(() => []);
-  const names = [...tenants.filter((n): n is string => !!n && /^[a-z][a-z0-9_]{0,62}$/.test(n)), mainDatabase];
+  const tenantNames = tenants.filter((n): n is string => !!n && /^[a-z][a-z0-9_]{0,62}$/.test(n));
+  for (const server of otherServers) {
+    await onServer(server, async (client) => {
+      for (const name of tenantNames) await client.query(`drop database if exists "${name}" with (force)`);
+    });
+  }
+  const names = [...tenantNames, mainDatabase];
   await onServer(databaseUrl, async (client) => {
     for (const name of names) await client.query(`drop database if exists "${name}" with (force)`);
   });
