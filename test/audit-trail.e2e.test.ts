@@ -103,7 +103,7 @@ t.test('tenant trail: filters by actor, type and time, cursor pages, isolation',
   const url = `/api/tenants/${tenant.tenantId}/audit`;
   const all = await query('GET', `${url}?limit=200`, { token: admin.token, headers: after(renamed.body.position) });
   t.equal(all.status, 200);
-  t.same(all.body.items.map((e: { type: string }) => e.type), ['TenantRenamed', 'MemberAdded', 'InvitationAccepted', 'MemberInvited', 'TenantProvisioned', 'MemberAdded', 'TenantCreated', 'SlugClaimed']);
+  t.same(all.body.items.map((e: { type: string }) => e.type), ['TenantRenamed', 'MemberAdded', 'InvitationAccepted', 'MemberInvited', 'TenantProvisioned', 'MemberAdded', 'TenantPlaced', 'TenantCreated', 'SlugClaimed']);
   t.ok(all.body.items.every((e: { tenantId: string; hash: string }) => e.tenantId === tenant.tenantId && /^[0-9a-f]{64}$/.test(e.hash)));
 
   const byActor = await query('GET', `${url}?actor=system:provisioner`, { token: admin.token });

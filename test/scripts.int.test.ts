@@ -61,7 +61,7 @@ t.test('seed: creates the admin and the test tenant once; a second run changes n
   t.notOk(first.output.includes(ADMIN.password), 'the password is never printed');
   const after = await eventCount();
   const types = (await ctx.pool.anyFirst(sql.unsafe`select type from events order by global_position`)) as string[];
-  t.same(types, ['EmailClaimed', 'UserRegistered', 'LoginSucceeded', 'SlugClaimed', 'TenantCreated', 'MemberAdded', 'LoggedOut'],
+  t.same(types, ['EmailClaimed', 'UserRegistered', 'LoginSucceeded', 'SlugClaimed', 'TenantCreated', 'TenantPlaced', 'MemberAdded', 'LoggedOut'],
     'the same events as through the API (its own login and logout are on the audit trail too)');
   const userId = await ctx.pool.oneFirst(sql.unsafe`select data->>'userId' from events where type = 'UserRegistered'`);
   const founder = await ctx.pool.one(sql.unsafe`select data->>'userId' as user_id, data->>'role' as role from events where type = 'MemberAdded'`);

@@ -55,7 +55,7 @@ t.test('create: the creator is admin; provisioning, then active; slug rules and 
   const members = await query('GET', `/api/tenants/${tenant.tenantId}/users`, { token: ada.token });
   t.same(members.body.items.map((m: { id: string; role: string }) => [m.id, m.role]), [[ada.userId, 'admin']], 'the creator is the only member, as admin');
   const types = (await ctx.pool.anyFirst(sql.unsafe`select type from events where tenant_id = ${tenant.tenantId} order by global_position`)) as string[];
-  t.same(types, ['SlugClaimed', 'TenantCreated', 'MemberAdded', 'TenantProvisioned'], 'the tenant\'s events, provisioned last');
+  t.same(types, ['SlugClaimed', 'TenantCreated', 'TenantPlaced', 'MemberAdded', 'TenantProvisioned'], 'the tenant\'s events, provisioned last');
 
   for (const slug of ['ab', 'Acme', 'has space', '-lead', 'trail-', 'dou--ble', 'under_score', 'admin', 'api', 'x'.repeat(41), 'émile']) {
     const answer = await command('POST', '/api/tenants', { token: ada.token, body: { name: 'Bad', slug } });
@@ -317,7 +317,7 @@ t.test('audit: admin only, the tenant\'s own events', async (t) => {
   const audit = await query('GET', `/api/tenants/${tenant.tenantId}/audit`, { token: admin.token, headers: after(renamed.body.position) });
   t.equal(audit.status, 200);
   const types = audit.body.items.map((e: { type: string }) => e.type);
-  t.same(types, ['TenantRenamed', 'MemberAdded', 'InvitationAccepted', 'MemberInvited', 'TenantProvisioned', 'MemberAdded', 'TenantCreated', 'SlugClaimed'], 'newest first, the whole history');
+  t.same(types, ['TenantRenamed', 'MemberAdded', 'InvitationAccepted', 'MemberInvited', 'TenantProvisioned', 'MemberAdded', 'TenantPlaced', 'TenantCreated', 'SlugClaimed'], 'newest first, the whole history');
   const positions = audit.body.items.map((e: { position: number }) => e.position);
   t.same(positions, positions.toSorted((x: number, y: number) => y - x));
   t.ok(audit.body.items.every((e: { streamId: string; data: { tenantId?: string; slug?: string } }) => !JSON.stringify(e).includes(other.tenantId)), 'nothing of the other tenant');
