@@ -13,7 +13,7 @@ import type { TenantServers } from '../../platform/tenant-servers.ts';
 import { tenantDecider, tenantStreamId } from '../../domain/tenant/index.ts';
 import { dropTenantDatabase, provisionTenantDatabase } from '../provisioner/provision.ts';
 import { resolveTenant, tenantRebuild } from '../shared/rebuild-specs.ts';
-import { projectDocumentEvent, TENANT_CHECKPOINT } from './projection.ts';
+import { projectDocumentEvent, tenantDataChanged, TENANT_CHECKPOINT } from './projection.ts';
 
 export const MOVE_STEPS = ['provision', 'rebuild', 'switch', 'drain', 'drop'] as const;
 
@@ -77,8 +77,11 @@ export async function moveTenant(options: {
       type: 'PlaceTenant', data: { server: to, database, servers: servers.names() },
     })], { tenantId, actor: 'system:tenants-cli', correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, { respond: () => undefined });
     await waitForPlacement(pool, tenantId, to, options.switchTimeoutMs ?? 30_000);
-    // Events the live projector could not apply to the old database while it waited on our lock.
+    // The query APIs' cached pages were read from the old database: dropped now, and again once
+    // the new one has the events the live projector could not apply to the old one meanwhile.
+    await tenantDataChanged(pool, tenantId);
     await catchUp(Number(await pool.oneFirst(sql.unsafe`select coalesce(max(global_position), 0) from events`)));
+    await tenantDataChanged(pool, tenantId);
     return { frozenAt: frozen, switchedAt: reached };
   });
   logger.info({ tenantId, from, to, frozenAt, switchedAt }, 'tenant placement switched');
