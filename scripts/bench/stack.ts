@@ -14,6 +14,7 @@ import { createEventLog, topicNames } from '../../platform/kafka.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { createS3Clients, type S3Clients } from '../../platform/s3.ts';
 import { PROCESSES } from '../processes.ts';
+import { createTenantServers } from '../../platform/tenant-servers.ts';
 
 export type Stack = {
   config: Config;
@@ -81,7 +82,16 @@ export async function startStack(options: { commandPort?: number; queryPort?: nu
       await pool.connect();
       const names = (await pool.query<{ name: string }>(`select distinct data->>'databaseName' as name from events where type = 'TenantCreated'`)).rows.map((r) => r.name);
       await pool.end();
-      for (const name of [...names, `ll_${id}`]) await admin(`drop database if exists "${name.replace(/"/g, '')}" with (force)`);
+      // Tenant databases may be on any tenant server (TENANT_SERVERS); the main one is on the first cluster.
+      const servers = createTenantServers(config);
+      for (const server of servers.names()) {
+        const client = new pg.Client({ connectionString: servers.serverUri(server) });
+        await client.connect();
+        try {
+          for (const name of names) await client.query(`drop database if exists "${name.replace(/"/g, '')}" with (force)`);
+        } finally { await client.end(); }
+      }
+      await admin(`drop database if exists "ll_${id}" with (force)`);
       await deletePrefix(s3, config.S3_KEY_PREFIX);
       const cleanup = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: `${id}-cleanup`, logger });
       await cleanup.deleteGroupsWithPrefix(config.TOPIC_PREFIX).catch(() => {});
