@@ -40,7 +40,7 @@ export async function ownStack(t: Teardown, services: Service[]): Promise<OwnSta
   chmodSync(state, 0o755); // PostgreSQL runs as user postgres and must reach its data dir inside
   const ports = {
     LEDGERLINE_PG_PORT: await freePort(), LEDGERLINE_KAFKA_PORT: await freePort(), LEDGERLINE_KAFKA_CTRL_PORT: await freePort(),
-    LEDGERLINE_S3_PORT: await freePort(), LEDGERLINE_S3_CONSOLE_PORT: await freePort(),
+    LEDGERLINE_S3_PORT: await freePort(), LEDGERLINE_S3_CONSOLE_PORT: await freePort(), LEDGERLINE_PG2_PORT: await freePort(),
   };
   const overrides = { LEDGERLINE_LOCAL: state, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
   // Reuse what the shared stack fetched and built (read-only): jars and the MinIO binary.
@@ -65,6 +65,9 @@ export async function ownStack(t: Teardown, services: Service[]): Promise<OwnSta
     const match = /^export (\w+)=(.*)$/.exec(line);
     if (match) env[match[1]!] = match[2]!;
   }
+  // One PostgreSQL cluster per own stack: its tenants stay on it (empty also hides the shared
+  // stack's TENANT_SERVERS that `npm test` exports to every process).
+  env.TENANT_SERVERS = '';
   const command = { pg: 'pg', kafka: 'kafka', minio: 'minio' } as const;
   const stack: OwnStack = {
     state, env, infra,
