@@ -21,6 +21,8 @@ export type MoveOutcome = {
   tenantId: string; slug: string; from: string; to: string; database: string;
   /** The old database's checkpoint, frozen while the placement switched, and the new one's at the switch. */
   frozenAt: number; switchedAt: number; rebuiltEvents: number; ms: number;
+  /** How long the old database's checkpoint was held: the tenant's projection waited that long. */
+  switchMs: number;
 };
 
 export class MoveError extends Error {}
@@ -67,6 +69,7 @@ export async function moveTenant(options: {
     load: (after, upTo, limit) => readCategory(pool, 'documents', { after, upTo, tenantId, limit }),
     apply: projectDocumentEvent,
   });
+  const switchStarted = Date.now();
   const { frozenAt, switchedAt } = await source.transaction(async (tx) => {
     await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${TENANT_CHECKPOINT}) on conflict do nothing`);
     const frozen = Number(await tx.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${TENANT_CHECKPOINT} for update`));
@@ -84,7 +87,8 @@ export async function moveTenant(options: {
     await tenantDataChanged(pool, tenantId);
     return { frozenAt: frozen, switchedAt: reached };
   });
-  logger.info({ tenantId, from, to, frozenAt, switchedAt }, 'tenant placement switched');
+  const switchMs = Date.now() - switchStarted;
+  logger.info({ tenantId, from, to, frozenAt, switchedAt, switchMs }, 'tenant placement switched');
 
   step('drain');
   await new Promise((resolve) => setTimeout(resolve, options.drainMs ?? 5_000));
@@ -92,7 +96,7 @@ export async function moveTenant(options: {
   await tenantPools.close(database, from);
   await dropTenantDatabase(servers.serverUri(from), database, logger);
   options.progress?.update(MOVE_STEPS.length, { step: 'done' });
-  return { tenantId, slug: tenant.slug, from, to, database, frozenAt, switchedAt, rebuiltEvents: rebuilt.applied, ms: Date.now() - started };
+  return { tenantId, slug: tenant.slug, from, to, database, frozenAt, switchedAt, rebuiltEvents: rebuilt.applied, ms: Date.now() - started, switchMs };
 }
 
 /** The main projector has applied TenantPlaced: readers and the tenant projector now resolve the new server. */
