@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type DatabasePool } from '../../platform/db.ts';
-import { readCategory } from '../../platform/event-store.ts';
 import { applyFromCheckpoint, checkpointOf } from '../../platform/projector.ts';
 import { decision, executeCommand, type CommandStore } from '../../platform/command-handler.ts';
 import { rebuildOne } from '../../platform/rebuild-runner.ts';
@@ -13,7 +12,7 @@ import type { TenantServers } from '../../platform/tenant-servers.ts';
 import { tenantDecider, tenantStreamId } from '../../domain/tenant/index.ts';
 import { dropTenantDatabase, provisionTenantDatabase } from '../provisioner/provision.ts';
 import { resolveTenant, tenantRebuild } from '../shared/rebuild-specs.ts';
-import { projectDocumentEvent, tenantDataChanged, TENANT_CHECKPOINT } from './projection.ts';
+import { tenantDataChanged, tenantEventSteps, TENANT_CHECKPOINT } from './projection.ts';
 
 export const MOVE_STEPS = ['provision', 'rebuild', 'switch', 'drain', 'drop'] as const;
 
@@ -66,8 +65,7 @@ export async function moveTenant(options: {
   step('switch');
   const catchUp = (upTo: number) => applyFromCheckpoint({
     db: target, key: TENANT_CHECKPOINT, upTo,
-    load: (after, upTo, limit) => readCategory(pool, 'documents', { after, upTo, tenantId, limit }),
-    apply: projectDocumentEvent,
+    ...tenantEventSteps(pool, tenantId),
   });
   const switchStarted = Date.now();
   const { frozenAt, switchedAt } = await source.transaction(async (tx) => {

@@ -10,6 +10,8 @@ import type { AnyDomainEvent } from '../../domain/events.ts';
 import { tenantScopesLag } from '../../platform/projection-lag.ts';
 
 export const TENANT_CHECKPOINT = 'tenant';
+const CHECKPOINT_TTL_MS = 60_000;
+const CHECKPOINT_READS_PER_ROUND = 50;
 
 const TenantRow = rowSchema(Type.Object({ database_name: Type.String(), server: Type.String(), status: Type.String() }));
 const TenantPosition = rowSchema(Type.Object({ tenant_id: Type.String(), database_name: Type.String(), server: Type.String() }));
@@ -22,6 +24,12 @@ const TenantPosition = rowSchema(Type.Object({ tenant_id: Type.String(), databas
  */
 export function tenantProjection(options: { pool: DatabasePool; tenantPools: TenantPools; topics: Topics }): Projection {
   const { pool, tenantPools } = options;
+  // Each tenant's checkpoint as last read. The lag metrics ask every 5 s; opening every tenant
+  // database that often churned the pools (hundreds of connections every round, measured with
+  // 1,000 tenants: provisioning slowed as tenants grew). A checkpoint is read again once this
+  // process has caught the tenant up, or after CHECKPOINT_TTL_MS (another instance, or a move,
+  // may have advanced it), at most CHECKPOINT_READS_PER_ROUND databases per call.
+  const checkpoints = new Map<string, { position: number; readAt: number }>();
   return {
     name: 'tenant',
     topics: [options.topics.documents, options.topics.platform],
@@ -30,12 +38,22 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
       return event.type === 'TenantProvisioned' ? event.tenantId : null;
     },
     scopesToSweep: async () => (await pool.anyFirst(sql.unsafe`select tenant_id from tenants where status = 'active'`)).map(String),
-    // Each tenant's checkpoint lives in its own database (the first 500 tenants, for /status).
+    // Each tenant's checkpoint lives in its own database (the first 500 tenants, for /status);
+    // a tenant not read yet is left out until a later round reads it.
     async positions() {
       const tenants = await pool.any(sql.type(TenantPosition)`
         select tenant_id, database_name, server from tenants where status = 'active' order by created_at limit 500`);
-      const entries = await Promise.all(tenants.map(async (t) => [t.tenant_id, await checkpointOf(await tenantPools.get(t.database_name, t.server), TENANT_CHECKPOINT)] as const));
-      return Object.fromEntries(entries);
+      const now = Date.now();
+      const due = tenants.filter((t) => now - (checkpoints.get(t.tenant_id)?.readAt ?? 0) > CHECKPOINT_TTL_MS)
+        .sort((a, b) => (checkpoints.get(a.tenant_id)?.readAt ?? 0) - (checkpoints.get(b.tenant_id)?.readAt ?? 0))
+        .slice(0, CHECKPOINT_READS_PER_ROUND);
+      for (const t of due) {
+        checkpoints.set(t.tenant_id, { position: await checkpointOf(await tenantPools.get(t.database_name, t.server), TENANT_CHECKPOINT), readAt: now });
+      }
+      return Object.fromEntries(tenants.flatMap((t) => {
+        const known = checkpoints.get(t.tenant_id);
+        return known ? [[t.tenant_id, known.position] as const] : [];
+      }));
     },
     async lag() {
       return tenantScopesLag(pool, await this.positions?.() ?? {}, sql.fragment`e.category = 'documents'`);
@@ -49,12 +67,19 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
       const db = await tenantPools.get(tenant.database_name, tenant.server);
       const applied = await applyFromCheckpoint({
         db, key: TENANT_CHECKPOINT, upTo, heartbeat,
-        load: async (after, to, limit) => openEvents(pool, await readCategory(pool, 'documents', { after, upTo: to, tenantId, limit })),
-        apply: (tx, event) => (event.type === 'TenantContentErased' ? rerenderErasedContent(pool, tx, event) : projectDocumentEvent(tx, event)),
-      });
+        ...tenantEventSteps(pool, tenantId),
+      }).finally(() => checkpoints.delete(tenantId));
       if (applied > 0) await tenantDataChanged(pool, tenantId);
       return 'done';
     },
+  };
+}
+
+/** How the tenant's events are read (opened: sealed fields) and applied: the live projection's steps, also a move's catch-up. */
+export function tenantEventSteps(pool: DatabasePool, tenantId: string) {
+  return {
+    load: async (after: number, to: number, limit: number) => openEvents(pool, await readCategory(pool, 'documents', { after, upTo: to, tenantId, limit })),
+    apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => (event.type === 'TenantContentErased' ? rerenderErasedContent(pool, tx, event) : projectDocumentEvent(tx, event)),
   };
 }
 
