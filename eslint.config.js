@@ -16,18 +16,18 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
     },
   },
-  // Processes do not reach into each other: what two of them share lives in platform/ or domain/.
+  // Processes do not reach into each other: what two of them share lives in core/ or domain/.
   ...[
     ['command-api/**/*.ts', ['query-api', 'projectors', 'scripts', 'test']],
     ['query-api/**/*.ts', ['command-api', 'projectors', 'scripts', 'test']],
     ['projectors/**/*.ts', ['command-api', 'query-api', 'scripts', 'test']],
-    ['platform/**/*.ts', ['command-api', 'query-api', 'projectors', 'scripts', 'test']],
+    ['core/**/*.ts', ['command-api', 'query-api', 'projectors', 'scripts', 'test']],
     ['scripts/**/*.ts', ['query-api', 'test']],
   ].map(([files, others]) => ({
     files: [files],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: others.map((folder) => ({ group: [`**/${folder}/**`], message: `${folder}/ is another process's code: share it through platform/ or domain/.` })) }],
+      'no-restricted-imports': ['error', { patterns: others.map((folder) => ({ group: [`**/${folder}/**`], message: `${folder}/ is another process's code: share it through core/ or domain/.` })) }],
     },
   })),
   {

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { FastifyRequest } from 'fastify';
-import { ifMatchVersion } from './run-command.ts';
+import { ifMatchVersion } from './answer-command.ts';
 
 const request = (ifMatch?: string) => ({ headers: ifMatch === undefined ? {} : { 'if-match': ifMatch } }) as FastifyRequest;
 

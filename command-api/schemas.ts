@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 
-export { ErrorResponse } from '../platform/http.ts';
+export { ErrorResponse } from '../core/adapters/http.ts';
 
 /** What every write answers: the id, the aggregate's new version (also the ETag) and the event position. */
 export const CommandAccepted = Type.Object({

@@ -1,9 +1,9 @@
-import { bootstrap, onShutdown } from '../platform/process.ts';
-import { createServices } from '../platform/services.ts';
-import { migrate, MAIN_MIGRATIONS } from '../platform/migrate.ts';
-import { startRelay } from '../platform/relay.ts';
+import { bootstrap, onShutdown } from '../core/adapters/process.ts';
+import { createServices } from '../core/adapters/services.ts';
+import { migrate, MAIN_MIGRATIONS } from '../core/adapters/migrate.ts';
+import { startRelay } from '../core/eventing/relay.ts';
 import { buildCommandApi } from './app.ts';
-import { startPurger } from '../platform/purge.ts';
+import { startPurger } from '../core/eventing/purge.ts';
 
 const { config, logger, secrets } = await bootstrap('command-api');
 await migrate(config.DATABASE_URL, MAIN_MIGRATIONS, logger);

@@ -1,21 +1,21 @@
-import { createApp, operations, type App } from '../platform/http.ts';
-import { registerOpenApi } from '../platform/openapi.ts';
-import { authentication } from '../platform/auth.ts';
-import type { Services } from '../platform/services.ts';
+import { createApp, operations, type App } from '../core/adapters/http.ts';
+import { registerOpenApi } from '../core/adapters/openapi.ts';
+import { authentication } from '../core/adapters/auth.ts';
+import type { Services } from '../core/adapters/services.ts';
 import { createFreshness } from './freshness.ts';
-import { identityRoutes } from './tenants/routes.ts';
+import { tenantQueryRoutes } from './tenants/routes.ts';
 import { invitationQueryRoutes } from './invitations/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { documentQueryRoutes } from './documents/routes.ts';
 import { webhookQueryRoutes } from './webhooks/routes.ts';
-import { createTenantPools } from '../platform/tenant-pools.ts';
-import { createTenantServers } from '../platform/tenant-servers.ts';
-import { listenForInvalidations } from '../platform/invalidation.ts';
+import { createTenantPools } from '../core/adapters/tenant-pools.ts';
+import { createTenantServers } from '../core/adapters/tenant-servers.ts';
+import { listenForInvalidations } from '../core/eventing/invalidation.ts';
 import { createMembershipQueries } from './tenants/access.ts';
 import { createDocumentReadCache } from './documents/document-queries.ts';
 import { notificationQueryRoutes } from './notifications/routes.ts';
 import { createNotificationQueries } from './notifications/queries.ts';
-import { apiServerOptions, corsOriginsFrom, httpSecurity } from '../platform/http-security.ts';
+import { apiServerOptions, corsOriginsFrom, httpSecurity } from '../core/adapters/http-security.ts';
 
 /** The query API: reads read models only; server.ts makes it listen. */
 export async function buildQueryApi(services: Services): Promise<App> {
@@ -29,7 +29,7 @@ export async function buildQueryApi(services: Services): Promise<App> {
   await app.register(authentication, { config, pool, invalidations, jwtKeys: services.secrets.jwtKeys });
   const freshness = createFreshness(pool, config.READ_YOUR_WRITES_TIMEOUT_MS);
   const memberships = createMembershipQueries(pool, invalidations);
-  await app.register(identityRoutes, { pool, freshness, memberships });
+  await app.register(tenantQueryRoutes, { pool, freshness, memberships });
   await app.register(webhookQueryRoutes, { pool, freshness, memberships });
   await app.register(notificationQueryRoutes, { queries: createNotificationQueries(pool), freshness });
   await app.register(invitationQueryRoutes, { pool, freshness });

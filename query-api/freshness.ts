@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { sql, type DatabasePool } from '../platform/db.ts';
-import { lastPositionAtOrBelow } from '../platform/event-store.ts';
-import { checkpointOf } from '../platform/projector.ts';
-import { httpError } from '../platform/http.ts';
+import { sql, type DatabasePool } from '../core/adapters/db.ts';
+import { lastPositionAtOrBelow } from '../core/eventing/event-store.ts';
+import { checkpointOf } from '../core/eventing/projector.ts';
+import { httpError } from '../core/adapters/http.ts';
 
 /** The X-Min-Position a client sent (the `position` of its last command), or undefined. */
 export function minPosition(request: FastifyRequest): number | undefined {
@@ -16,7 +16,7 @@ export function minPosition(request: FastifyRequest): number | undefined {
 /**
  * Read-your-writes: waits, bounded, until a read model has applied every event it is made of
  * at or below the client's position. A projection's checkpoint is a true watermark because
- * positions are handed out in commit order (platform/event-store.ts).
+ * positions are handed out in commit order (core/eventing/event-store.ts).
  */
 export function createFreshness(pool: DatabasePool, timeoutMs: number) {
   async function waitUntil(caughtUp: () => Promise<boolean>): Promise<void> {
@@ -32,8 +32,8 @@ export function createFreshness(pool: DatabasePool, timeoutMs: number) {
   }
 
   return {
-    /** users, tenants, memberships (projection 'main'), or a tenant's audit trail or webhooks (tenant-scoped projections). */
-    async main(request: FastifyRequest, projection: 'main' | 'audit' | 'webhooks', tenantId?: string): Promise<void> {
+    /** A main-database projection: users, tenants and memberships (`main`), or a tenant's audit trail or webhooks (tenant-scoped). */
+    async projection(request: FastifyRequest, projection: 'main' | 'audit' | 'webhooks', tenantId?: string): Promise<void> {
       const position = minPosition(request);
       if (position === undefined) return;
       const needed = projection === 'main'

@@ -1,5 +1,5 @@
-import { bootstrap, onShutdown } from '../platform/process.ts';
-import { createServices } from '../platform/services.ts';
+import { bootstrap, onShutdown } from '../core/adapters/process.ts';
+import { createServices } from '../core/adapters/services.ts';
 import { buildQueryApi } from './app.ts';
 
 const { config, logger, secrets } = await bootstrap('query-api');

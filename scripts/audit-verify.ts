@@ -6,8 +6,8 @@
 // reordered or inserted, 2 on bad usage or an unknown tenant.
 import { parseArgs } from 'node:util';
 import { Type } from 'typebox';
-import { bootstrap } from '../platform/process.ts';
-import { createDatabasePool, rowSchema, sql } from '../platform/db.ts';
+import { bootstrap } from '../core/adapters/process.ts';
+import { createDatabasePool, rowSchema, sql } from '../core/adapters/db.ts';
 import { verifyAuditChain } from '../projectors/main/audit-verify.ts';
 import { ANONYMOUS_CHAIN } from '../projectors/main/audit-trail.ts';
 

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { asyncApiDocument, eventSchemaFiles } from '../platform/event-contract.ts';
+import { asyncApiDocument, eventSchemaFiles } from '../core/eventing/event-contract.ts';
 import { eventCatalogue } from '../domain/events.ts';
 
 export const CONTRACT_DIR = new URL('../docs/events/', import.meta.url);

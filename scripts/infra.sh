@@ -331,7 +331,7 @@ vault_down() { stop_pid vault "$VAULT_PID" "bao server" 15; }
 # ---------------------------------------------------------------- commands
 cmd_env() {
   # The values below are the public development defaults: they are accepted only with an explicit
-  # NODE_ENV=development or test (platform/config.ts), so the env says so, keeping a NODE_ENV already set.
+  # NODE_ENV=development or test (core/adapters/config.ts), so the env says so, keeping a NODE_ENV already set.
   cat <<EOF
 export NODE_ENV=\${NODE_ENV:-development}
 export DATABASE_URL=postgres://ledgerline:ledgerline@127.0.0.1:$PG1_PORT/ledgerline

@@ -6,12 +6,12 @@
 // 1 when any failed, 2 on bad usage.
 import { parseArgs } from 'node:util';
 import { Type } from 'typebox';
-import { bootstrap } from '../platform/process.ts';
-import { createDatabasePool, rowSchema, sql } from '../platform/db.ts';
-import { createTenantServers } from '../platform/tenant-servers.ts';
-import { tenantMigrations } from '../platform/migrate.ts';
-import { migrateDatabase, modeOf, type DatabaseOutcome } from '../platform/migration-runner.ts';
-import { createProgress, mapBounded, printSummary } from '../platform/operator-progress.ts';
+import { bootstrap } from '../core/adapters/process.ts';
+import { createDatabasePool, rowSchema, sql } from '../core/adapters/db.ts';
+import { createTenantServers } from '../core/adapters/tenant-servers.ts';
+import { tenantMigrations } from '../core/adapters/migrate.ts';
+import { migrateDatabase, modeOf, type DatabaseOutcome } from '../core/adapters/migration-runner.ts';
+import { createProgress, mapBounded, printSummary } from '../core/adapters/operator-progress.ts';
 
 const USAGE = 'usage: npm run migrate:tenants -- [--dry-run] [--tenant <id|slug>] [--history] [--status] [--concurrency N] [--dir <path>] [--lock-wait-ms N]\n';
 let parsed;

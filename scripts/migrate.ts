@@ -4,11 +4,11 @@
 //   npm run migrate -- [--dry-run] [--status] [--history] [--lock-wait-ms N]
 // The flags work as in `npm run migrate:tenants` and then leave the topics alone.
 import { parseArgs } from 'node:util';
-import { bootstrap } from '../platform/process.ts';
-import { MAIN_MIGRATIONS } from '../platform/migrate.ts';
-import { migrateDatabase, modeOf } from '../platform/migration-runner.ts';
-import { printSummary } from '../platform/operator-progress.ts';
-import { createServices } from '../platform/services.ts';
+import { bootstrap } from '../core/adapters/process.ts';
+import { MAIN_MIGRATIONS } from '../core/adapters/migrate.ts';
+import { migrateDatabase, modeOf } from '../core/adapters/migration-runner.ts';
+import { printSummary } from '../core/adapters/operator-progress.ts';
+import { createServices } from '../core/adapters/services.ts';
 
 const { values } = parseArgs({ options: {
   'dry-run': { type: 'boolean' }, status: { type: 'boolean' }, history: { type: 'boolean' }, 'lock-wait-ms': { type: 'string', default: '60000' },

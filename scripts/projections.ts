@@ -6,9 +6,9 @@
 // or failed again (exit 1, with the reason). Exit 2 on bad usage.
 import { parseArgs } from 'node:util';
 import { Type } from 'typebox';
-import { bootstrap } from '../platform/process.ts';
-import { createDatabasePool, rowSchema, sql } from '../platform/db.ts';
-import { printSummary } from '../platform/operator-progress.ts';
+import { bootstrap } from '../core/adapters/process.ts';
+import { createDatabasePool, rowSchema, sql } from '../core/adapters/db.ts';
+import { printSummary } from '../core/adapters/operator-progress.ts';
 
 const USAGE = 'usage: npm run projections -- list | retry <scope|tenant slug> [--projection <name>] [--timeout-ms N]\n';
 let parsed;

@@ -9,14 +9,14 @@
 // Exit: 0 all done (a dry run: no differences), 1 a target failed, 2 bad usage, 3 a dry run found differences.
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { bootstrap } from '../platform/process.ts';
-import { failpoint } from '../platform/failpoints.ts';
-import { createServices } from '../platform/services.ts';
-import { createTenantPools } from '../platform/tenant-pools.ts';
-import { createTenantServers } from '../platform/tenant-servers.ts';
-import { rebuildJobs, type JobOutcome, type RebuildJob } from '../platform/rebuild-runner.ts';
-import { createProgress, printSummary } from '../platform/operator-progress.ts';
-import { startRun, recordTenant, finishRun } from '../platform/rebuild-runs.ts';
+import { bootstrap } from '../core/adapters/process.ts';
+import { failpoint } from '../core/adapters/failpoints.ts';
+import { createServices } from '../core/adapters/services.ts';
+import { createTenantPools } from '../core/adapters/tenant-pools.ts';
+import { createTenantServers } from '../core/adapters/tenant-servers.ts';
+import { rebuildJobs, type JobOutcome, type RebuildJob } from '../core/eventing/rebuild-runner.ts';
+import { createProgress, printSummary } from '../core/adapters/operator-progress.ts';
+import { startRun, recordTenant, finishRun } from '../core/eventing/rebuild-runs.ts';
 import { activeTenants, auditRebuild, mainRebuild, resolveTenant, tenantRebuild } from '../projectors/shared/rebuild-specs.ts';
 
 const USAGE = 'usage: npm run rebuild -- --tenant <id|slug> | --all-tenants [--fresh] [--concurrency N] | --main | --audit  [--dry-run]\n';

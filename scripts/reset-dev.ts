@@ -10,13 +10,13 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { bootstrap } from '../platform/process.ts';
-import { migrate, MAIN_MIGRATIONS } from '../platform/migrate.ts';
-import { createEventLog, topicNames } from '../platform/kafka.ts';
-import { createS3Clients } from '../platform/s3.ts';
+import { bootstrap } from '../core/adapters/process.ts';
+import { migrate, MAIN_MIGRATIONS } from '../core/adapters/migrate.ts';
+import { createEventLog, topicNames } from '../core/adapters/kafka.ts';
+import { createS3Clients } from '../core/adapters/s3.ts';
 import { isValidDatabaseName } from '../domain/tenant/index.ts';
 import { dropTenantDatabase } from '../projectors/provisioner/provision.ts';
-import { createTenantServers } from '../platform/tenant-servers.ts';
+import { createTenantServers } from '../core/adapters/tenant-servers.ts';
 
 const say = (line: string) => process.stdout.write(`reset-dev: ${line}\n`);
 const refuse = (line: string): never => {

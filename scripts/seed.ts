@@ -9,12 +9,12 @@
 // changes nothing and says so. Passwords are never printed. In production --admin-password (or
 // SEED_ADMIN_PASSWORD) is required; elsewhere a development default is used.
 import { parseArgs } from 'node:util';
-import { bootstrap } from '../platform/process.ts';
-import { migrate, MAIN_MIGRATIONS } from '../platform/migrate.ts';
-import { createServices, type Services } from '../platform/services.ts';
-import { readStream } from '../platform/event-store.ts';
-import { loadAggregate } from '../platform/command-handler.ts';
-import type { App } from '../platform/http.ts';
+import { bootstrap } from '../core/adapters/process.ts';
+import { migrate, MAIN_MIGRATIONS } from '../core/adapters/migrate.ts';
+import { createServices, type Services } from '../core/adapters/services.ts';
+import { readStream } from '../core/eventing/event-store.ts';
+import { loadAggregate } from '../core/eventing/command-handler.ts';
+import type { App } from '../core/adapters/http.ts';
 import { buildCommandApi } from '../command-api/app.ts';
 import { emailClaimStreamId } from '../domain/user/index.ts';
 import { slugClaimStreamId, tenantDecider, tenantStreamId } from '../domain/tenant/index.ts';

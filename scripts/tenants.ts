@@ -6,12 +6,12 @@
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
-import { bootstrap } from '../platform/process.ts';
-import { rowSchema, sql } from '../platform/db.ts';
-import { createServices } from '../platform/services.ts';
-import { createTenantPools } from '../platform/tenant-pools.ts';
-import { createTenantServers } from '../platform/tenant-servers.ts';
-import { createProgress, printSummary } from '../platform/operator-progress.ts';
+import { bootstrap } from '../core/adapters/process.ts';
+import { rowSchema, sql } from '../core/adapters/db.ts';
+import { createServices } from '../core/adapters/services.ts';
+import { createTenantPools } from '../core/adapters/tenant-pools.ts';
+import { createTenantServers } from '../core/adapters/tenant-servers.ts';
+import { createProgress, printSummary } from '../core/adapters/operator-progress.ts';
 import { MOVE_STEPS, MoveError, moveTenant } from '../projectors/tenant/move-tenant.ts';
 
 const USAGE = 'usage: npm run tenants -- list | move <id|slug> --to <server> [--drain-ms N]\n';

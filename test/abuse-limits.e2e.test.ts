@@ -5,10 +5,10 @@
 import t from 'tap';
 import net from 'node:net';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { createServices } from '../platform/services.ts';
-import { loadConfig } from '../platform/config.ts';
+import { createServices } from '../core/adapters/services.ts';
+import { loadConfig } from '../core/adapters/config.ts';
 import { buildCommandApi } from '../command-api/app.ts';
-import type { App } from '../platform/http.ts';
+import type { App } from '../core/adapters/http.ts';
 import { after, eventually, listKeys, PDF, startDocumentSystem, tenantDatabase, tenantWith, upload } from './support/document-helpers.ts';
 
 const STALL_MS = 3000;

@@ -4,7 +4,7 @@
 // before and after. Allowed reads must answer 2xx (so the matrix cannot pass by denying everything).
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import type { App } from '../platform/http.ts';
+import type { App } from '../core/adapters/http.ts';
 import { EXPECTATIONS, UNJUDGED, type Expectation, type Role } from './access-matrix.expectations.ts';
 import { startDocumentSystem, tenantWith, uploadOk, encodeMultipart, PDF, mainQuery, tenantDatabase, eventually, after } from './support/document-helpers.ts';
 import { queryDatabase } from './support/identity-helpers.ts';

@@ -6,8 +6,8 @@ import t from 'tap';
 import { createTestContext, eventually } from './support/harness.ts';
 import { startSystem } from './support/system.ts';
 import { after, eventsContaining, identity, runNode, type User } from './support/identity-helpers.ts';
-import { sql } from '../platform/db.ts';
-import { openEvents } from '../platform/personal-data.ts';
+import { sql } from '../core/adapters/db.ts';
+import { openEvents } from '../core/eventing/personal-data.ts';
 
 // The test client stands behind a proxy on 127.0.0.1 that sets X-Forwarded-For (TRUST_PROXY).
 const ctx = await createTestContext(t, { TRUST_PROXY: '127.0.0.1' });

@@ -8,9 +8,9 @@ import { pino } from 'pino';
 import { createTestContext } from './support/harness.ts';
 import { startSystem, client } from './support/system.ts';
 import { after, decodeJwt, DEFAULT_PASSWORD, eventsContaining, forgeJwt, identity, secretsOf, type User } from './support/identity-helpers.ts';
-import { createServices } from '../platform/services.ts';
-import { sql } from '../platform/db.ts';
-import { openEvents } from '../platform/personal-data.ts';
+import { createServices } from '../core/adapters/services.ts';
+import { sql } from '../core/adapters/db.ts';
+import { openEvents } from '../core/eventing/personal-data.ts';
 import { buildQueryApi } from '../query-api/app.ts';
 import { buildCommandApi } from '../command-api/app.ts';
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { createTestContext } from './support/harness.ts';
 import { startSystem } from './support/system.ts';
-import type { App } from '../platform/http.ts';
+import type { App } from '../core/adapters/http.ts';
 
 const ctx = await createTestContext(t);
 const system = await startSystem(t, ctx);

@@ -3,7 +3,7 @@
 // in production, and no secret value in any message.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { loadConfig } from '../platform/config.ts';
+import { loadConfig } from '../core/adapters/config.ts';
 
 /** Starts a query API with exactly this environment; a configuration error ends it before it connects anywhere. */
 const start = (env: Record<string, string>) => new Promise<{ status: number | null; stderr: string }>((resolve) => {

@@ -1,6 +1,6 @@
 // docker-compose.yml describes the production deployment; no Docker engine runs here, so this
 // checks what can be checked without one: the file parses, every app service runs an entry point
-// that exists, its settings are ones platform/config.ts knows and accepts in production, and the
+// that exists, its settings are ones core/adapters/config.ts knows and accepts in production, and the
 // dependencies point at defined services. Where Debian's docker-compose is installed, its own
 // schema validation (`docker-compose config -q`) runs too.
 import t from 'tap';
@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../platform/config.ts';
+import { loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../core/adapters/config.ts';
 
 type Service = { command?: string[]; environment?: Record<string, string>; ports?: string[]; depends_on?: Record<string, unknown> | string[]; healthcheck?: unknown };
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service> };
@@ -28,7 +28,7 @@ t.test('app services run entry points that exist, with settings the config modul
     const entry = service.command?.find((part) => part.endsWith('.ts'));
     t.ok(entry && existsSync(entry), `${name} runs ${entry}`);
     for (const key of Object.keys(service.environment ?? {})) {
-      t.ok(knownSettings.has(key) || DEPLOY_ONLY.has(key), `${name}: ${key} is a setting of platform/config.ts`);
+      t.ok(knownSettings.has(key) || DEPLOY_ONLY.has(key), `${name}: ${key} is a setting of core/adapters/config.ts`);
     }
     if (name !== 'migrate') t.ok(service.healthcheck, `${name} has a health check`);
   }

@@ -4,7 +4,7 @@ import t from 'tap';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createTestContext } from './support/harness.ts';
-import { sql } from '../platform/db.ts';
+import { sql } from '../core/adapters/db.ts';
 
 const ctx = await createTestContext(t);
 

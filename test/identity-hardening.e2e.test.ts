@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto';
 import { createTestContext, eventually } from './support/harness.ts';
 import { startSystem } from './support/system.ts';
 import { decodeJwt, forgeJwt, identity } from './support/identity-helpers.ts';
-import { sql } from '../platform/db.ts';
-import { purgeExpired, startPurger } from '../platform/purge.ts';
-import { createServices } from '../platform/services.ts';
-import { loadConfig } from '../platform/config.ts';
+import { sql } from '../core/adapters/db.ts';
+import { purgeExpired, startPurger } from '../core/eventing/purge.ts';
+import { createServices } from '../core/adapters/services.ts';
+import { loadConfig } from '../core/adapters/config.ts';
 import { buildCommandApi } from '../command-api/app.ts';
 
 const ctx = await createTestContext(t, { OPERATOR_TOKEN: 'operator-token-for-tests-0123456789', CORS_ORIGINS: 'https://app.example.com' });

@@ -6,7 +6,7 @@ import t from 'tap';
 import { createTestContext } from './support/harness.ts';
 import { startSystem } from './support/system.ts';
 import { after, identity } from './support/identity-helpers.ts';
-import { sql } from '../platform/db.ts';
+import { sql } from '../core/adapters/db.ts';
 
 const ctx = await createTestContext(t);
 const system = await startSystem(t, ctx);

@@ -1,6 +1,6 @@
 // The JWT key ring on its own, with a clock we control: how long a rotated-out key keeps verifying.
 import t from 'tap';
-import { createJwtKeyRing, keyId } from '../platform/jwt-keys.ts';
+import { createJwtKeyRing, keyId } from '../core/adapters/jwt-keys.ts';
 
 t.test('after a rotation the previous key verifies its tokens until the window closes, then never again', async (t) => {
   let now = 1_000_000;

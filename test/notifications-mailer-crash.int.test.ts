@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createTestContext, eventually } from './support/harness.ts';
 import { spawnFixture } from './support/backbone-support.ts';
 import { mailTo, readMail, waitForMail } from './support/mailpit.ts';
-import { sql } from '../platform/db.ts';
+import { sql } from '../core/adapters/db.ts';
 import { emailMessageId } from '../projectors/notifications/projection.ts';
 import { renderEmail } from '../projectors/notifications/templates.ts';
 

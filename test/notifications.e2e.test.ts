@@ -5,9 +5,9 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { after, eventually, PDF, startDocumentSystem, uploadOk } from './support/document-helpers.ts';
 import { mailTo, waitForMail } from './support/mailpit.ts';
-import { appendToStreams } from '../platform/event-store.ts';
-import { domainEventRegistry } from '../platform/event-registry.ts';
-import { sql } from '../platform/db.ts';
+import { appendToStreams } from '../core/eventing/event-store.ts';
+import { domainEventRegistry } from '../core/eventing/event-registry.ts';
+import { sql } from '../core/adapters/db.ts';
 import { startMailer } from '../projectors/notifications/mailer.ts';
 import { notificationId } from '../projectors/notifications/projection.ts';
 

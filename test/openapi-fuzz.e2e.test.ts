@@ -5,7 +5,7 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
-import type { App } from '../platform/http.ts';
+import type { App } from '../core/adapters/http.ts';
 import { encodeMultipart, PDF, startDocumentSystem, tenantWith, uploadOk } from './support/document-helpers.ts';
 
 type Schema = {

@@ -4,10 +4,10 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createTestContext, adminQuery, uniqueId } from './support/harness.ts';
-import { createServices } from '../platform/services.ts';
-import { loadConfig } from '../platform/config.ts';
-import { createTenantPools } from '../platform/tenant-pools.ts';
-import { sql } from '../platform/db.ts';
+import { createServices } from '../core/adapters/services.ts';
+import { loadConfig } from '../core/adapters/config.ts';
+import { createTenantPools } from '../core/adapters/tenant-pools.ts';
+import { sql } from '../core/adapters/db.ts';
 import { buildCommandApi } from '../command-api/app.ts';
 import { buildQueryApi } from '../query-api/app.ts';
 

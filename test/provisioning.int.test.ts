@@ -8,8 +8,8 @@ import { createTestContext, eventually } from './support/harness.ts';
 import {
   after, databaseExists, identity, queryDatabase, spawnNode, startParts, tablesOf,
 } from './support/identity-helpers.ts';
-import { sql } from '../platform/db.ts';
-import { LATEST, checkpointOf, type Projector } from '../platform/projector.ts';
+import { sql } from '../core/adapters/db.ts';
+import { LATEST, checkpointOf, type Projector } from '../core/eventing/projector.ts';
 import { mainProjection } from '../projectors/main/projection.ts';
 import { provisionerProjection } from '../projectors/provisioner/projection.ts';
 import { provisionTenantDatabase } from '../projectors/provisioner/provision.ts';
@@ -124,7 +124,7 @@ t.test('a failure appends TenantProvisioningFailed, and the retry succeeds once 
   t.equal(await statusOf(tenant.tenantId), 'provisioning', 'the tenant is still provisioning');
 
   // Meanwhile everybody else's writes still reach the read side: the failing provisioning holds
-  // no transaction open on the main database (an open one would stop the relay, platform/relay.ts).
+  // no transaction open on the main database (an open one would stop the relay, core/eventing/relay.ts).
   const email = `bystander-${randomBytes(3).toString('hex')}@example.com`;
   const bystander = await id.register(email);
   const { token } = await id.login(email);

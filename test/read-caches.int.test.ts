@@ -5,7 +5,7 @@ import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { sql } from '../platform/db.ts';
+import { sql } from '../core/adapters/db.ts';
 import { startDocumentSystem, tenantWith, eventually, uploadOk, tenantQuery } from './support/document-helpers.ts';
 
 const BOUND_MS = 1000;

@@ -4,8 +4,8 @@ import t from 'tap';
 import { createTestContext } from './support/harness.ts';
 import { startSystem, client } from './support/system.ts';
 import { multipartBody } from './support/multipart.ts';
-import { createDatabasePool, sql, withDatabase } from '../platform/db.ts';
-import { rebuildOne } from '../platform/rebuild-runner.ts';
+import { createDatabasePool, sql, withDatabase } from '../core/adapters/db.ts';
+import { rebuildOne } from '../core/eventing/rebuild-runner.ts';
 import { mainRebuild, tenantRebuild } from '../projectors/shared/rebuild-specs.ts';
 
 const ctx = await createTestContext(t);

@@ -6,9 +6,9 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
 import { adminQuery, createTestContext, uniqueId } from './support/harness.ts';
 import { databaseExists, queryDatabase, runNode } from './support/identity-helpers.ts';
-import { sql, withDatabase } from '../platform/db.ts';
-import { createServices } from '../platform/services.ts';
-import { loadConfig } from '../platform/config.ts';
+import { sql, withDatabase } from '../core/adapters/db.ts';
+import { createServices } from '../core/adapters/services.ts';
+import { loadConfig } from '../core/adapters/config.ts';
 import { buildCommandApi } from '../command-api/app.ts';
 import { client } from './support/system.ts';
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import { createTestContext } from './support/harness.ts';
 import { startSystem } from './support/system.ts';
 import { after, identity, type Answer, type Call } from './support/identity-helpers.ts';
-import { sql } from '../platform/db.ts';
+import { sql } from '../core/adapters/db.ts';
 
 const ctx = await createTestContext(t);
 const system = await startSystem(t, ctx);
@@ -271,7 +271,7 @@ t.test('Idempotency-Key: the same request is answered once; another request unde
   t.not(theirs.body.id, first.body.id);
 
   // A client retrying while its first request is still running: the twin must get the first answer.
-  // Known bug in command-api/run-command.ts (not this file's module): the twin decides again after
+  // Known bug in command-api/answer-command.ts (not this file's module): the twin decides again after
   // the first commits and fails on its own rule (SLUG_TAKEN) instead of replaying the stored answer.
   // Fix: on any error with a key, look the answer up again and replay it if the twin stored one.
   const racing = await Promise.all([1, 2].map(() => command('POST', '/api/tenants', { token: admin.token, body: { name: 'Twin', slug: 'twin-co' }, headers: { 'idempotency-key': 'twin-1' } })));

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startDocumentSystem, tenantWith, uploadOk, tenantDatabase, tenantQuery } from './support/document-helpers.ts';
 import { runNode } from './support/identity-helpers.ts';
-import { withDatabase } from '../platform/db.ts';
-import { tenantMigrations } from '../platform/migrate.ts';
+import { withDatabase } from '../core/adapters/db.ts';
+import { tenantMigrations } from '../core/adapters/migrate.ts';
 
 const s = await startDocumentSystem(t);
 const { ctx } = s;

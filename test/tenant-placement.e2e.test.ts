@@ -5,8 +5,8 @@
 // back in time, the old database is dropped.
 import t from 'tap';
 import pg from 'pg';
-import { withDatabase } from '../platform/db.ts';
-import { parseTenantServers } from '../platform/tenant-servers.ts';
+import { withDatabase } from '../core/adapters/db.ts';
+import { parseTenantServers } from '../core/adapters/tenant-servers.ts';
 import { after, eventually, mainQuery, startDocumentSystem, tenantPlacement, tenantWith, uploadOk, type DocSystem } from './support/document-helpers.ts';
 import { runNode } from './support/identity-helpers.ts';
 

@@ -3,8 +3,8 @@
 // fail with 500 when their pool was closed mid-query.
 import t from 'tap';
 import { createTestContext, adminQuery, uniqueId, eventually } from './support/harness.ts';
-import { createTenantPools } from '../platform/tenant-pools.ts';
-import { sql } from '../platform/db.ts';
+import { createTenantPools } from '../core/adapters/tenant-pools.ts';
+import { sql } from '../core/adapters/db.ts';
 
 const ctx = await createTestContext(t);
 const names = [uniqueId('tpa_'), uniqueId('tpb_'), uniqueId('tpc_'), uniqueId('tpd_')];

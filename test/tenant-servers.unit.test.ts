@@ -2,8 +2,8 @@
 // value stops the process naming the variable but never echoing a URL (it holds a password);
 // with Vault on, the value comes from Vault like the other secrets.
 import t from 'tap';
-import { ConfigError, loadConfig, SECRET_SETTINGS } from '../platform/config.ts';
-import { createTenantServers, parseTenantServers } from '../platform/tenant-servers.ts';
+import { ConfigError, loadConfig, SECRET_SETTINGS } from '../core/adapters/config.ts';
+import { createTenantServers, parseTenantServers } from '../core/adapters/tenant-servers.ts';
 
 const MAIN = 'postgres://u:p@db1:5432/ledgerline';
 const TWO = 'postgres://u:p@db2:5432/ledgerline';

@@ -6,14 +6,14 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { createTestContext, eventually } from './support/harness.ts';
 import { readLog, startTestRelay, unpublishedCount } from './support/backbone-support.ts';
-import { appendToStreams, type StoredEvent } from '../platform/event-store.ts';
-import { domainEventRegistry } from '../platform/event-registry.ts';
-import { createCommandStore, decision, executeCommand, loadAggregate } from '../platform/command-handler.ts';
-import { bufferingBuilder, type RebuildSpec } from '../platform/rebuild.ts';
-import { rebuildOne } from '../platform/rebuild-runner.ts';
-import { sql } from '../platform/db.ts';
-import { topicOf } from '../platform/kafka.ts';
-import { LATEST } from '../platform/projector.ts';
+import { appendToStreams, type StoredEvent } from '../core/eventing/event-store.ts';
+import { domainEventRegistry } from '../core/eventing/event-registry.ts';
+import { createEventStreams, decision, executeCommand, loadAggregate } from '../core/eventing/command-handler.ts';
+import { bufferingBuilder, type RebuildSpec } from '../core/eventing/rebuild.ts';
+import { rebuildOne } from '../core/eventing/rebuild-runner.ts';
+import { sql } from '../core/adapters/db.ts';
+import { topicOf } from '../core/adapters/kafka.ts';
+import { LATEST } from '../core/eventing/projector.ts';
 import { auditProjection } from '../projectors/main/projection.ts';
 import { userDecider, userStreamId, type UserEvent, type UserState } from '../domain/user/index.ts';
 
@@ -44,7 +44,7 @@ t.test('the events table keeps version 1 as written', async (t) => {
 t.test('the command path folds version 2', async (t) => {
   const seen: UserEvent[] = [];
   const watching = { ...userDecider, evolve: (state: UserState, event: UserEvent) => { seen.push(event); return userDecider.evolve(state, event); } };
-  const store = createCommandStore(ctx.pool, domainEventRegistry, topicOf(ctx.config.TOPIC_PREFIX));
+  const store = createEventStreams(ctx.pool, domainEventRegistry, topicOf(ctx.config.TOPIC_PREFIX));
   await executeCommand(store, [decision(watching, streamId, (state: UserState) => ({
     type: 'UpdateProfile' as const, data: { userId, actorId: userId, displayName: state.status === 'registered' ? state.displayName : 'x', now: changedAt },
   }))], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, { respond: () => undefined });

@@ -8,8 +8,8 @@ import { createServer } from 'node:net';
 import { createTestContext } from './support/harness.ts';
 import { createTestVault, rootClient } from './support/vault.ts';
 import { decodeJwt, forgeJwt, spawnNode, type Child } from './support/identity-helpers.ts';
-import { openVaultSession, vaultOptionsFrom } from '../platform/secrets.ts';
-import { keyId } from '../platform/jwt-keys.ts';
+import { openVaultSession, vaultOptionsFrom } from '../core/adapters/secrets.ts';
+import { keyId } from '../core/adapters/jwt-keys.ts';
 
 const ctx = await createTestContext(t);
 const logger = ctx.logger;

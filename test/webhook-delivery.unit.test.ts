@@ -1,6 +1,6 @@
 // The pure parts of webhook delivery: which addresses a webhook may reach, and the retry schedule.
 import t from 'tap';
-import { allowedClasses, classifyAddress, guardedLookup, refusedLiteral } from '../platform/outbound-address.ts';
+import { allowedClasses, classifyAddress, guardedLookup, refusedLiteral } from '../core/adapters/outbound-address.ts';
 import { retryDelayMs } from '../projectors/webhooks/delivery-worker.ts';
 
 t.test('address classes', async (t) => {

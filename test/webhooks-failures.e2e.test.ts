@@ -6,8 +6,8 @@ import { createTestContext, eventually } from './support/harness.ts';
 import { startSystem } from './support/system.ts';
 import { after, identity } from './support/identity-helpers.ts';
 import { startReceiver, verify, type Receiver } from './support/webhook-receiver.ts';
-import { loadConfig } from '../platform/config.ts';
-import { sql } from '../platform/db.ts';
+import { loadConfig } from '../core/adapters/config.ts';
+import { sql } from '../core/adapters/db.ts';
 
 const ctx = await createTestContext(t, {
   WEBHOOK_ALLOW_PRIVATE: 'loopback', WEBHOOK_TIMEOUT_MS: '8000', WEBHOOK_POLL_INTERVAL_MS: '50',

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import { decision, executeCommand, type CommandStore } from '../../platform/command-handler.ts';
-import type { DatabaseTransactionConnection } from '../../platform/db.ts';
-import type { Config } from '../../platform/config.ts';
-import { emailKeyFrom } from '../../platform/email-key.ts';
+import { decision, executeCommand, type EventStreams } from '../../core/eventing/command-handler.ts';
+import type { DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import type { Config } from '../../core/adapters/config.ts';
+import { emailKeyFrom } from '../../core/eventing/email-key.ts';
 import {
   anonymousAuthStreamId, authActivityDecider, authActivityStreamId, clientInfo, type AuthActivityCommand,
 } from '../../domain/index.ts';
@@ -13,7 +13,7 @@ import {
  * no user has is recorded only as a keyed pseudonym (HMAC-SHA-256 of the normalised address),
  * so repeated attempts on one address can be told apart without the address being on the log.
  */
-export function createAuthAudit(store: CommandStore, config: Pick<Config, 'AUDIT_PSEUDONYM_KEY' | 'JWT_SECRET'>) {
+export function createAuthAudit(store: EventStreams, config: Pick<Config, 'AUDIT_PSEUDONYM_KEY' | 'JWT_SECRET'>) {
   const emailPseudonym = emailKeyFrom(config);
   const client = (request: FastifyRequest) => clientInfo(request.ip, request.headers['user-agent']);
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import bcrypt from 'bcrypt';
-import { httpError } from '../../platform/http.ts';
-import { createSemaphore } from '../../platform/semaphore.ts';
+import { httpError } from '../../core/adapters/http.ts';
+import { createSemaphore } from '../../core/adapters/semaphore.ts';
 
 /** bcrypt reads at most 72 bytes: a longer password is refused rather than silently truncated. */
 export const MAX_PASSWORD_BYTES = 72;

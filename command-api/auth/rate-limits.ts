@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyRequest } from 'fastify';
-import type { App } from '../../platform/http.ts';
-import { retryLaterError } from '../../platform/http.ts';
-import type { Config } from '../../platform/config.ts';
-import type { DatabasePool } from '../../platform/db.ts';
-import { postgresRateLimitStore } from '../../platform/rate-limit-store.ts';
+import type { App } from '../../core/adapters/http.ts';
+import { retryLaterError } from '../../core/adapters/http.ts';
+import type { Config } from '../../core/adapters/config.ts';
+import type { DatabasePool } from '../../core/adapters/db.ts';
+import { postgresRateLimitStore } from '../../core/adapters/rate-limit-store.ts';
 
 type Limits = Pick<Config, 'AUTH_RATE_LIMIT_PER_IP' | 'AUTH_RATE_LIMIT_PER_ACCOUNT' | 'AUTH_RATE_LIMIT_WINDOW_SECONDS'>;
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
-import type { App } from '../../platform/http.ts';
-import { httpError } from '../../platform/http.ts';
-import { readStream } from '../../platform/event-store.ts';
-import { sql } from '../../platform/db.ts';
-import { decision, type CommandStore } from '../../platform/command-handler.ts';
+import type { App } from '../../core/adapters/http.ts';
+import { httpError } from '../../core/adapters/http.ts';
+import { readStream } from '../../core/eventing/event-store.ts';
+import { sql } from '../../core/adapters/db.ts';
+import { decision, type EventStreams } from '../../core/eventing/command-handler.ts';
 import { emailClaimDecider, emailClaimStreamId, userDecider, userStreamId } from '../../domain/user/index.ts';
-import { runCommand } from '../run-command.ts';
+import { answerCommand } from '../answer-command.ts';
 import { checkPasswordPolicy, type Passwords } from './passwords.ts';
 import { emailAccount, tokenAccount, type CredentialGuard } from './rate-limits.ts';
 import type { Sessions } from './sessions.ts';
@@ -21,7 +21,7 @@ const TokenResponse = Type.Object({
 const Email = Type.String({ minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
-export async function authRoutes(app: App, options: { store: CommandStore; sessions: Sessions; passwords: Passwords; guard: CredentialGuard; audit: AuthAudit }): Promise<void> {
+export async function authRoutes(app: App, options: { store: EventStreams; sessions: Sessions; passwords: Passwords; guard: CredentialGuard; audit: AuthAudit }): Promise<void> {
   const { store, sessions, passwords, guard, audit } = options;
   const errors = { 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse };
   await passwords.ready(); // the first unknown-email login must not pay for the dummy hash
@@ -45,7 +45,7 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     const userId = randomUUID();
     const now = new Date().toISOString();
     const passwordHash = await passwords.hash(password);
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: null, tenantId: null,
       decisions: [
         decision(emailClaimDecider, emailClaimStreamId(store.emailKey(email)), { type: 'ClaimEmail', data: { email, userId } }),
@@ -119,7 +119,7 @@ export async function authRoutes(app: App, options: { store: CommandStore; sessi
     }
     checkPasswordPolicy(request.body.newPassword);
     const newHash = await passwords.hash(request.body.newPassword);
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: userId, tenantId: null,
       decisions: [decision(userDecider, userStreamId(userId), { type: 'ChangePassword', data: { userId, actorId: userId, client: audit.client(request), now: new Date().toISOString() } })],
       alsoInTransaction: async (tx) => {

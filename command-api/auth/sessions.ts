@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import type { Config } from '../../platform/config.ts';
-import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { httpError } from '../../platform/http.ts';
+import type { Config } from '../../core/adapters/config.ts';
+import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { httpError } from '../../core/adapters/http.ts';
 
 export type TokenAnswer = { access_token: string; refresh_token: string; token_type: 'Bearer'; expires_in: number; refresh_expires_in: number };
 

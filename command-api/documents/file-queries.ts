@@ -1,11 +1,11 @@
 import { Type } from 'typebox';
-import { rowSchema, sql, type Queryable } from '../../platform/db.ts';
+import { rowSchema, sql, type Queryable } from '../../core/adapters/db.ts';
 
 const StoredFileRow = rowSchema(Type.Object({ md5: Type.String(), size: Type.Number(), content_type: Type.String() }));
 
 /**
  * The write side's lookups of stored content in the event store (never a lagging read model):
- * both are served by expression indexes on FileStored events (platform/migrations/003 and 009).
+ * both are served by expression indexes on FileStored events (core/migrations/003 and 009).
  */
 export function createFileQueries(db: Queryable) {
   return {

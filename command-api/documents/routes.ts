@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { MultipartFile } from '@fastify/multipart';
-import type { App } from '../../platform/http.ts';
-import { httpError } from '../../platform/http.ts';
-import { decision, streamRef, type CommandStore, type Loaded, type StreamRef } from '../../platform/command-handler.ts';
-import type { S3Clients } from '../../platform/s3.ts';
+import type { App } from '../../core/adapters/http.ts';
+import { httpError } from '../../core/adapters/http.ts';
+import { decision, streamRef, type EventStreams, type Loaded, type StreamRef } from '../../core/eventing/command-handler.ts';
+import type { S3Clients } from '../../core/adapters/s3.ts';
 import { decideInSequence } from '../../domain/shared/decider.ts';
 import { decideUpload, fileDecider, fileStreamId, type FileState } from '../../domain/file/index.ts';
 import { documentDecider, documentStreamId, type DocumentState } from '../../domain/document/index.ts';
-import { runCommand, ifMatchVersion } from '../run-command.ts';
+import { answerCommand, ifMatchVersion } from '../answer-command.ts';
 import { CommandAccepted, ErrorResponse } from '../schemas.ts';
 import { accessFrom, requireRole, tenantAccess, tenantReads, type TenantAccess } from '../tenants/access.ts';
 import { detectContentType, safeFilename } from './content-type.ts';
 import { createFileQueries } from './file-queries.ts';
-import { deleteObject, fileKey, receiveFile, type ReceivedFile } from '../../platform/object-store.ts';
+import { deleteObject, fileKey, receiveFile, type ReceivedFile } from '../../core/adapters/object-store.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../../domain/shared/roles.ts';
 import type { UploadSlots } from './upload-slots.ts';
@@ -39,7 +39,7 @@ function parseTags(values: string[]): string[] | undefined {
   return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter(Boolean);
 }
 
-export async function documentRoutes(app: App, options: { store: CommandStore; s3: S3Clients; slots: UploadSlots; stallMs: number }): Promise<void> {
+export async function documentRoutes(app: App, options: { store: EventStreams; s3: S3Clients; slots: UploadSlots; stallMs: number }): Promise<void> {
   const { store, s3, slots, stallMs } = options;
   const files = createFileQueries(store.pool);
   app.addHook('onRequest', app.authenticate);
@@ -126,7 +126,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     let copied = false;
     let outcome: { fileId: string; deduplicated: boolean } = { fileId: ownFileId, deduplicated: false };
     try {
-      const answered = await runCommand(store, request, reply, {
+      const answered = await answerCommand(store, request, reply, {
         actor: request.actor.userId, tenantId,
         // A multipart body is not JSON: the same key must mean the same bytes and fields.
         fingerprint: { sha256: upload.sha256, size: upload.size, filename: upload.filename, fields },
@@ -177,7 +177,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
   }, async (request, reply) => {
     const { tenantId, documentId } = request.params;
     const ifMatch = ifMatchVersion(request);
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
       decisions: {
         reads: documentReads(tenantId, documentId),
@@ -198,7 +198,7 @@ export async function documentRoutes(app: App, options: { store: CommandStore; s
     const { tenantId, documentId } = request.params;
     const ifMatch = ifMatchVersion(request);
     let fileId = '';
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
       decisions: {
         reads: documentReads(tenantId, documentId),

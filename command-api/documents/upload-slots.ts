@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { retryLaterError } from '../../platform/http.ts';
+import { retryLaterError } from '../../core/adapters/http.ts';
 
 /**
  * Caps on uploads in progress: per user (one account cannot hold every slot) and per process

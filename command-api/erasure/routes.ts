@@ -1,13 +1,13 @@
 import { Type } from 'typebox';
-import type { App } from '../../platform/http.ts';
-import { httpError } from '../../platform/http.ts';
-import { sql, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { decision, executeCommand, loadStream, streamRef, type CommandStore, type Loaded, type StreamRef } from '../../platform/command-handler.ts';
-import { eraseUserKeys, eraseUserKeysInTenant, tenantsWithContentBy } from '../../platform/subject-keys.ts';
+import type { App } from '../../core/adapters/http.ts';
+import { httpError } from '../../core/adapters/http.ts';
+import { sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { decision, executeCommand, loadStream, streamRef, type EventStreams, type Loaded, type StreamRef } from '../../core/eventing/command-handler.ts';
+import { eraseUserKeys, eraseUserKeysInTenant, tenantsWithContentBy } from '../../core/eventing/subject-keys.ts';
 import { userDecider, userStreamId, type UserState } from '../../domain/user/index.ts';
 import { tenantErasureDecider, tenantErasureStreamId } from '../../domain/erasure/index.ts';
 import { roleOf } from '../../domain/membership/index.ts';
-import { runCommand } from '../run-command.ts';
+import { answerCommand } from '../answer-command.ts';
 import { accessFrom, requireRole, tenantReads } from '../tenants/access.ts';
 import type { Passwords } from '../auth/passwords.ts';
 import { CommandAccepted, ErrorResponse } from '../schemas.ts';
@@ -21,7 +21,7 @@ const secured = { security: [{ bearer: [] }] };
  * transaction that appends the erasure event, so from that commit on their sealed fields read
  * as erased everywhere, and every read model scrubs what it copied when it meets the event.
  */
-export async function erasureRoutes(app: App, options: { store: CommandStore; passwords: Passwords }): Promise<void> {
+export async function erasureRoutes(app: App, options: { store: EventStreams; passwords: Passwords }): Promise<void> {
   const { store, passwords } = options;
 
   app.post('/api/users/me/erase', {
@@ -50,7 +50,7 @@ export async function erasureRoutes(app: App, options: { store: CommandStore; pa
       });
     }
     const emailHash = store.emailKey(user.state.email);
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: userId, tenantId: null,
       decisions: [decision(userDecider, userStreamId(userId), { type: 'EraseUser', data: { userId, actorId: userId, now } }, { ifMatch: user.version })],
       alsoInTransaction: async (tx) => {
@@ -72,7 +72,7 @@ export async function erasureRoutes(app: App, options: { store: CommandStore; pa
     const { tenantId, userId } = request.params;
     let emailHash: string | null = null;
     const streamId = tenantErasureStreamId(tenantId, userId);
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
       decisions: {
         reads: [...tenantReads(tenantId), streamRef(userDecider, userStreamId(userId)) as StreamRef<unknown>],

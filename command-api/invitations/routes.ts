@@ -1,12 +1,12 @@
 import { Type } from 'typebox';
-import type { App } from '../../platform/http.ts';
-import { httpError } from '../../platform/http.ts';
-import { decision, loadStream, streamRef, type CommandStore, type Loaded, type StreamRef } from '../../platform/command-handler.ts';
+import type { App } from '../../core/adapters/http.ts';
+import { httpError } from '../../core/adapters/http.ts';
+import { decision, loadStream, streamRef, type EventStreams, type Loaded, type StreamRef } from '../../core/eventing/command-handler.ts';
 import { invitationDecider, invitationStreamId } from '../../domain/invitation/index.ts';
 import { membershipDecider, membershipStreamId } from '../../domain/membership/index.ts';
 import { tenantDecider, tenantStatusOf, tenantStreamId, type TenantState } from '../../domain/tenant/index.ts';
 import { userDecider, userStreamId } from '../../domain/user/index.ts';
-import { runCommand } from '../run-command.ts';
+import { answerCommand } from '../answer-command.ts';
 import { CommandAccepted, ErrorResponse } from '../schemas.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
@@ -14,7 +14,7 @@ const InvitationParams = Type.Object({ invitationId: Type.String({ format: 'uuid
 const secured = { security: [{ bearer: [] }] };
 
 /** The invitee's answers. Only the holder of the invited address may give them; to others the invitation does not exist. */
-export async function invitationRoutes(app: App, options: { store: CommandStore }): Promise<void> {
+export async function invitationRoutes(app: App, options: { store: EventStreams }): Promise<void> {
   const { store } = options;
   app.addHook('onRequest', app.authenticate);
 
@@ -33,7 +33,7 @@ export async function invitationRoutes(app: App, options: { store: CommandStore 
       const { tenantId, role, invitedBy } = invitation.state;
       const answerData = { invitationId, userId, userEmail: user.state.email, now: new Date().toISOString() };
       const tenantRef = streamRef(tenantDecider, tenantStreamId(tenantId));
-      return runCommand(store, request, reply, {
+      return answerCommand(store, request, reply, {
         actor: userId, tenantId,
         decisions: {
           reads: [tenantRef as StreamRef<unknown>],

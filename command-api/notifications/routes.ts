@@ -1,10 +1,10 @@
 import { Type } from 'typebox';
-import type { App } from '../../platform/http.ts';
-import { decision, type CommandStore } from '../../platform/command-handler.ts';
+import type { App } from '../../core/adapters/http.ts';
+import { decision, type EventStreams } from '../../core/eventing/command-handler.ts';
 import {
   notificationInboxDecider, notificationInboxStreamId, type NotificationKind,
 } from '../../domain/notification-inbox/index.ts';
-import { runCommand } from '../run-command.ts';
+import { answerCommand } from '../answer-command.ts';
 import { CommandAccepted, ErrorResponse } from '../schemas.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
@@ -20,7 +20,7 @@ const EmailPreferences = Type.Object({
  * The caller's own notification inbox (stream notification-inbox-{userId}): read marks and email
  * preferences. The route takes the user from the token only, so nobody writes another's inbox.
  */
-export async function notificationRoutes(app: App, options: { store: CommandStore }): Promise<void> {
+export async function notificationRoutes(app: App, options: { store: EventStreams }): Promise<void> {
   const { store } = options;
   app.addHook('onRequest', app.authenticate);
 
@@ -35,7 +35,7 @@ export async function notificationRoutes(app: App, options: { store: CommandStor
     },
   }, async (request, reply) => {
     const userId = request.actor.userId;
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: userId, tenantId: null,
       decisions: [decision(notificationInboxDecider, notificationInboxStreamId(userId), {
         type: 'MarkNotificationsRead', data: { userId, notificationIds: request.body.ids ?? [], upToPosition: request.body.upToPosition ?? null, now: new Date().toISOString() },
@@ -55,7 +55,7 @@ export async function notificationRoutes(app: App, options: { store: CommandStor
     const email = Object.entries(request.body.email)
       .filter((entry): entry is [NotificationKind, boolean] => typeof entry[1] === 'boolean')
       .map(([kind, enabled]) => ({ kind, enabled }));
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: userId, tenantId: null,
       decisions: [decision(notificationInboxDecider, notificationInboxStreamId(userId), {
         type: 'SetNotificationPreferences', data: { userId, email, now: new Date().toISOString() },

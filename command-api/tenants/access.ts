@@ -1,6 +1,6 @@
-import { streamRef, type CommandStore, type Loaded, type StreamRef } from '../../platform/command-handler.ts';
-import { loadStreams } from '../../platform/command-handler.ts';
-import { httpError } from '../../platform/http.ts';
+import { streamRef, type EventStreams, type Loaded, type StreamRef } from '../../core/eventing/command-handler.ts';
+import { loadStreams } from '../../core/eventing/command-handler.ts';
+import { httpError } from '../../core/adapters/http.ts';
 import { tenantDecider, tenantStreamId, type TenantState } from '../../domain/tenant/index.ts';
 import { membershipDecider, membershipStreamId, roleOf, type MembershipState } from '../../domain/membership/index.ts';
 import type { Role } from '../../domain/shared/roles.ts';
@@ -32,7 +32,7 @@ export function accessFrom(loaded: ReadonlyMap<string, Loaded<unknown>>, tenantI
   return { tenant: tenant.state, tenantVersion: tenant.version, members: members.state, role };
 }
 
-export async function tenantAccess(store: CommandStore, tenantId: string, actorId: string): Promise<TenantAccess> {
+export async function tenantAccess(store: EventStreams, tenantId: string, actorId: string): Promise<TenantAccess> {
   return accessFrom(await loadStreams(store, tenantReads(tenantId)), tenantId, actorId);
 }
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabasePool } from '../../platform/db.ts';
+import { rowSchema, sql, type DatabasePool } from '../../core/adapters/db.ts';
 
 const ServerCount = rowSchema(Type.Object({ server: Type.String(), tenants: Type.Number() }));
 

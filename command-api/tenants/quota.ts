@@ -1,4 +1,4 @@
-import { sql, type DatabasePool } from '../../platform/db.ts';
+import { sql, type DatabasePool } from '../../core/adapters/db.ts';
 
 /**
  * How many live (not deleted) tenants a user has created, from the event store itself, for the

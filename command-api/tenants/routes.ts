@@ -1,25 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
-import type { App } from '../../platform/http.ts';
-import { decision, type CommandStore, type Decision } from '../../platform/command-handler.ts';
+import type { App } from '../../core/adapters/http.ts';
+import { decision, type EventStreams, type Decision } from '../../core/eventing/command-handler.ts';
 import { requireValidSlug, slugClaimDecider, slugClaimStreamId, tenantDatabaseName, tenantDecider, tenantStreamId, type TenantCommand } from '../../domain/tenant/index.ts';
 import { membershipDecider, membershipStreamId, type MembershipCommand } from '../../domain/membership/index.ts';
 import { invitationDecider, invitationStreamId } from '../../domain/invitation/index.ts';
 import { RoleSchema } from '../../domain/shared/roles.ts';
-import { runCommand, ifMatchVersion, type CommandAnswer } from '../run-command.ts';
+import { answerCommand, ifMatchVersion, type CommandAnswer } from '../answer-command.ts';
 import { CommandAccepted, ErrorResponse, TenantParams } from '../schemas.ts';
 import { accessFrom, requireRole, tenantReads, type TenantAccess } from './access.ts';
 import { liveTenantsCreatedBy } from './quota.ts';
 import { tenantsPerServer } from './placement.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DatabaseTransactionConnection } from '../../platform/db.ts';
-import { eraseTenantKeys } from '../../platform/subject-keys.ts';
+import type { DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { eraseTenantKeys } from '../../core/eventing/subject-keys.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
 const MemberParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), userId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
 
-export async function tenantRoutes(app: App, options: { store: CommandStore; tenantQuota: number; tenantServers: string[] }): Promise<void> {
+export async function tenantRoutes(app: App, options: { store: EventStreams; tenantQuota: number; tenantServers: string[] }): Promise<void> {
   const { store, tenantQuota, tenantServers } = options;
   app.addHook('onRequest', app.authenticate);
 
@@ -39,7 +39,7 @@ export async function tenantRoutes(app: App, options: { store: CommandStore; ten
     // Before tenantDatabaseName(slug) below, which would refuse a bad slug as INVALID_DATABASE_NAME.
     requireValidSlug(slug);
     const [tenantsOfActor, perServer] = await Promise.all([liveTenantsCreatedBy(store.pool, actorId), tenantsPerServer(store.pool, tenantServers)]);
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: actorId, tenantId,
       decisions: [
         decision(slugClaimDecider, slugClaimStreamId(slug), { type: 'ClaimSlug', data: { slug, tenantId } }),
@@ -113,7 +113,7 @@ export async function tenantRoutes(app: App, options: { store: CommandStore; ten
     request: FastifyRequest, reply: FastifyReply, tenantId: string, decide: (access: TenantAccess) => Decision, answer: (versions: Record<string, number>) => CommandAnswer,
     alsoInTransaction?: (tx: DatabaseTransactionConnection) => Promise<unknown>,
   ) {
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
       ...(alsoInTransaction ? { alsoInTransaction: async (tx: DatabaseTransactionConnection) => { await alsoInTransaction(tx); } } : {}),
       decisions: {

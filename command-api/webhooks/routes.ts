@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { App } from '../../platform/http.ts';
-import { decision, type CommandStore } from '../../platform/command-handler.ts';
-import type { Config } from '../../platform/config.ts';
-import type { DatabaseTransactionConnection } from '../../platform/db.ts';
-import { allowedClasses, assertPublicUrl } from '../../platform/outbound-address.ts';
-import { createWebhookSecretQueries, newWebhookSecret } from '../../platform/webhook-secrets.ts';
+import type { App } from '../../core/adapters/http.ts';
+import { decision, type EventStreams } from '../../core/eventing/command-handler.ts';
+import type { Config } from '../../core/adapters/config.ts';
+import type { DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { allowedClasses, assertPublicUrl } from '../../core/adapters/outbound-address.ts';
+import { createWebhookSecretQueries, newWebhookSecret } from '../../core/adapters/webhook-secrets.ts';
 import { requireWebhookUrl, webhookDecider, webhookStreamId, type WebhookCommand, type WebhookState } from '../../domain/webhook/index.ts';
-import { runCommand, ifMatchVersion } from '../run-command.ts';
+import { answerCommand, ifMatchVersion } from '../answer-command.ts';
 import { CommandAccepted, ErrorResponse, TenantParams } from '../schemas.ts';
 import { accessFrom, requireRole, tenantReads, type TenantAccess } from '../tenants/access.ts';
 
@@ -26,7 +26,7 @@ const WithSecret = Type.Object({
 const secured = { security: [{ bearer: [] }] };
 
 /** Tenant admins manage webhook subscriptions; users and viewers get 403, other tenants 404. */
-export async function webhookRoutes(app: App, options: { store: CommandStore; config: Config }): Promise<void> {
+export async function webhookRoutes(app: App, options: { store: EventStreams; config: Config }): Promise<void> {
   const { store, config } = options;
   const allowed = allowedClasses(config.WEBHOOK_ALLOW_PRIVATE);
   app.addHook('onRequest', app.authenticate);
@@ -124,7 +124,7 @@ export async function webhookRoutes(app: App, options: { store: CommandStore; co
   }) {
     const ifMatch = ifMatchVersion(request);
     const streamId = webhookStreamId(webhookId);
-    return runCommand(store, request, reply, {
+    return answerCommand(store, request, reply, {
       actor: request.actor.userId, tenantId,
       decisions: {
         reads: tenantReads(tenantId),

@@ -3,7 +3,7 @@ import { Type, type TObject, type TSchema } from 'typebox';
 /**
  * Personal data on the log is sealed per data subject (crypto-shredding): the event carries
  * `ll1.<keyId>.<base64url(iv | ciphertext | tag)>`, AES-256-GCM under a key kept outside the log
- * (platform/subject-keys.ts); deleting the key erases the field everywhere the event went.
+ * (core/eventing/subject-keys.ts); deleting the key erases the field everywhere the event went.
  * `ll0.<base64url(json)>` marks a value written before sealing existed (upcast from an older
  * version): not encrypted, and erased only from read models, since the log is never rewritten.
  */

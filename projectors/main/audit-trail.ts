@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { sql, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import type { StoredEvent } from '../../platform/event-store.ts';
+import { sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import type { StoredEvent } from '../../core/eventing/event-store.ts';
 
 /** The prev_hash of a chain's first entry. */
 export const GENESIS = '0'.repeat(64);

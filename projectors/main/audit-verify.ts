@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { checkpointOf } from '../../platform/projector.ts';
+import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { checkpointOf } from '../../core/eventing/projector.ts';
 import { ANONYMOUS_CHAIN, entryHash, GENESIS } from './audit-trail.ts';
 
 export type ChainProblem = {

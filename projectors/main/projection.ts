@@ -1,10 +1,10 @@
-import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { readAllEvents, readCategory, type StoredEvent } from '../../platform/event-store.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
-import type { Topics } from '../../platform/kafka.ts';
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { readAllEvents, readCategory, type StoredEvent } from '../../core/eventing/event-store.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import type { Topics } from '../../core/adapters/kafka.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
-import { scopeLag } from '../../platform/projection-lag.ts';
-import { openEvents } from '../../platform/personal-data.ts';
+import { scopeLag } from '../../core/eventing/projection-lag.ts';
+import { openEvents } from '../../core/eventing/personal-data.ts';
 import { auditChainOf, projectAuditEvent } from './audit-trail.ts';
 import { ERASED } from '../../domain/shared/personal-data.ts';
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabaseTransactionConnection } from '../../platform/db.ts';
+import { rowSchema, sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import type { SubjectErased, TenantContentErased } from '../../domain/erasure/index.ts';
 import type { TenantDeleted } from '../../domain/tenant/index.ts';
 import { ERASED } from '../../domain/shared/personal-data.ts';

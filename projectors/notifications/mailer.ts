@@ -1,9 +1,9 @@
 import nodemailer from 'nodemailer';
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabasePool } from '../../platform/db.ts';
-import { failpoint } from '../../platform/failpoints.ts';
-import type { Logger } from '../../platform/logger.ts';
-import type { Metrics } from '../../platform/metrics.ts';
+import { rowSchema, sql, type DatabasePool } from '../../core/adapters/db.ts';
+import { failpoint } from '../../core/adapters/failpoints.ts';
+import type { Logger } from '../../core/adapters/logger.ts';
+import type { Metrics } from '../../core/adapters/metrics.ts';
 
 /**
  * Drains the email outbox over SMTP. Delivery to an SMTP server cannot be made exactly-once by

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { readEventsOfTypes, type StoredEvent } from '../../platform/event-store.ts';
-import { openEvents } from '../../platform/personal-data.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
-import type { Topics } from '../../platform/kafka.ts';
+import { rowSchema, sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { readEventsOfTypes, type StoredEvent } from '../../core/eventing/event-store.ts';
+import { openEvents } from '../../core/eventing/personal-data.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import type { Topics } from '../../core/adapters/kafka.ts';
 import type { MemberAdded, MemberRemoved, MemberRoleChanged } from '../../domain/membership/index.ts';
 import type { DocumentCreated } from '../../domain/document/index.ts';
 import type { TenantCreated, TenantRenamed } from '../../domain/tenant/index.ts';

@@ -1,18 +1,18 @@
 import { Type } from 'typebox';
-import type { S3Clients } from '../../platform/s3.ts';
-import { deletePrefix, tenantPrefix } from '../../platform/object-store.ts';
-import { rowSchema, sql } from '../../platform/db.ts';
-import { decision, executeCommand, loadAggregate, type CommandStore } from '../../platform/command-handler.ts';
-import { readStream, type StoredEvent } from '../../platform/event-store.ts';
-import type { Projection } from '../../platform/projector.ts';
-import type { Topics } from '../../platform/kafka.ts';
-import type { Logger } from '../../platform/logger.ts';
+import type { S3Clients } from '../../core/adapters/s3.ts';
+import { deletePrefix, tenantPrefix } from '../../core/adapters/object-store.ts';
+import { rowSchema, sql } from '../../core/adapters/db.ts';
+import { decision, executeCommand, loadAggregate, type EventStreams } from '../../core/eventing/command-handler.ts';
+import { readStream, type StoredEvent } from '../../core/eventing/event-store.ts';
+import type { Projection } from '../../core/eventing/projector.ts';
+import type { Topics } from '../../core/adapters/kafka.ts';
+import type { Logger } from '../../core/adapters/logger.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 import { tenantDecider, tenantStreamId, type TenantCommand } from '../../domain/tenant/index.ts';
 import { dropTenantDatabase, provisionTenantDatabase } from './provision.ts';
-import { tenantMigrations } from '../../platform/migrate.ts';
-import { tenantScopesLag } from '../../platform/projection-lag.ts';
-import { MAIN_SERVER, singleServer, type TenantServers } from '../../platform/tenant-servers.ts';
+import { tenantMigrations } from '../../core/adapters/migrate.ts';
+import { tenantScopesLag } from '../../core/eventing/projection-lag.ts';
+import { MAIN_SERVER, singleServer, type TenantServers } from '../../core/adapters/tenant-servers.ts';
 
 const SCOPE = 'provisioner';
 const ACTOR = 'system:provisioner';
@@ -40,7 +40,7 @@ const PositionRow = rowSchema(Type.Object({ tenant_id: Type.String(), position: 
  * (or TenantProvisioningFailed, retried with back-off); TenantDeleted → DROP DATABASE once the
  * read side no longer serves the tenant, then delete its objects in S3.
  */
-export function provisionerProjection(options: { store: CommandStore; mainUri: string; servers?: TenantServers; topics: Topics; logger: Logger; s3: S3Clients; tenantMigrations?: string }): Projection {
+export function provisionerProjection(options: { store: EventStreams; mainUri: string; servers?: TenantServers; topics: Topics; logger: Logger; s3: S3Clients; tenantMigrations?: string }): Projection {
   const { store, logger, s3 } = options;
   const servers = options.servers ?? singleServer(options.mainUri);
   const { pool } = store;

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import { assertSafeDatabaseName, withDatabase } from '../../platform/db.ts';
-import { migrate, tenantMigrations } from '../../platform/migrate.ts';
-import { failpoint } from '../../platform/failpoints.ts';
-import type { Logger } from '../../platform/logger.ts';
+import { assertSafeDatabaseName, withDatabase } from '../../core/adapters/db.ts';
+import { migrate, tenantMigrations } from '../../core/adapters/migrate.ts';
+import { failpoint } from '../../core/adapters/failpoints.ts';
+import type { Logger } from '../../core/adapters/logger.ts';
 
 // CREATE/DROP DATABASE cannot take bind parameters: the name is validated against our own
 // pattern and then double-quoted, never interpolated raw.

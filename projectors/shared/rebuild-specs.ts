@@ -1,10 +1,10 @@
 import { Type } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { readAllEvents, readCategory } from '../../platform/event-store.ts';
-import { openEvents } from '../../platform/personal-data.ts';
-import type { Topics } from '../../platform/kafka.ts';
-import { bufferingBuilder, type ReadModelBuilder, type RebuildSpec } from '../../platform/rebuild.ts';
-import type { StoredEvent } from '../../platform/event-store.ts';
+import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { readAllEvents, readCategory } from '../../core/eventing/event-store.ts';
+import { openEvents } from '../../core/eventing/personal-data.ts';
+import type { Topics } from '../../core/adapters/kafka.ts';
+import { bufferingBuilder, type ReadModelBuilder, type RebuildSpec } from '../../core/eventing/rebuild.ts';
+import type { StoredEvent } from '../../core/eventing/event-store.ts';
 import { projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
 import { auditChainOf, projectAuditEvent } from '../main/audit-trail.ts';
 import { projectDocumentEvent, tenantDataChanged, TENANT_CHECKPOINT } from '../tenant/projection.ts';
@@ -28,7 +28,7 @@ function openingBuilder(pool: DatabasePool, inner: ReadModelBuilder): ReadModelB
 
 /**
  * One tenant's files and documents, in its own database, from the documents topic. Messages are
- * keyed by tenant id (platform/event-store.ts messageKey), so only that key's partition is read.
+ * keyed by tenant id (core/eventing/event-store.ts messageKey), so only that key's partition is read.
  */
 export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: string): RebuildSpec {
   return {

@@ -1,8 +1,8 @@
-import { bootstrap, onShutdown } from '../../platform/process.ts';
-import { createServices, type Services } from '../../platform/services.ts';
-import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
-import { createApp, operations } from '../../platform/http.ts';
-import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
+import { bootstrap, onShutdown } from '../../core/adapters/process.ts';
+import { createServices, type Services } from '../../core/adapters/services.ts';
+import { migrate, MAIN_MIGRATIONS } from '../../core/adapters/migrate.ts';
+import { createApp, operations } from '../../core/adapters/http.ts';
+import { startProjector, type Projection, type Projector } from '../../core/eventing/projector.ts';
 
 /**
  * Runs projections in one process: the read side's health, readiness, metrics and each

@@ -1,6 +1,6 @@
-import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { readStream, type StoredEvent } from '../../platform/event-store.ts';
-import { openEvents } from '../../platform/personal-data.ts';
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { readStream, type StoredEvent } from '../../core/eventing/event-store.ts';
+import { openEvents } from '../../core/eventing/personal-data.ts';
 import type { DocumentCreated, DocumentUpdated } from '../../domain/document/index.ts';
 import type { TenantContentErased } from '../../domain/erasure/index.ts';
 

@@ -1,9 +1,9 @@
-import { readCategory } from '../../platform/event-store.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
-import { decision, executeCommand, type CommandStore } from '../../platform/command-handler.ts';
-import type { Topics } from '../../platform/kafka.ts';
-import type { S3Clients } from '../../platform/s3.ts';
-import { deleteObject } from '../../platform/object-store.ts';
+import { readCategory } from '../../core/eventing/event-store.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import { decision, executeCommand, type EventStreams } from '../../core/eventing/command-handler.ts';
+import type { Topics } from '../../core/adapters/kafka.ts';
+import type { S3Clients } from '../../core/adapters/s3.ts';
+import { deleteObject } from '../../core/adapters/object-store.ts';
 import { fileDecider } from '../../domain/file/index.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 
@@ -12,7 +12,7 @@ import type { AnyDomainEvent } from '../../domain/events.ts';
  * records FileObjectDeleted. Event-driven and retried: a failed S3 call sets the scope aside
  * and the sweep tries again; deleting twice is harmless.
  */
-export function fileJanitorProjection(options: { store: CommandStore; s3: S3Clients; topics: Topics }): Projection {
+export function fileJanitorProjection(options: { store: EventStreams; s3: S3Clients; topics: Topics }): Projection {
   const { store, s3 } = options;
   return {
     name: 'file-janitor',

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type DatabasePool } from '../../platform/db.ts';
-import { applyFromCheckpoint, checkpointOf } from '../../platform/projector.ts';
-import { decision, executeCommand, type CommandStore } from '../../platform/command-handler.ts';
-import { rebuildOne } from '../../platform/rebuild-runner.ts';
-import { tenantMigrations } from '../../platform/migrate.ts';
-import type { EventLog, Topics } from '../../platform/kafka.ts';
-import type { Logger } from '../../platform/logger.ts';
-import type { Progress } from '../../platform/operator-progress.ts';
-import type { TenantPools } from '../../platform/tenant-pools.ts';
-import type { TenantServers } from '../../platform/tenant-servers.ts';
+import { sql, type DatabasePool } from '../../core/adapters/db.ts';
+import { applyFromCheckpoint, checkpointOf } from '../../core/eventing/projector.ts';
+import { decision, executeCommand, type EventStreams } from '../../core/eventing/command-handler.ts';
+import { rebuildOne } from '../../core/eventing/rebuild-runner.ts';
+import { tenantMigrations } from '../../core/adapters/migrate.ts';
+import type { EventLog, Topics } from '../../core/adapters/kafka.ts';
+import type { Logger } from '../../core/adapters/logger.ts';
+import type { Progress } from '../../core/adapters/operator-progress.ts';
+import type { TenantPools } from '../../core/adapters/tenant-pools.ts';
+import type { TenantServers } from '../../core/adapters/tenant-servers.ts';
 import { tenantDecider, tenantStreamId } from '../../domain/tenant/index.ts';
 import { dropTenantDatabase, provisionTenantDatabase } from '../provisioner/provision.ts';
 import { resolveTenant, tenantRebuild } from '../shared/rebuild-specs.ts';
@@ -37,7 +37,7 @@ export class MoveError extends Error {}
  * query API's cached placement, invalidated by the tenants trigger) the old database is dropped.
  */
 export async function moveTenant(options: {
-  pool: DatabasePool; store: CommandStore; eventLog: EventLog; topics: Topics; servers: TenantServers; tenantPools: TenantPools;
+  pool: DatabasePool; store: EventStreams; eventLog: EventLog; topics: Topics; servers: TenantServers; tenantPools: TenantPools;
   logger: Logger; tenant: string; to: string; groupId: string; progress?: Progress; drainMs?: number; switchTimeoutMs?: number; migrationsDir?: string;
 }): Promise<MoveOutcome | null> {
   const { pool, servers, tenantPools, logger, to } = options;

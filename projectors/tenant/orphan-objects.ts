@@ -1,8 +1,8 @@
 import { AbortMultipartUploadCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabasePool } from '../../platform/db.ts';
-import type { Logger } from '../../platform/logger.ts';
-import type { S3Clients } from '../../platform/s3.ts';
+import { rowSchema, sql, type DatabasePool } from '../../core/adapters/db.ts';
+import type { Logger } from '../../core/adapters/logger.ts';
+import type { S3Clients } from '../../core/adapters/s3.ts';
 
 const KeyRow = rowSchema(Type.Object({ key: Type.String() }));
 

@@ -1,13 +1,13 @@
 import { Type } from 'typebox';
-import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { readCategory, type StoredEvent } from '../../platform/event-store.ts';
-import { openEvents } from '../../platform/personal-data.ts';
+import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { readCategory, type StoredEvent } from '../../core/eventing/event-store.ts';
+import { openEvents } from '../../core/eventing/personal-data.ts';
 import { rerenderErasedContent } from './content-erasure.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
-import type { Topics } from '../../platform/kafka.ts';
-import type { TenantPools } from '../../platform/tenant-pools.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import type { Topics } from '../../core/adapters/kafka.ts';
+import type { TenantPools } from '../../core/adapters/tenant-pools.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
-import { tenantScopesLag } from '../../platform/projection-lag.ts';
+import { tenantScopesLag } from '../../core/eventing/projection-lag.ts';
 
 export const TENANT_CHECKPOINT = 'tenant';
 const CHECKPOINT_TTL_MS = 60_000;

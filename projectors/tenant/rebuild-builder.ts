@@ -1,6 +1,6 @@
-import { sql, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import type { StoredEvent } from '../../platform/event-store.ts';
-import type { ReadModelBuilder } from '../../platform/rebuild.ts';
+import { sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import type { StoredEvent } from '../../core/eventing/event-store.ts';
+import type { ReadModelBuilder } from '../../core/eventing/rebuild.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 
 type FileRow = { file_id: string; s3_key: string; md5: string; sha256: string; size: number; content_type: string; status: string; document_count: number; stored_at: string; version: number };

@@ -1,6 +1,6 @@
 import { runProjectors } from '../shared/run.ts';
-import { createTenantPools } from '../../platform/tenant-pools.ts';
-import { createTenantServers } from '../../platform/tenant-servers.ts';
+import { createTenantPools } from '../../core/adapters/tenant-pools.ts';
+import { createTenantServers } from '../../core/adapters/tenant-servers.ts';
 import { tenantProjection } from './projection.ts';
 import { fileJanitorProjection } from './file-janitor.ts';
 import { startOrphanSweeper } from './orphan-objects.ts';

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
 import { Webhook } from 'standardwebhooks';
-import { rowSchema, sql } from '../../platform/db.ts';
-import { decision, executeCommand, type CommandStore } from '../../platform/command-handler.ts';
-import type { Config } from '../../platform/config.ts';
-import type { Logger } from '../../platform/logger.ts';
-import type { Metrics } from '../../platform/metrics.ts';
-import { allowedClasses } from '../../platform/outbound-address.ts';
-import { createWebhookSecretQueries } from '../../platform/webhook-secrets.ts';
-import { openEvents } from '../../platform/personal-data.ts';
+import { rowSchema, sql } from '../../core/adapters/db.ts';
+import { decision, executeCommand, type EventStreams } from '../../core/eventing/command-handler.ts';
+import type { Config } from '../../core/adapters/config.ts';
+import type { Logger } from '../../core/adapters/logger.ts';
+import type { Metrics } from '../../core/adapters/metrics.ts';
+import { allowedClasses } from '../../core/adapters/outbound-address.ts';
+import { createWebhookSecretQueries } from '../../core/adapters/webhook-secrets.ts';
+import { openEvents } from '../../core/eventing/personal-data.ts';
 import { webhookDecider, webhookStreamId } from '../../domain/webhook/index.ts';
 import { createSender, type SendOutcome } from './send.ts';
 
@@ -40,7 +40,7 @@ export type DeliveryWorker = { stop: () => Promise<void>; tick: () => Promise<vo
  * keeps two workers off the same delivery; an expired lease (a crashed worker) is taken over,
  * which may send a message twice: delivery is at least once, and webhook-id lets receivers dedupe.
  */
-export function startDeliveryWorker(options: { store: CommandStore; config: Config; logger: Logger; metrics: Metrics }): DeliveryWorker {
+export function startDeliveryWorker(options: { store: EventStreams; config: Config; logger: Logger; metrics: Metrics }): DeliveryWorker {
   const { store, config, logger, metrics } = options;
   const { pool } = store;
   const sender = createSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowed: allowedClasses(config.WEBHOOK_ALLOW_PRIVATE) });

@@ -1,7 +1,7 @@
-import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { readTenantScoped, type StoredEvent } from '../../platform/event-store.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../platform/projector.ts';
-import type { Topics } from '../../platform/kafka.ts';
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { readTenantScoped, type StoredEvent } from '../../core/eventing/event-store.ts';
+import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import type { Topics } from '../../core/adapters/kafka.ts';
 import type { WebhookEvent } from '../../domain/webhook/index.ts';
 
 export const WEBHOOKS_SCOPE = 'webhooks';

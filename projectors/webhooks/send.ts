@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { guardedLookup, hostOf, refusedLiteral, type AddressClass } from '../../platform/outbound-address.ts';
+import { guardedLookup, hostOf, refusedLiteral, type AddressClass } from '../../core/adapters/outbound-address.ts';
 
 export const MAX_STORED_RESPONSE_BYTES = 1024;
 

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { openEvents } from '../../platform/personal-data.ts';
+import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { openEvents } from '../../core/eventing/personal-data.ts';
 
 /** Which entries: one tenant's or one user's, optionally by actor, event types and time range. */
 export type AuditFilter = {

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
-import type { DatabasePool } from '../../platform/db.ts';
-import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
+import type { DatabasePool } from '../../core/adapters/db.ts';
+import { ErrorResponse, httpError, type App } from '../../core/adapters/http.ts';
 import { isDomainEventType } from '../../domain/events.ts';
 import type { Freshness } from '../freshness.ts';
 import type { MembershipQueries } from '../tenants/access.ts';
@@ -74,7 +74,7 @@ export async function auditRoutes(app: App, options: { pool: DatabasePool; fresh
   async function tenantAdmin(request: FastifyRequest, tenantId: string): Promise<void> {
     const membership = await memberships.memberOf(tenantId, request.actor.userId, { fresh: request.headers['x-min-position'] !== undefined });
     if (membership.role !== 'admin') throw httpError(403, 'FORBIDDEN', 'the audit trail is for tenant admins');
-    await freshness.main(request, 'audit', tenantId);
+    await freshness.projection(request, 'audit', tenantId);
   }
 
   app.get('/api/tenants/:tenantId/audit', {

@@ -1,4 +1,4 @@
-import { httpError } from '../../platform/http.ts';
+import { httpError } from '../../core/adapters/http.ts';
 
 /** An opaque keyset cursor: the last row's sort value and id, so paging is stable under inserts. */
 export function encodeCursor(value: string, id: string): string {

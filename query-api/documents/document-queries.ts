@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { createInvalidatedCache, type Invalidations } from '../../platform/invalidation.ts';
+import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { createInvalidatedCache, type Invalidations } from '../../core/eventing/invalidation.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 const DocumentRowSchema = Type.Object({

@@ -1,4 +1,4 @@
-import { httpError } from '../../platform/http.ts';
+import { httpError } from '../../core/adapters/http.ts';
 
 /** RFC 9110 single byte range: "bytes=a-b", "bytes=a-" or "bytes=-n". */
 export function parseRange(header: string | undefined, size: number): { start: number; end: number } | undefined {

@@ -1,11 +1,11 @@
 import { Type } from 'typebox';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { DatabasePool } from '../../platform/db.ts';
-import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
-import { decision, executeCommand, streamRef, type CommandStore, type StreamRef } from '../../platform/command-handler.ts';
-import type { S3Clients } from '../../platform/s3.ts';
-import type { TenantPools } from '../../platform/tenant-pools.ts';
+import type { DatabasePool } from '../../core/adapters/db.ts';
+import { ErrorResponse, httpError, type App } from '../../core/adapters/http.ts';
+import { decision, executeCommand, streamRef, type EventStreams, type StreamRef } from '../../core/eventing/command-handler.ts';
+import type { S3Clients } from '../../core/adapters/s3.ts';
+import type { TenantPools } from '../../core/adapters/tenant-pools.ts';
 import { documentDecider, documentStreamId, downloadTrailStreamId, downloadTrailDecider, type DocumentState } from '../../domain/document/index.ts';
 import type { Freshness } from '../freshness.ts';
 import type { MembershipQueries } from '../tenants/access.ts';
@@ -17,7 +17,7 @@ const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
 
-export async function documentQueryRoutes(app: App, options: { memberships: MembershipQueries; tenantPools: TenantPools; freshness: Freshness; s3: S3Clients; store: CommandStore; readCache: DocumentReadCache }): Promise<void> {
+export async function documentQueryRoutes(app: App, options: { memberships: MembershipQueries; tenantPools: TenantPools; freshness: Freshness; s3: S3Clients; store: EventStreams; readCache: DocumentReadCache }): Promise<void> {
   const { memberships, tenantPools, freshness, s3, store, readCache } = options;
   const pageBodies = new WeakMap<object, string>();
   app.addHook('onRequest', app.authenticate);

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { ErrorResponse, type App } from '../../platform/http.ts';
+import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { ErrorResponse, type App } from '../../core/adapters/http.ts';
 import type { Freshness } from '../freshness.ts';
 
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]);
@@ -26,7 +26,7 @@ export async function invitationQueryRoutes(app: App, options: { pool: DatabaseP
       },
     },
   }, async (request) => {
-    await freshness.main(request, 'main');
+    await freshness.projection(request, 'main');
     const rows = await pool.any(sql.type(InvitationRow)`
       select i.invitation_id, i.tenant_id, t.name as tenant_name, i.role, i.invited_by, inviter.display_name as invited_by_name,
              to_json(i.invited_at)#>>'{}' as invited_at

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { rowSchema, sql, type DatabasePool } from '../../platform/db.ts';
+import { rowSchema, sql, type DatabasePool } from '../../core/adapters/db.ts';
 import { NOTIFICATION_KINDS, NOTIFICATION_SOURCE_EVENTS, type NotificationKind } from '../../domain/notification-inbox/index.ts';
 
 const NotificationRow = Type.Object({

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
+import { ErrorResponse, httpError, type App } from '../../core/adapters/http.ts';
 import type { Freshness } from '../freshness.ts';
 import type { NotificationQueries } from './queries.ts';
 

@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { httpError } from '../../platform/http.ts';
-import { createInvalidatedCache, type Invalidations } from '../../platform/invalidation.ts';
+import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { httpError } from '../../core/adapters/http.ts';
+import { createInvalidatedCache, type Invalidations } from '../../core/eventing/invalidation.ts';
 
 const TenantRow = Type.Object({
   tenant_id: Type.String(), name: Type.String(), slug: Type.String(), status: Type.String(),
@@ -16,7 +16,7 @@ export const TENANT_COLUMNS = sql.fragment`t.tenant_id, t.name, t.slug, t.status
 
 /**
  * Membership reads of the query side. The caller's membership is checked on every request, so
- * it is served from memory, invalidated by the memberships and tenants triggers (platform/
+ * it is served from memory, invalidated by the memberships and tenants triggers (core/eventing/
  * invalidation.ts); a request that asks for its own writes (X-Min-Position) reads it afresh.
  */
 export function createMembershipQueries(pool: DatabasePool, invalidations: Invalidations) {

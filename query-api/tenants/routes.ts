@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
+import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { ErrorResponse, httpError, type App } from '../../core/adapters/http.ts';
 import type { Freshness } from '../freshness.ts';
 import { tenantView, type MembershipQueries } from './access.ts';
 
@@ -16,7 +16,7 @@ const secured = { security: [{ bearer: [] }] };
 const UserRow = rowSchema(Type.Object({ user_id: Type.String(), email: Type.String(), display_name: Type.String(), registered_at: Type.String() }));
 const MemberRow = rowSchema(Type.Object({ user_id: Type.String(), email: Type.String(), display_name: Type.String(), role: Role, added_at: Type.String() }));
 
-export async function identityRoutes(app: App, options: { pool: DatabasePool; freshness: Freshness; memberships: MembershipQueries }): Promise<void> {
+export async function tenantQueryRoutes(app: App, options: { pool: DatabasePool; freshness: Freshness; memberships: MembershipQueries }): Promise<void> {
   const { pool, freshness, memberships } = options;
   const memberOf = (request: { headers: Record<string, unknown>; actor: { userId: string } }, tenantId: string) =>
     memberships.memberOf(tenantId, request.actor.userId, { fresh: request.headers['x-min-position'] !== undefined });
@@ -28,7 +28,7 @@ export async function identityRoutes(app: App, options: { pool: DatabasePool; fr
       response: { 200: Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), registeredAt: Type.String() }), ...errors },
     },
   }, async (request) => {
-    await freshness.main(request, 'main');
+    await freshness.projection(request, 'main');
     const user = await pool.maybeOne(sql.type(UserRow)`
       select user_id, email, display_name, to_json(registered_at)#>>'{}' as registered_at from users where user_id = ${request.actor.userId}`);
     if (!user) throw httpError(404, 'USER_NOT_FOUND', 'the account is not in the read model yet; send X-Min-Position from your last command');
@@ -38,14 +38,14 @@ export async function identityRoutes(app: App, options: { pool: DatabasePool; fr
   app.get('/api/tenants', {
     schema: { tags: ['tenants'], summary: "The caller's tenants", ...secured, response: { 200: Type.Object({ items: Type.Array(Tenant) }), ...errors } },
   }, async (request) => {
-    await freshness.main(request, 'main');
+    await freshness.projection(request, 'main');
     return { items: (await memberships.tenantsOf(request.actor.userId)).map(tenantView) };
   });
 
   app.get('/api/tenants/:tenantId', {
     schema: { tags: ['tenants'], summary: 'One tenant (members only)', ...secured, params: TenantParams, response: { 200: Tenant, ...errors } },
   }, async (request, reply) => {
-    await freshness.main(request, 'main');
+    await freshness.projection(request, 'main');
     const tenant = tenantView(await memberOf(request, request.params.tenantId));
     reply.header('etag', `"${tenant.version}"`);
     return tenant;
@@ -57,7 +57,7 @@ export async function identityRoutes(app: App, options: { pool: DatabasePool; fr
       response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), role: Role, addedAt: Type.String() })) }), ...errors },
     },
   }, async (request) => {
-    await freshness.main(request, 'main');
+    await freshness.projection(request, 'main');
     await memberOf(request, request.params.tenantId);
     const rows = await pool.any(sql.type(MemberRow)`
       select m.user_id, u.email, u.display_name, m.role, to_json(m.added_at)#>>'{}' as added_at

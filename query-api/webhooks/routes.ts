@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../platform/db.ts';
-import { ErrorResponse, httpError, type App } from '../../platform/http.ts';
+import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { ErrorResponse, httpError, type App } from '../../core/adapters/http.ts';
 import type { Freshness } from '../freshness.ts';
 import type { MembershipQueries } from '../tenants/access.ts';
 
@@ -65,7 +65,7 @@ export async function webhookQueryRoutes(app: App, options: { pool: DatabasePool
   }, async (request) => {
     const { tenantId } = request.params;
     await requireAdmin(request, tenantId);
-    await freshness.main(request, 'webhooks', tenantId);
+    await freshness.projection(request, 'webhooks', tenantId);
     const rows = await pool.any(sql.type(webhookRow)`select ${WEBHOOK_COLUMNS} from webhooks where tenant_id = ${tenantId} order by created_at, webhook_id`);
     return { items: rows.map(webhookView) };
   });
@@ -75,7 +75,7 @@ export async function webhookQueryRoutes(app: App, options: { pool: DatabasePool
   }, async (request, reply) => {
     const { tenantId, webhookId } = request.params;
     await requireAdmin(request, tenantId);
-    await freshness.main(request, 'webhooks', tenantId);
+    await freshness.projection(request, 'webhooks', tenantId);
     const webhook = webhookView(await webhookOf(tenantId, webhookId));
     reply.header('etag', `"${webhook.version}"`);
     return webhook;
@@ -93,7 +93,7 @@ export async function webhookQueryRoutes(app: App, options: { pool: DatabasePool
   }, async (request) => {
     const { tenantId, webhookId } = request.params;
     await requireAdmin(request, tenantId);
-    await freshness.main(request, 'webhooks', tenantId);
+    await freshness.projection(request, 'webhooks', tenantId);
     await webhookOf(tenantId, webhookId);
     const rows = await pool.any(sql.type(attemptRow)`
       select attempt_id, event_id, event_type, message_id, attempt, outcome, status_code, duration_ms, error, response_body,

@@ -5,7 +5,7 @@
 // (goal: within 1.5×), and samples pg_stat_activity on every server for the connections to this
 // run's databases, against the bound the configuration states.
 import pg from 'pg';
-import { createTenantServers } from '../../platform/tenant-servers.ts';
+import { createTenantServers } from '../../core/adapters/tenant-servers.ts';
 import { call, percentile, waitUntilActive, type Stack } from './stack.ts';
 import type { BenchResult } from './result.ts';
 

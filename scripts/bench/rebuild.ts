@@ -4,14 +4,14 @@
 // bare read of the same partition with kafkajs (the floor any rebuild stands on).
 //   node scripts/bench/rebuild.ts        prints events/s and one JSON line
 import { randomBytes, randomUUID } from 'node:crypto';
-import { loadConfig } from '../../platform/config.ts';
-import { createDatabasePool, sql, withDatabase } from '../../platform/db.ts';
-import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
-import { createEventLog, topicNames } from '../../platform/kafka.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { createMetrics } from '../../platform/metrics.ts';
-import { startRelay } from '../../platform/relay.ts';
-import { rebuildOne } from '../../platform/rebuild-runner.ts';
+import { loadConfig } from '../../core/adapters/config.ts';
+import { createDatabasePool, sql, withDatabase } from '../../core/adapters/db.ts';
+import { migrate, MAIN_MIGRATIONS } from '../../core/adapters/migrate.ts';
+import { createEventLog, topicNames } from '../../core/adapters/kafka.ts';
+import { createLogger } from '../../core/adapters/logger.ts';
+import { createMetrics } from '../../core/adapters/metrics.ts';
+import { startRelay } from '../../core/eventing/relay.ts';
+import { rebuildOne } from '../../core/eventing/rebuild-runner.ts';
 import { provisionTenantDatabase } from '../../projectors/provisioner/provision.ts';
 import { tenantRebuild } from '../../projectors/shared/rebuild-specs.ts';
 import pg from 'pg';

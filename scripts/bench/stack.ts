@@ -7,14 +7,14 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import pg from 'pg';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { loadConfig, type Config } from '../../platform/config.ts';
-import { withDatabase } from '../../platform/db.ts';
-import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
-import { createEventLog, topicNames } from '../../platform/kafka.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { createS3Clients, type S3Clients } from '../../platform/s3.ts';
+import { loadConfig, type Config } from '../../core/adapters/config.ts';
+import { withDatabase } from '../../core/adapters/db.ts';
+import { migrate, MAIN_MIGRATIONS } from '../../core/adapters/migrate.ts';
+import { createEventLog, topicNames } from '../../core/adapters/kafka.ts';
+import { createLogger } from '../../core/adapters/logger.ts';
+import { createS3Clients, type S3Clients } from '../../core/adapters/s3.ts';
 import { PROCESSES } from '../processes.ts';
-import { createTenantServers } from '../../platform/tenant-servers.ts';
+import { createTenantServers } from '../../core/adapters/tenant-servers.ts';
 
 export type Stack = {
   config: Config;

@@ -3,8 +3,8 @@
 import t from 'tap';
 import { createTestContext } from '../support/harness.ts';
 import { append, appendIn, probeEvents } from '../support/backbone-support.ts';
-import { createDatabasePool, sql } from '../../platform/db.ts';
-import { readStream, WrongExpectedVersionError } from '../../platform/event-store.ts';
+import { createDatabasePool, sql } from '../../core/adapters/db.ts';
+import { readStream, WrongExpectedVersionError } from '../../core/eventing/event-store.ts';
 
 const ctx = await createTestContext(t);
 

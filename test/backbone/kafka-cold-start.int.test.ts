@@ -4,8 +4,8 @@
 // must wait for the broker and for a leader on every partition, and nothing may escape unhandled.
 import t from 'tap';
 import { Kafka, logLevel } from 'kafkajs';
-import { createEventLog } from '../../platform/kafka.ts';
-import { createLogger } from '../../platform/logger.ts';
+import { createEventLog } from '../../core/adapters/kafka.ts';
+import { createLogger } from '../../core/adapters/logger.ts';
 import { ownStack } from '../support/own-stack.ts';
 
 t.test('ensureTopics on a broker that is still starting waits for every partition to have a leader', async (t) => {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createTestContext, eventually } from '../support/harness.ts';
 import { append, capturingLogger, probeEvents, readLog, startTestRelay, unpublishedCount, type LoggedMessage } from '../support/backbone-support.ts';
-import type { StoredEvent } from '../../platform/event-store.ts';
+import type { StoredEvent } from '../../core/eventing/event-store.ts';
 
 const OUTAGE_MS = Number(process.env.BACKBONE_KAFKA_OUTAGE_MS ?? 15_000);
 const infraScript = new URL('../../scripts/infra.sh', import.meta.url).pathname;
@@ -65,7 +65,7 @@ t.test('events appended while Kafka is down are all published, in order per key,
     t.same(firstSeen, firstSeen.toSorted((a, b) => a - b), `${key}: positions in order`);
   }
 
-  // kafkajs retries a send for ~20 s on its own (retry settings in platform/kafka.ts), so a 15 s outage is
+  // kafkajs retries a send for ~20 s on its own (retry settings in core/adapters/kafka.ts), so a 15 s outage is
   // ridden out inside one send and logged by the client; a longer one (BACKBONE_KAFKA_OUTAGE_MS=40000)
   // also reaches the relay's own back-off loop, which logs each retry.
   const relayRetries = records.filter((r) => r.msg === 'relay publish failed; will retry the same rows');

@@ -7,9 +7,9 @@ import {
   append, consumerGroupProbe, counterTotal, probeEvents, readLog, spawnFixture, startTestRelay, tenantsSharingAPartition, unpublishedCount,
 } from '../support/backbone-support.ts';
 import { createProbeTables, probeProjection, readProbe, replayProbe, storedPositions, type Scoping } from '../support/backbone-projection.ts';
-import { sql } from '../../platform/db.ts';
-import { createMetrics, type Metrics } from '../../platform/metrics.ts';
-import { checkpointOf, startProjector, type Projector } from '../../platform/projector.ts';
+import { sql } from '../../core/adapters/db.ts';
+import { createMetrics, type Metrics } from '../../core/adapters/metrics.ts';
+import { checkpointOf, startProjector, type Projector } from '../../core/eventing/projector.ts';
 
 const ctx = await createTestContext(t);
 await startTestRelay(ctx, t);

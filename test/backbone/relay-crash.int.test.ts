@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { createTestContext, eventually } from '../support/harness.ts';
 import { append, consumerGroupProbe, counterTotal, probeEvents, readLog, spawnFixture, startTestRelay, unpublishedCount } from '../support/backbone-support.ts';
 import { createProbeTables, probeProjection, readProbe, replayProbe, storedPositions } from '../support/backbone-projection.ts';
-import { checkpointOf, startProjector } from '../../platform/projector.ts';
-import { createMetrics } from '../../platform/metrics.ts';
+import { checkpointOf, startProjector } from '../../core/eventing/projector.ts';
+import { createMetrics } from '../../core/adapters/metrics.ts';
 
 const ctx = await createTestContext(t);
 

@@ -5,8 +5,8 @@ import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { createTestContext, eventually, type TestContext } from '../support/harness.ts';
 import { append, appendIn, probeEvents, readLog, startTestRelay, unpublishedCount, type LoggedMessage } from '../support/backbone-support.ts';
-import { sql, withDatabase } from '../../platform/db.ts';
-import type { AppendResult } from '../../platform/event-store.ts';
+import { sql, withDatabase } from '../../core/adapters/db.ts';
+import type { AppendResult } from '../../core/eventing/event-store.ts';
 
 const ctx = await createTestContext(t);
 const positionsOf = (messages: LoggedMessage[], prefix: string) =>

@@ -3,8 +3,8 @@
 // `node test/benchmarks/login-flood.ts` (the infra env loaded); BCRYPT_COST 12 as in production.
 import { createTestContext } from '../support/harness.ts';
 import { startParts } from '../support/system.ts';
-import { createServices } from '../../platform/services.ts';
-import { loadConfig } from '../../platform/config.ts';
+import { createServices } from '../../core/adapters/services.ts';
+import { loadConfig } from '../../core/adapters/config.ts';
 import { buildCommandApi } from '../../command-api/app.ts';
 import { defaultBcryptConcurrency } from '../../command-api/auth/passwords.ts';
 

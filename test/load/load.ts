@@ -5,7 +5,7 @@
 //   LOAD_TENANTS (100) LOAD_RATE per second (20) LOAD_SECONDS (60)
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { withDatabase } from '../../platform/db.ts';
+import { withDatabase } from '../../core/adapters/db.ts';
 import { startSystemProcesses } from './processes.ts';
 import { pdf, request, seedTenants, waitUntilProjected, type Answer } from './client.ts';
 

@@ -3,11 +3,11 @@
 // every read-model table is compared row for row with the live one.
 import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDatabasePool, sql, withDatabase, type DatabasePool } from '../../platform/db.ts';
-import { migrate, MAIN_MIGRATIONS, TENANT_MIGRATIONS } from '../../platform/migrate.ts';
-import { topicNames } from '../../platform/kafka.ts';
-import { LATEST } from '../../platform/projector.ts';
-import { createTenantPools, type TenantPools } from '../../platform/tenant-pools.ts';
+import { createDatabasePool, sql, withDatabase, type DatabasePool } from '../../core/adapters/db.ts';
+import { migrate, MAIN_MIGRATIONS, TENANT_MIGRATIONS } from '../../core/adapters/migrate.ts';
+import { topicNames } from '../../core/adapters/kafka.ts';
+import { LATEST } from '../../core/eventing/projector.ts';
+import { createTenantPools, type TenantPools } from '../../core/adapters/tenant-pools.ts';
 import { auditProjection, mainProjection } from '../../projectors/main/projection.ts';
 import { tenantProjection } from '../../projectors/tenant/projection.ts';
 

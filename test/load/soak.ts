@@ -7,7 +7,7 @@
 // `SOAK_COMMANDS=400 SOAK_TENANTS=4 SOAK_KILLS=4 SOAK_KAFKA_OUTAGE_S=5 npm run test:soak` is the short version.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { withDatabase } from '../../platform/db.ts';
+import { withDatabase } from '../../core/adapters/db.ts';
 import { startSystemProcesses, PROJECTORS } from './processes.ts';
 import { commandWithRetry, pdf, request, seedTenants, waitUntilProjected, type Answer } from './client.ts';
 import { compareWithFreshReplay } from './replay-check.ts';

@@ -1,11 +1,11 @@
 // A small read model for the projector tests: events counted per stream, plus a log keyed by
 // global position whose insert fails (duplicate key) if an event were ever applied twice.
-// Built only from platform/ (applyFromCheckpoint + readCategory), independent of domain/.
+// Built only from core/ (applyFromCheckpoint + readCategory), independent of domain/.
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabasePool, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { readCategory, type StoredEvent } from '../../platform/event-store.ts';
-import type { Topics } from '../../platform/kafka.ts';
-import { applyFromCheckpoint, LATEST, type Projection } from '../../platform/projector.ts';
+import { rowSchema, sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { readCategory, type StoredEvent } from '../../core/eventing/event-store.ts';
+import type { Topics } from '../../core/adapters/kafka.ts';
+import { applyFromCheckpoint, LATEST, type Projection } from '../../core/eventing/projector.ts';
 
 /** 'main': one checkpoint for all events; 'tenant': one checkpoint per tenant. */
 export type Scoping = 'main' | 'tenant';

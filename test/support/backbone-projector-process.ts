@@ -1,13 +1,13 @@
 // Fixture: the test projection (backbone-projection.ts) run by startProjector in a process of its
 // own, so that a test can crash it at a failpoint (LEDGERLINE_FAILPOINTS). Configured by the
 // environment: DATABASE_URL, TOPIC_PREFIX, PROBE_NAME, PROBE_SCOPING ('main' | 'tenant'), PROBE_GROUP.
-import { loadConfig } from '../../platform/config.ts';
-import { createDatabasePool } from '../../platform/db.ts';
-import { createEventLog, topicNames } from '../../platform/kafka.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { createMetrics } from '../../platform/metrics.ts';
-import { exitOnStrayErrors, onShutdown } from '../../platform/process.ts';
-import { startProjector } from '../../platform/projector.ts';
+import { loadConfig } from '../../core/adapters/config.ts';
+import { createDatabasePool } from '../../core/adapters/db.ts';
+import { createEventLog, topicNames } from '../../core/adapters/kafka.ts';
+import { createLogger } from '../../core/adapters/logger.ts';
+import { createMetrics } from '../../core/adapters/metrics.ts';
+import { exitOnStrayErrors, onShutdown } from '../../core/adapters/process.ts';
+import { startProjector } from '../../core/eventing/projector.ts';
 import { probeProjection, type Scoping } from './backbone-projection.ts';
 
 const config = loadConfig(process.env);

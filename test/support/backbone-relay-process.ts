@@ -1,12 +1,12 @@
 // Fixture: the outbox relay alone, in a process of its own, against the test database and topics
 // given in the environment (DATABASE_URL, KAFKA_BROKERS); LEDGERLINE_FAILPOINTS may make it kill itself.
-import { loadConfig } from '../../platform/config.ts';
-import { createDatabasePool } from '../../platform/db.ts';
-import { createEventLog } from '../../platform/kafka.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { createMetrics } from '../../platform/metrics.ts';
-import { exitOnStrayErrors, onShutdown } from '../../platform/process.ts';
-import { startRelay } from '../../platform/relay.ts';
+import { loadConfig } from '../../core/adapters/config.ts';
+import { createDatabasePool } from '../../core/adapters/db.ts';
+import { createEventLog } from '../../core/adapters/kafka.ts';
+import { createLogger } from '../../core/adapters/logger.ts';
+import { createMetrics } from '../../core/adapters/metrics.ts';
+import { exitOnStrayErrors, onShutdown } from '../../core/adapters/process.ts';
+import { startRelay } from '../../core/eventing/relay.ts';
 
 const config = loadConfig(process.env);
 const logger = createLogger('backbone-relay', config);

@@ -5,12 +5,12 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
-import { sql, type DatabaseTransactionConnection } from '../../platform/db.ts';
-import { appendToStreams, type AppendResult, type EventRegistry, type StoredEvent, type StreamAppend } from '../../platform/event-store.ts';
-import { createEventLog, topicOf } from '../../platform/kafka.ts';
-import type { Logger } from '../../platform/logger.ts';
-import { createMetrics, type Metrics } from '../../platform/metrics.ts';
-import { startRelay, type Relay } from '../../platform/relay.ts';
+import { sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { appendToStreams, type AppendResult, type EventRegistry, type StoredEvent, type StreamAppend } from '../../core/eventing/event-store.ts';
+import { createEventLog, topicOf } from '../../core/adapters/kafka.ts';
+import type { Logger } from '../../core/adapters/logger.ts';
+import { createMetrics, type Metrics } from '../../core/adapters/metrics.ts';
+import { startRelay, type Relay } from '../../core/eventing/relay.ts';
 import { eventually, uniqueId, type TestContext } from './harness.ts';
 
 type Teardown = { teardown: (fn: () => Promise<void> | void) => void };

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { createTenantServers } from '../../platform/tenant-servers.ts';
+import { createTenantServers } from '../../core/adapters/tenant-servers.ts';
 import { createTestContext, eventually, type TestContext } from './harness.ts';
 import { startSystem, type System } from './system.ts';
 import { identity, after, type Identity, type User } from './identity-helpers.ts';

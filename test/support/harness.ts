@@ -2,14 +2,14 @@
 // main database, a Kafka topic prefix and an S3 key prefix, all removed again at teardown.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { loadConfig, type Config } from '../../platform/config.ts';
-import { createDatabasePool, withDatabase, type DatabasePool } from '../../platform/db.ts';
+import { loadConfig, type Config } from '../../core/adapters/config.ts';
+import { createDatabasePool, withDatabase, type DatabasePool } from '../../core/adapters/db.ts';
 import { allSteps, deleteKafkaPrefix, deleteS3Prefix, dropRunDatabases, ownerComment } from './test-runs.ts';
-import { migrate, MAIN_MIGRATIONS } from '../../platform/migrate.ts';
-import { createEventLog, topicNames, type EventLog, type Topics } from '../../platform/kafka.ts';
-import { createS3Clients, type S3Clients } from '../../platform/s3.ts';
-import { createLogger, type Logger } from '../../platform/logger.ts';
-import { createTenantServers, MAIN_SERVER } from '../../platform/tenant-servers.ts';
+import { migrate, MAIN_MIGRATIONS } from '../../core/adapters/migrate.ts';
+import { createEventLog, topicNames, type EventLog, type Topics } from '../../core/adapters/kafka.ts';
+import { createS3Clients, type S3Clients } from '../../core/adapters/s3.ts';
+import { createLogger, type Logger } from '../../core/adapters/logger.ts';
+import { createTenantServers, MAIN_SERVER } from '../../core/adapters/tenant-servers.ts';
 
 export type TestContext = {
   id: string;

@@ -4,8 +4,8 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
-import { sql, withDatabase } from '../../platform/db.ts';
-import type { App } from '../../platform/http.ts';
+import { sql, withDatabase } from '../../core/adapters/db.ts';
+import type { App } from '../../core/adapters/http.ts';
 import { client, startParts } from './system.ts';
 export { startParts };
 import { eventually, type TestContext } from './harness.ts';

@@ -1,10 +1,10 @@
 // Fixture: the mailer alone, in a process of its own, against the test database given in the
 // environment (DATABASE_URL, SMTP_URL, MAILER_*); LEDGERLINE_FAILPOINTS may make it kill itself.
-import { loadConfig } from '../../platform/config.ts';
-import { createDatabasePool } from '../../platform/db.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { createMetrics } from '../../platform/metrics.ts';
-import { onShutdown } from '../../platform/process.ts';
+import { loadConfig } from '../../core/adapters/config.ts';
+import { createDatabasePool } from '../../core/adapters/db.ts';
+import { createLogger } from '../../core/adapters/logger.ts';
+import { createMetrics } from '../../core/adapters/metrics.ts';
+import { onShutdown } from '../../core/adapters/process.ts';
 import { startMailer } from '../../projectors/notifications/mailer.ts';
 
 const config = loadConfig(process.env);

@@ -6,8 +6,8 @@
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { loadConfig } from '../../platform/config.ts';
-import { createS3Clients } from '../../platform/s3.ts';
+import { loadConfig } from '../../core/adapters/config.ts';
+import { createS3Clients } from '../../core/adapters/s3.ts';
 import { deleteKafkaPrefix, deleteS3Prefix, dropRunDatabases, ownerIsAlive, runStartedAt, type Owner } from './test-runs.ts';
 
 const config = loadConfig({ ...process.env, NODE_ENV: 'test' });

@@ -1,12 +1,12 @@
 // The whole system in one test process: command API and query API (Fastify inject), the relay
 // and every projector, wired to the test context's own database, topics and key prefix.
-import { createServices, type Services } from '../../platform/services.ts';
+import { createServices, type Services } from '../../core/adapters/services.ts';
 import { randomUUID } from 'node:crypto';
-import { startRelay, type Relay } from '../../platform/relay.ts';
-import type { Logger } from '../../platform/logger.ts';
-import { startProjector, type Projection, type Projector } from '../../platform/projector.ts';
-import { loadConfig, type Config } from '../../platform/config.ts';
-import type { App } from '../../platform/http.ts';
+import { startRelay, type Relay } from '../../core/eventing/relay.ts';
+import type { Logger } from '../../core/adapters/logger.ts';
+import { startProjector, type Projection, type Projector } from '../../core/eventing/projector.ts';
+import { loadConfig, type Config } from '../../core/adapters/config.ts';
+import type { App } from '../../core/adapters/http.ts';
 import { buildCommandApi } from '../../command-api/app.ts';
 import { buildQueryApi } from '../../query-api/app.ts';
 import { auditProjection, mainProjection } from '../../projectors/main/projection.ts';
@@ -14,8 +14,8 @@ import { provisionerProjection } from '../../projectors/provisioner/projection.t
 import { tenantProjection } from '../../projectors/tenant/projection.ts';
 import { fileJanitorProjection } from '../../projectors/tenant/file-janitor.ts';
 import { notificationsProjection } from '../../projectors/notifications/projection.ts';
-import { createTenantPools } from '../../platform/tenant-pools.ts';
-import { createTenantServers } from '../../platform/tenant-servers.ts';
+import { createTenantPools } from '../../core/adapters/tenant-pools.ts';
+import { createTenantServers } from '../../core/adapters/tenant-servers.ts';
 import { webhookProjection } from '../../projectors/webhooks/projection.ts';
 import { startDeliveryWorker, type DeliveryWorker } from '../../projectors/webhooks/delivery-worker.ts';
 import type { TestContext } from './harness.ts';

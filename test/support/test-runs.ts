@@ -8,8 +8,8 @@ import { hostname } from 'node:os';
 import pg from 'pg';
 import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Kafka, logLevel } from 'kafkajs';
-import { retryKafka } from '../../platform/kafka.ts';
-import type { S3Clients } from '../../platform/s3.ts';
+import { retryKafka } from '../../core/adapters/kafka.ts';
+import type { S3Clients } from '../../core/adapters/s3.ts';
 import { pino } from 'pino';
 
 /** uniqueId(): a short prefix, Date.now() in base 36 (8 characters until 2059), 6 hex characters. */

@@ -3,7 +3,7 @@
 // file's id that can read only the KV v2 secret under its own path prefix. Removed at teardown.
 import vault from 'node-vault';
 import { uniqueId } from './harness.ts';
-import type { SecretValues } from '../../platform/secrets.ts';
+import type { SecretValues } from '../../core/adapters/secrets.ts';
 
 type Teardown = { teardown: (fn: () => Promise<void> | void) => void };
 

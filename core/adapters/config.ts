@@ -18,7 +18,7 @@ const Settings = Type.Object({
   TENANT_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 50, default: 3 }),
   TENANT_POOLS_MAX: Type.Integer({ minimum: 1, maximum: 10000, default: 50 }),
   // PostgreSQL servers tenant databases are placed on: `name=url,name=url` or a JSON object.
-  // Empty: one server, `main`, the DATABASE_URL cluster (platform/tenant-servers.ts).
+  // Empty: one server, `main`, the DATABASE_URL cluster (core/adapters/tenant-servers.ts).
   TENANT_SERVERS: Type.String({ default: '' }),
   KAFKA_BROKERS: Type.String({ minLength: 1, default: '127.0.0.1:59092' }),
   KAFKA_CLIENT_ID: Type.String({ default: 'ledgerline' }),

@@ -1,4 +1,4 @@
--- Request counters of the rate limits (platform/rate-limit-store.ts), shared by every API
+-- Request counters of the rate limits (core/adapters/rate-limit-store.ts), shared by every API
 -- instance. UNLOGGED: no WAL and not replicated; a crash empties it, which only forgives the
 -- counts of one window.
 create unlogged table rate_limits (

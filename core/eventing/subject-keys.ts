@@ -1,7 +1,7 @@
 import { createSecretKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { Type } from 'typebox';
-import type { DataSubject } from '../domain/shared/personal-data.ts';
-import { sql, rowSchema, type Queryable } from './db.ts';
+import type { DataSubject } from '../../domain/shared/personal-data.ts';
+import { sql, rowSchema, type Queryable } from '../adapters/db.ts';
 import type { EmailKey } from './email-key.ts';
 import type { Invalidations } from './invalidation.ts';
 

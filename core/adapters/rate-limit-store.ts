@@ -9,7 +9,7 @@ const CounterRow = rowSchema(Type.Object({ hits: Type.Number(), ttl_ms: Type.Num
  * A @fastify/rate-limit store in PostgreSQL, so that every API instance counts against the same
  * limit: one upsert per check on an UNLOGGED table (fixed windows; the first hit of an expired
  * window starts a new one). Keys are hashed, so no email address or IP lands in the table.
- * Expired windows are deleted by the purge job (platform/purge.ts).
+ * Expired windows are deleted by the purge job (core/eventing/purge.ts).
  */
 export function postgresRateLimitStore(pool: DatabasePool): FastifyRateLimitStoreCtor {
   return class PostgresRateLimitStore implements FastifyRateLimitStore {

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { personalFieldsOf } from '../domain/personal-fields.ts';
-import { openLegacy } from '../domain/shared/personal-data.ts';
-import type { Queryable } from './db.ts';
+import { personalFieldsOf } from '../../domain/personal-fields.ts';
+import { openLegacy } from '../../domain/shared/personal-data.ts';
+import type { Queryable } from '../adapters/db.ts';
 import type { EmailKey } from './email-key.ts';
 import type { AppendContext, StreamAppend } from './event-store.ts';
 import { keyIdOf, openValue, sealValue } from './sealed-envelope.ts';

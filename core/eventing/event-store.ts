@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type Queryable, type DatabaseTransactionConnection } from './db.ts';
+import { sql, rowSchema, type Queryable, type DatabaseTransactionConnection } from '../adapters/db.ts';
 import { upcast } from './upcast.ts';
 
 /** An event as the domain produces it. */
@@ -103,7 +103,7 @@ function toStoredEvent(row: Static<typeof EventRow>): StoredEvent {
   return upcast(toEnvelope(row));
 }
 
-/** One command's appends as the append function takes them (platform/migrations/004_append_function.sql). */
+/** One command's appends as the append function takes them (core/migrations/004_append_function.sql). */
 export type AppendCommand = {
   appends: StreamAppend[];
   context: AppendContext;

@@ -6,9 +6,9 @@ import { fixedSecrets, type LiveSecrets } from './live-secrets.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { checkBucket, createS3Clients, type S3Clients } from './s3.ts';
 import type { ReadinessCheck } from './http.ts';
-import { createCommandStore, type CommandStore } from './command-handler.ts';
-import { domainEventRegistry } from './event-registry.ts';
-import { emailKeyFrom } from './email-key.ts';
+import { createEventStreams, type EventStreams } from '../eventing/command-handler.ts';
+import { domainEventRegistry } from '../eventing/event-registry.ts';
+import { emailKeyFrom } from '../eventing/email-key.ts';
 
 /** The infrastructure one process talks to, created in one place and closed in one place. */
 export type Services = {
@@ -22,7 +22,7 @@ export type Services = {
   topics: Topics;
   topicOf: (category: string) => string;
   /** The one command path's store: event store, cache of folded streams, appender. */
-  store: CommandStore;
+  store: EventStreams;
   s3: S3Clients;
   readiness: ReadinessCheck[];
   close: () => Promise<void>;
@@ -37,7 +37,7 @@ export async function createServices(config: Config, logger: Logger, secrets: Li
   return {
     config, logger, secrets, pool, eventLog, s3, topics,
     topicOf: topicOfCategory,
-    store: createCommandStore(pool, domainEventRegistry, topicOfCategory, { emailKey: emailKeyFrom(config) }),
+    store: createEventStreams(pool, domainEventRegistry, topicOfCategory, { emailKey: emailKeyFrom(config) }),
     metrics: createMetrics(),
     readiness: [
       { name: 'postgres', check: () => pool.oneFirst(sql.unsafe`select 1`) },

@@ -1,6 +1,6 @@
 import { Type, type TSchema } from 'typebox';
-import { eventCatalogue, type EventDefinition } from '../domain/events.ts';
-import { topicNames } from './kafka.ts';
+import { eventCatalogue, type EventDefinition } from '../../domain/events.ts';
+import { topicNames } from '../adapters/kafka.ts';
 
 /**
  * The published event contract, generated from the same TypeBox definitions the code validates

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { executeCommand, type CommandPlan, type CommandStore } from '../platform/command-handler.ts';
-import type { DatabaseTransactionConnection } from '../platform/db.ts';
-import { findAnswer, requestHash } from '../platform/idempotency.ts';
-import { httpError } from '../platform/http.ts';
+import { executeCommand, type CommandPlan, type EventStreams } from '../core/eventing/command-handler.ts';
+import type { DatabaseTransactionConnection } from '../core/adapters/db.ts';
+import { findAnswer, requestHash } from '../core/eventing/idempotency.ts';
+import { httpError } from '../core/adapters/http.ts';
 
 export type CommandAnswer = { statusCode: 201 | 202 | 200; body: Record<string, unknown>; version?: number | undefined };
 
@@ -28,8 +28,8 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
  * (id, version as ETag, position) replayed for a repeated Idempotency-Key, correlation from
  * the request id. `answer` builds the response from the streams' new versions.
  */
-export async function runCommand(
-  store: CommandStore, request: FastifyRequest, reply: FastifyReply,
+export async function answerCommand(
+  store: EventStreams, request: FastifyRequest, reply: FastifyReply,
   command: {
     actor: string | null;
     tenantId: string | null;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type DatabasePool } from './db.ts';
-import type { Logger } from './logger.ts';
+import { sql, type DatabasePool } from '../adapters/db.ts';
+import type { Logger } from '../adapters/logger.ts';
 import type { JobOutcome } from './rebuild-runner.ts';
 
 export type RebuildRun = { runId: string; resumed: boolean; done: Set<string> };

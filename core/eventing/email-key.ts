@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
-import type { Config } from './config.ts';
-import { normaliseEmail } from '../domain/user/email.ts';
+import type { Config } from '../adapters/config.ts';
+import { normaliseEmail } from '../../domain/user/email.ts';
 
 /** HMAC-SHA-256 (hex) of a normalised address: how the log names an address without holding it. */
 export type EmailKey = (email: string) => string;

@@ -1,9 +1,9 @@
-import { sql, type DatabasePool, type DatabaseTransactionConnection } from './db.ts';
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../adapters/db.ts';
 import type { StoredEvent } from './event-store.ts';
-import type { EventLog, EventLogBatch, Subscription } from './kafka.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
-import { failpoint } from './failpoints.ts';
+import type { EventLog, EventLogBatch, Subscription } from '../adapters/kafka.ts';
+import type { Logger } from '../adapters/logger.ts';
+import type { Metrics } from '../adapters/metrics.ts';
+import { failpoint } from '../adapters/failpoints.ts';
 import { setAsideBoard, trackLag } from './projector-board.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Type } from 'typebox';
-import { sql, rowSchema, type Queryable } from './db.ts';
-import { httpError } from './http.ts';
+import { sql, rowSchema, type Queryable } from '../adapters/db.ts';
+import { httpError } from '../adapters/http.ts';
 
 const AnswerRow = rowSchema(Type.Object({ request_hash: Type.String(), status_code: Type.Number(), response: Type.Unknown() }));
 

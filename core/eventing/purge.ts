@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import type { Config } from './config.ts';
-import { sql, rowSchema, type DatabasePool } from './db.ts';
-import type { Logger } from './logger.ts';
+import type { Config } from '../adapters/config.ts';
+import { sql, rowSchema, type DatabasePool } from '../adapters/db.ts';
+import type { Logger } from '../adapters/logger.ts';
 
 export type PurgeCounts = { sessions: number; refreshTokens: number; idempotencyKeys: number; outbox: number; rateLimits: number };
 

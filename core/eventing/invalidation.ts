@@ -1,11 +1,11 @@
 import pg from 'pg';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../adapters/logger.ts';
 
 const CHANNEL = 'ledgerline_invalidate';
 
 /**
  * Invalidations of in-process caches, sent by triggers at commit on the tables they cache
- * (platform/migrations/004_append_function.sql): `session:<id>`, `membership:<tenant>:<user>`,
+ * (core/migrations/004_append_function.sql): `session:<id>`, `membership:<tenant>:<user>`,
  * `tenant:<tenant>`. One LISTEN connection per process. While it is down, nothing may be
  * cached (`caching()` is false) and everything cached before is dropped, since notifications
  * sent meanwhile are lost. The staleness bound is thus the notification's delivery (milliseconds

@@ -1,5 +1,5 @@
 import { Compile } from 'typebox/compile';
-import { eventCatalogue, eventDefinition, isDomainEventType } from '../domain/events.ts';
+import { eventCatalogue, eventDefinition, isDomainEventType } from '../../domain/events.ts';
 import type { EventRegistry, EventTypeInfo } from './event-store.ts';
 
 // Each published schema compiled once, at start-up: every appended event is checked against it.

@@ -1,10 +1,10 @@
 import pg from 'pg';
-import { sql, type DatabasePool } from './db.ts';
-import type { EventLogProducer, LogMessage } from './kafka.ts';
-import type { Logger } from './logger.ts';
+import { sql, type DatabasePool } from '../adapters/db.ts';
+import type { EventLogProducer, LogMessage } from '../adapters/kafka.ts';
+import type { Logger } from '../adapters/logger.ts';
 import { readUnpublished } from './event-store.ts';
-import { failpoint } from './failpoints.ts';
-import type { Metrics } from './metrics.ts';
+import { failpoint } from '../adapters/failpoints.ts';
+import type { Metrics } from '../adapters/metrics.ts';
 
 
 // Lock id shared by every process that can take the relay role: only the holder publishes.
@@ -15,7 +15,7 @@ export type Relay = { publishPending: () => Promise<number>; stop: () => Promise
 /**
  * Publishes outbox rows to Kafka in global-position order and marks them sent.
  * A transaction that commits late is never skipped: appends draw positions under a lock held
- * until commit (platform/event-store.ts), so once a row is visible every lower position is
+ * until commit (core/eventing/event-store.ts), so once a row is visible every lower position is
  * visible or rolled back, and rows are marked one by one, never by a high-water mark. (A
  * `transaction_id < pg_snapshot_xmin` filter would add nothing to that, and would stall every
  * relay behind any long transaction anywhere on the server: the snapshot's xmin is cluster-wide.)

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
 import { Type, type Static } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from './db.ts';
-import { createInvalidatedCache, type Invalidations } from './invalidation.ts';
+import { createInvalidatedCache, type Invalidations } from '../eventing/invalidation.ts';
 import { createJwtKeyRing, type JwtKeyRing } from './jwt-keys.ts';
 import { httpError } from './http.ts';
 
@@ -49,7 +49,7 @@ export const authentication = fp(async (app: FastifyInstance, options: { config:
     select user_id, (extract(epoch from expires_at) * 1000)::float8 as expires_at_ms, revoked_at is null as live
     from sessions where session_id = ${sid}`));
   await app.register(jwt, {
-    // Keys rotate (platform/jwt-keys.ts): each token is verified with the key its `kid` names.
+    // Keys rotate (core/adapters/jwt-keys.ts): each token is verified with the key its `kid` names.
     secret: {
       private: keys.signing().key,
       public: (_request: FastifyRequest, token: object, done: (err: Error | null, key: string) => void) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import { keyIdOf, openValue, sealValue } from './sealed-envelope.ts';
-import { legacySealed, openLegacy, SEALED_PATTERN } from '../domain/shared/personal-data.ts';
+import { legacySealed, openLegacy, SEALED_PATTERN } from '../../domain/shared/personal-data.ts';
 
 const sealedPattern = new RegExp(SEALED_PATTERN);
 const json = fc.jsonValue().map((v) => JSON.parse(JSON.stringify(v)) as unknown);
@@ -36,9 +36,12 @@ t.test('another key, another key id, or any flipped character does not open', as
     const fails = (f: () => unknown) => { try { f(); return false; } catch { return true; } };
     const body = envelope.slice(4 + keyId.length + 1);
     const i = at % body.length;
-    const flipped = `ll1.${keyId}.${body.slice(0, i)}${body[i] === 'A' ? 'B' : 'A'}${body.slice(i + 1)}`;
+    const flippedBody = `${body.slice(0, i)}${body[i] === 'A' ? 'B' : 'A'}${body.slice(i + 1)}`;
+    const flipped = `ll1.${keyId}.${flippedBody}`;
     const moved = `ll1.${randomUUID()}.${body}`;
-    return fails(() => openValue(envelope, createSecretKey(randomBytes(32)))) && fails(() => openValue(moved, key)) && (flipped === envelope || fails(() => openValue(flipped, key)));
+    // The last base64url character may carry only padding bits: a flip there changes no byte.
+    const sameBytes = Buffer.from(flippedBody, 'base64url').equals(Buffer.from(body, 'base64url'));
+    return fails(() => openValue(envelope, createSecretKey(randomBytes(32)))) && fails(() => openValue(moved, key)) && (sameBytes || fails(() => openValue(flipped, key)));
   }), { numRuns: 200 });
   t.pass();
 });

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabasePool } from './db.ts';
+import { rowSchema, sql, type DatabasePool } from '../adapters/db.ts';
 import type { ScopeLag } from './projector.ts';
 
 type Filter = ReturnType<typeof sql.fragment>;

@@ -1,6 +1,6 @@
-import { sql, type DatabasePool } from './db.ts';
-import type { Logger } from './logger.ts';
-import type { Metrics } from './metrics.ts';
+import { sql, type DatabasePool } from '../adapters/db.ts';
+import type { Logger } from '../adapters/logger.ts';
+import type { Metrics } from '../adapters/metrics.ts';
 import type { Projection, ScopeState } from './projector.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { eventFromMessage } from './upcast.ts';
-import type { DatabasePool } from './db.ts';
-import type { EventLog, LogRange } from './kafka.ts';
-import type { Logger } from './logger.ts';
-import { mapBounded, type Progress } from './operator-progress.ts';
+import type { DatabasePool } from '../adapters/db.ts';
+import type { EventLog, LogRange } from '../adapters/kafka.ts';
+import type { Logger } from '../adapters/logger.ts';
+import { mapBounded, type Progress } from '../adapters/operator-progress.ts';
 import { startTargetRebuild, type RebuildResult, type RebuildSpec, type TargetRebuild } from './rebuild.ts';
 
 export type RebuildJob = { spec: RebuildSpec; db: () => Promise<DatabasePool> };

@@ -1,5 +1,5 @@
 import { readStream, readStreamTails, WrongExpectedVersionError, type AppendContext, type AppendResult, type EventRegistry, type NewEvent, type StoredEvent, type StreamAppend } from './event-store.ts';
-import type { DatabasePool, DatabaseTransactionConnection, Queryable } from './db.ts';
+import type { DatabasePool, DatabaseTransactionConnection, Queryable } from '../adapters/db.ts';
 import { createAggregateCache, type AggregateCache } from './aggregate-cache.ts';
 import { createAppender, type Appender } from './appender.ts';
 import { openEvents, sealAppends } from './personal-data.ts';
@@ -50,7 +50,7 @@ export function decision<C, S>(
 }
 
 /** What a command needs: the store, its per-process cache of folded streams, and the appender. */
-export type CommandStore = {
+export type EventStreams = {
   pool: DatabasePool;
   registry: EventRegistry;
   topicOf: (category: string) => string;
@@ -63,7 +63,7 @@ export type CommandStore = {
 // Without a configured key (unit and backbone tests), the development derivation.
 const developmentEmailKey = emailKeyFrom({ AUDIT_PSEUDONYM_KEY: 'ledgerline.development-only', JWT_SECRET: '' });
 
-export function createCommandStore(pool: DatabasePool, registry: EventRegistry, topicOf: (category: string) => string, options: { cacheSize?: number; emailKey?: EmailKey } = {}): CommandStore {
+export function createEventStreams(pool: DatabasePool, registry: EventRegistry, topicOf: (category: string) => string, options: { cacheSize?: number; emailKey?: EmailKey } = {}): EventStreams {
   return {
     pool, registry, topicOf, cache: createAggregateCache(options.cacheSize ?? 10_000), appender: createAppender(pool, registry, topicOf),
     emailKey: options.emailKey ?? developmentEmailKey,
@@ -75,7 +75,7 @@ export function createCommandStore(pool: DatabasePool, registry: EventRegistry, 
  * whatever was appended since (by this or another process). A command's cost does not grow with
  * its stream's length; the append's version check makes a stale cache harmless.
  */
-export async function loadStreams(store: CommandStore, refs: readonly StreamRef<unknown>[], db: Queryable = store.pool): Promise<Map<string, Loaded<unknown>>> {
+export async function loadStreams(store: EventStreams, refs: readonly StreamRef<unknown>[], db: Queryable = store.pool): Promise<Map<string, Loaded<unknown>>> {
   const known = refs.map((ref) => store.cache.get(ref.streamId) ?? { streamId: ref.streamId, state: ref.initialState(), version: 0 });
   const tails = await readStreamTails(db, known.map((k) => ({ streamId: k.streamId, after: k.version })));
   const opened = await openEvents(store.pool, [...tails.values()].flat());
@@ -89,7 +89,7 @@ export async function loadStreams(store: CommandStore, refs: readonly StreamRef<
   return loaded;
 }
 
-export async function loadStream<S>(store: CommandStore, ref: StreamRef<S>): Promise<Loaded<S>> {
+export async function loadStream<S>(store: EventStreams, ref: StreamRef<S>): Promise<Loaded<S>> {
   return (await loadStreams(store, [ref as StreamRef<unknown>])).get(ref.streamId) as Loaded<S>;
 }
 
@@ -133,7 +133,7 @@ const MAX_ATTEMPTS = 5;
  * stale and it gets the conflict. Appends without write-side rows go through the process's
  * appender, which batches concurrent commands into one statement and one commit.
  */
-export async function executeCommand<T>(store: CommandStore, plan: CommandPlan, context: AppendContext, options: CommandOptions<T>): Promise<CommandResult<T>> {
+export async function executeCommand<T>(store: EventStreams, plan: CommandPlan, context: AppendContext, options: CommandOptions<T>): Promise<CommandResult<T>> {
   for (let attempt = 1; ; attempt++) {
     const decided = await decideOnce(store, plan);
     const { versions, decisions } = decided;
@@ -171,7 +171,7 @@ export async function executeCommand<T>(store: CommandStore, plan: CommandPlan, 
   }
 }
 
-async function decideOnce(store: CommandStore, plan: CommandPlan) {
+async function decideOnce(store: EventStreams, plan: CommandPlan) {
   let loaded = new Map<string, Loaded<unknown>>();
   let decisions: readonly Decision[];
   if ('reads' in plan) {
@@ -196,7 +196,7 @@ async function decideOnce(store: CommandStore, plan: CommandPlan) {
 }
 
 /** The states after our own append are known without reading: cache them at their new version. */
-function rememberAppended(store: CommandStore, decisions: readonly Decision[], events: readonly StoredEvent[]): void {
+function rememberAppended(store: EventStreams, decisions: readonly Decision[], events: readonly StoredEvent[]): void {
   for (const d of decisions) {
     if (d.anyVersion) continue;
     const own = events.filter((e) => e.streamId === d.ref.streamId);

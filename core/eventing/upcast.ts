@@ -1,4 +1,4 @@
-import { upcastEvent } from '../domain/upcasters.ts';
+import { upcastEvent } from '../../domain/upcasters.ts';
 import type { StoredEvent } from './event-store.ts';
 
 /**

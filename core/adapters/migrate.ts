@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from './logger.ts';
 
-export const MAIN_MIGRATIONS = new URL('./migrations/', import.meta.url).pathname;
+export const MAIN_MIGRATIONS = new URL('../migrations/', import.meta.url).pathname;
 /** The repository's tenant schema (what a tenant gets unless TENANT_MIGRATIONS_DIR says otherwise). */
-export const TENANT_MIGRATIONS = new URL('../tenant-schema/migrations/', import.meta.url).pathname;
+export const TENANT_MIGRATIONS = new URL('../../tenant-schema/migrations/', import.meta.url).pathname;
 
 /** The tenant schema's directory: TENANT_MIGRATIONS_DIR when set (tests, a staged release), else the repository's. */
 export function tenantMigrations(configured = ''): string {

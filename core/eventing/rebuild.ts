@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type DatabasePool, type DatabaseTransactionConnection } from './db.ts';
+import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../adapters/db.ts';
 import type { StoredEvent } from './event-store.ts';
 import { compareTables, type TableDifferences } from './rebuild-compare.ts';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../adapters/logger.ts';
 
 /**
  * Builds a read model from its events in memory or in batches, then writes it into the scratch

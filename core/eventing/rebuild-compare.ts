@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabaseTransactionConnection } from './db.ts';
+import { rowSchema, sql, type DatabaseTransactionConnection } from '../adapters/db.ts';
 
 export type TableDifferences = {
   table: string;

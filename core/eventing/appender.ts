@@ -1,5 +1,5 @@
 import { appendCommands, type AppendCommand, type AppendOutcome, type EventRegistry } from './event-store.ts';
-import type { DatabasePool, DatabaseTransactionConnection } from './db.ts';
+import type { DatabasePool, DatabaseTransactionConnection } from '../adapters/db.ts';
 
 /**
  * Group commit: commands that arrive while an append is on its way are sent together as the
