@@ -68,7 +68,7 @@ export const authentication = fp(async (app: FastifyInstance, options: { config:
   });
   // Verifying the token was the largest part of a cached read's CPU (profiled: @fastify/jwt's
   // per-call option merging, a decode, then the HMAC). One fast-jwt verifier per key, built once,
-  // remembers the tokens it checked, keyed by the token itself; fast-jwt re-checks exp and nbf on
+  // remembers the tokens it checked (keyed by their hash); fast-jwt re-checks exp and nbf on
   // every hit, and a token verified with a retired key misses the current key's verifier.
   const verifiers = new Map<string, (token: string) => Claims>();
   const kids = new Map<string, string | undefined>();
@@ -78,7 +78,7 @@ export const authentication = fp(async (app: FastifyInstance, options: { config:
       if (verifiers.size >= 4) verifiers.clear(); // keys rotate rarely: only the current and previous matter
       verifier = createVerifier({
         key, algorithms: ['HS256'], allowedIss: config.JWT_ISSUER, allowedAud: config.JWT_AUDIENCE,
-        requiredClaims: ['iss', 'aud', 'exp', 'sub', 'sid'], cache: 10_000, cacheKeyBuilder: (token: string) => token,
+        requiredClaims: ['iss', 'aud', 'exp', 'sub', 'sid'], cache: 10_000,
       }) as (token: string) => Claims;
       verifiers.set(key, verifier);
     }

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { createPool, createTypeParserPreset, SchemaValidationError, sql, type Interceptor, type DatabasePool, type DatabaseTransactionConnection, type CommonQueryMethods } from 'slonik';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { Compile } from 'typebox/compile';
@@ -62,6 +63,17 @@ export function rowSchema<T extends TSchema>(schema: T): StandardSchemaV1<Static
       },
     },
   };
+}
+
+/** One plain pg connection for `work` (DDL, LISTEN, advisory locks: what a pool must not do), always closed. */
+export async function withClient<T>(connectionUri: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: connectionUri });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Replaces the database name of a postgres:// URL (tenant databases live beside the main one). */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from './logger.ts';
+import { withClient } from './db.ts';
 
 export const MAIN_MIGRATIONS = new URL('../migrations/', import.meta.url).pathname;
 /** The repository's tenant schema (what a tenant gets unless TENANT_MIGRATIONS_DIR says otherwise). */
@@ -44,15 +45,6 @@ export async function readMigrations(directory: string): Promise<MigrationFile[]
   }));
 }
 
-async function withClient<T>(connectionUri: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: connectionUri });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 const LOCK = `hashtext('ledgerline.migrations')`;
 

@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { assertSafeDatabaseName, withDatabase } from '../../core/adapters/db.ts';
+import { assertSafeDatabaseName, withClient, withDatabase } from '../../core/adapters/db.ts';
 import { migrate, tenantMigrations } from '../../core/adapters/migrate.ts';
 import { failpoint } from '../../core/adapters/failpoints.ts';
 import type { Logger } from '../../core/adapters/logger.ts';
@@ -8,15 +7,6 @@ import type { Logger } from '../../core/adapters/logger.ts';
 // pattern and then double-quoted, never interpolated raw.
 const quoted = (name: string) => `"${assertSafeDatabaseName(name)}"`;
 
-async function onServer<T>(connectionUri: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: connectionUri });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /**
  * Creates the tenant database if it is missing and brings its schema up to date. Every step is
@@ -24,7 +14,7 @@ async function onServer<T>(connectionUri: string, work: (client: pg.Client) => P
  * `serverUri`: any database on the tenant's server (its TENANT_SERVERS URL).
  */
 export async function provisionTenantDatabase(serverUri: string, databaseName: string, logger: Logger, migrations = tenantMigrations()): Promise<void> {
-  await onServer(serverUri, async (client) => {
+  await withClient(serverUri, async (client) => {
     const exists = await client.query('select 1 from pg_database where datname = $1', [databaseName]);
     if (exists.rowCount === 0) {
       try {
@@ -43,7 +33,7 @@ export async function provisionTenantDatabase(serverUri: string, databaseName: s
 }
 
 export async function dropTenantDatabase(serverUri: string, databaseName: string, logger: Logger): Promise<void> {
-  await onServer(serverUri, async (client) => {
+  await withClient(serverUri, async (client) => {
     await client.query(`drop database if exists ${quoted(databaseName)} with (force)`);
   });
   logger.info({ databaseName }, 'tenant database dropped');
