@@ -27,7 +27,15 @@ export default tseslint.config(
     files: [files],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: others.map((folder) => ({ group: [`**/${folder}/**`], message: `${folder}/ is another process's code: share it through core/ or domain/.` })) }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: others.map((folder) => ({
+            group: [`**/${folder}/**`],
+            message: `${folder}/ is another process's code: share it through core/ or domain/.`,
+          })),
+        },
+      ],
     },
   })),
   {
@@ -45,8 +53,12 @@ export default tseslint.config(
     files: ['domain/**/*.ts'],
     ignores: ['domain/**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: impure.map((group) => ({ group: [group], message: 'domain/ is pure: no I/O, no framework (STYLE.md).' })) }],
-      'no-restricted-syntax': ['error',
+      'no-restricted-imports': [
+        'error',
+        { patterns: impure.map((group) => ({ group: [group], message: 'domain/ is pure: no I/O, no framework (STYLE.md).' })) },
+      ],
+      'no-restricted-syntax': [
+        'error',
         { selector: "MemberExpression[object.name='Date'][property.name='now']", message: 'Time arrives in the command.' },
         { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Time arrives in the command.' },
         { selector: "MemberExpression[object.name='Math'][property.name='random']", message: 'Ids arrive in the command.' },

@@ -29,7 +29,9 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
  * the request id. `answer` builds the response from the streams' new versions.
  */
 export async function answerCommand(
-  store: EventStreams, request: FastifyRequest, reply: FastifyReply,
+  store: EventStreams,
+  request: FastifyRequest,
+  reply: FastifyReply,
   command: {
     actor: string | null;
     tenantId: string | null;
@@ -50,17 +52,26 @@ export async function answerCommand(
     if (previous) return send(reply, previous.statusCode, previous.body as Record<string, unknown>, true);
   }
   try {
-    const result = await executeCommand(store, command.decisions, {
-      tenantId: command.tenantId, actor: command.actor, correlationId: request.id, causationId: null, occurredAt: new Date(),
-    }, {
-      respond: (versions) => {
-        const answer = command.answer({ versions });
-        return { statusCode: answer.statusCode, body: { ...answer.body, ...(answer.version === undefined ? {} : { version: answer.version }) } };
+    const result = await executeCommand(
+      store,
+      command.decisions,
+      {
+        tenantId: command.tenantId,
+        actor: command.actor,
+        correlationId: request.id,
+        causationId: null,
+        occurredAt: new Date(),
       },
-      ...(key ? { idempotency: { actor: actorKey, key, hash, statusCode: (a: Answered) => a.statusCode, body: (a: Answered) => a.body } } : {}),
-      ...(command.alsoInTransaction ? { inTransaction: command.alsoInTransaction } : {}),
-      ...(command.maxAttempts === undefined ? {} : { maxAttempts: command.maxAttempts }),
-    });
+      {
+        respond: (versions) => {
+          const answer = command.answer({ versions });
+          return { statusCode: answer.statusCode, body: { ...answer.body, ...(answer.version === undefined ? {} : { version: answer.version }) } };
+        },
+        ...(key ? { idempotency: { actor: actorKey, key, hash, statusCode: (a: Answered) => a.statusCode, body: (a: Answered) => a.body } } : {}),
+        ...(command.alsoInTransaction ? { inTransaction: command.alsoInTransaction } : {}),
+        ...(command.maxAttempts === undefined ? {} : { maxAttempts: command.maxAttempts }),
+      },
+    );
     return send(reply, result.response.statusCode, { ...result.response.body, position: result.lastPosition }, false);
   } catch (err) {
     // A concurrent twin with the same key may have won, and made this attempt fail (as a race on

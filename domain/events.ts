@@ -1,12 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { DocumentCreatedEvent, DocumentDeletedEvent, DocumentUpdatedEvent, DownloadUrlIssuedEvent } from './document/events.ts';
-import {
-  DocumentAttachedEvent,
-  DocumentDetachedEvent,
-  FileDeletionScheduledEvent,
-  FileObjectDeletedEvent,
-  FileStoredEvent,
-} from './file/events.ts';
+import { DocumentAttachedEvent, DocumentDetachedEvent, FileDeletionScheduledEvent, FileObjectDeletedEvent, FileStoredEvent } from './file/events.ts';
 import { MemberAddedEvent, MemberRemovedEvent, MemberRoleChangedEvent } from './membership/events.ts';
 import { NotificationPreferencesChangedEvent, NotificationsReadEvent } from './notification-inbox/events.ts';
 import { InvitationAcceptedEvent, InvitationDeclinedEvent, MemberInvitedEvent } from './invitation/events.ts';
@@ -101,20 +95,33 @@ export type EventDefinition = {
 
 type Definition = Omit<EventDefinition, 'type'>;
 const platform = (schema: TSchema, description: string): Definition => ({ schemaVersion: 1, category: 'platform', schema, description, previousVersions: [] });
-const documents = (schema: TSchema, description: string): Definition => ({ schemaVersion: 1, category: 'documents', schema, description, previousVersions: [] });
+const documents = (schema: TSchema, description: string): Definition => ({
+  schemaVersion: 1,
+  category: 'documents',
+  schema,
+  description,
+  previousVersions: [],
+});
 /** A later version of an event: the current schema and every earlier one, oldest first. */
 const revised = (definition: Definition, previous: TSchema[]): Definition => ({
-  ...definition, schemaVersion: previous.length + 1, previousVersions: previous.map((schema, i) => ({ schemaVersion: i + 1, schema })),
+  ...definition,
+  schemaVersion: previous.length + 1,
+  previousVersions: previous.map((schema, i) => ({ schemaVersion: i + 1, schema })),
 });
 
 // A Record over every event type, so adding an event without describing it does not compile.
 const definitions: Record<DomainEventType, Definition> = {
   UserRegistered: platform(UserRegisteredEvent, 'A user account was created (email normalised).'),
-  UserPasswordChanged: revised(platform(UserPasswordChangedEvent, 'A user changed their password, from this client (the hash is never published).'), [UserPasswordChangedEventV1]),
-  UserProfileUpdated: platform(UserProfileUpdatedEvent, "A user changed their display name."),
+  UserPasswordChanged: revised(platform(UserPasswordChangedEvent, 'A user changed their password, from this client (the hash is never published).'), [
+    UserPasswordChangedEventV1,
+  ]),
+  UserProfileUpdated: platform(UserProfileUpdatedEvent, 'A user changed their display name.'),
   EmailClaimed: platform(EmailClaimedEvent, 'An email address was reserved for a user; the first claim wins.'),
   TenantCreated: platform(TenantCreatedEvent, 'A tenant was created; its database is provisioned next.'),
-  TenantPlaced: platform(TenantPlacedEvent, "Where the tenant's database lives: a server by name and the database on it (at creation, and after an operator's move)."),
+  TenantPlaced: platform(
+    TenantPlacedEvent,
+    "Where the tenant's database lives: a server by name and the database on it (at creation, and after an operator's move).",
+  ),
   TenantRenamed: platform(TenantRenamedEvent, "A tenant's display name changed."),
   TenantProvisioned: platform(TenantProvisionedEvent, "The tenant's database exists and is migrated."),
   TenantProvisioningFailed: platform(TenantProvisioningFailedEvent, 'An attempt to provision the tenant database failed; it will be retried.'),
@@ -129,7 +136,7 @@ const definitions: Record<DomainEventType, Definition> = {
   FileStored: documents(FileStoredEvent, 'New content was stored in a tenant (deduplicated by SHA-256 and size).'),
   DocumentAttached: documents(DocumentAttachedEvent, 'A document started using a stored file.'),
   DocumentDetached: documents(DocumentDetachedEvent, 'A document stopped using a stored file.'),
-  FileDeletionScheduled: documents(FileDeletionScheduledEvent, "A stored file is no longer used: its object is to be deleted."),
+  FileDeletionScheduled: documents(FileDeletionScheduledEvent, 'A stored file is no longer used: its object is to be deleted.'),
   FileObjectDeleted: documents(FileObjectDeletedEvent, "A stored file's object was deleted from object storage."),
   DocumentCreated: documents(DocumentCreatedEvent, 'A document was uploaded.'),
   DocumentUpdated: documents(DocumentUpdatedEvent, "A document's metadata changed (only the changed fields)."),
@@ -137,7 +144,10 @@ const definitions: Record<DomainEventType, Definition> = {
   DownloadUrlIssued: documents(DownloadUrlIssuedEvent, 'A pre-signed download URL was issued to a member.'),
   WebhookSubscribed: platform(WebhookSubscribedEvent, 'A tenant admin subscribed a URL to events (the secret is never published, only its version).'),
   WebhookUpdated: platform(WebhookUpdatedEvent, "A webhook's URL, event filter or description changed (only the changed fields)."),
-  WebhookSecretRotated: platform(WebhookSecretRotatedEvent, "A webhook's signing secret was replaced; the previous one signs beside it until previousValidUntil."),
+  WebhookSecretRotated: platform(
+    WebhookSecretRotatedEvent,
+    "A webhook's signing secret was replaced; the previous one signs beside it until previousValidUntil.",
+  ),
   WebhookDisabled: platform(WebhookDisabledEvent, 'A webhook stopped receiving events: by an admin, or after a run of failed deliveries.'),
   WebhookEnabled: platform(WebhookEnabledEvent, 'A disabled webhook was enabled again by an admin.'),
   WebhookRemoved: platform(WebhookRemovedEvent, 'A webhook was removed by an admin.'),

@@ -52,7 +52,10 @@ function emittedEvents(): AnyDomainEvent[] {
   run(emailClaimDecider, [{ type: 'ClaimEmail', data: { email: 'ada@example.com', userId } }]);
   const databaseName = tenantDatabaseName('acme', tenantId);
   run(tenantDecider, [
-    { type: 'CreateTenant', data: { tenantId, name: 'Acme', slug: 'acme', databaseName, actorId: userId, now, tenantsOfActor: 0, tenantQuota: 10, tenantsPerServer: { main: 0 } } },
+    {
+      type: 'CreateTenant',
+      data: { tenantId, name: 'Acme', slug: 'acme', databaseName, actorId: userId, now, tenantsOfActor: 0, tenantQuota: 10, tenantsPerServer: { main: 0 } },
+    },
     { type: 'MarkTenantProvisioningFailed', data: { reason: 'timeout', attempt: 1, now } },
     { type: 'MarkTenantProvisioned', data: { databaseName, now } },
     { type: 'PlaceTenant', data: { server: 'pg2', database: databaseName, servers: ['main', 'pg2'] } },
@@ -68,11 +71,26 @@ function emittedEvents(): AnyDomainEvent[] {
     { type: 'RemoveMember', data: facts },
   ]);
   const invitationId = 'b0b00000-0000-4000-8000-000000000001';
-  const invited = { type: 'InviteMember' as const, data: { invitationId, tenantId, email: 'Viewer@Example.com', role: 'viewer' as const, actorId: userId, actorRole: 'admin' as const, tenantStatus: 'active' as const, now } };
+  const invited = {
+    type: 'InviteMember' as const,
+    data: {
+      invitationId,
+      tenantId,
+      email: 'Viewer@Example.com',
+      role: 'viewer' as const,
+      actorId: userId,
+      actorRole: 'admin' as const,
+      tenantStatus: 'active' as const,
+      now,
+    },
+  };
   run(invitationDecider, [invited, { type: 'AcceptInvitation', data: { invitationId, userId: viewerId, userEmail: 'viewer@example.com', now } }]);
   run(invitationDecider, [invited, { type: 'DeclineInvitation', data: { invitationId, userId: viewerId, userEmail: 'viewer@example.com', now } }]);
   const sha256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-  const store = { type: 'StoreFile' as const, data: { fileId, tenantId, s3Key: `${tenantId}/${fileId}`, md5: 'd41d8cd98f00b204e9800998ecf8427e', sha256, size: 1, contentType: 'text/plain', now } };
+  const store = {
+    type: 'StoreFile' as const,
+    data: { fileId, tenantId, s3Key: `${tenantId}/${fileId}`, md5: 'd41d8cd98f00b204e9800998ecf8427e', sha256, size: 1, contentType: 'text/plain', now },
+  };
   const upload = decideUpload(store, documentId, fileDecider.initialState());
   all.push(...upload.events);
   const detachAndDelete: FileCommand[] = [
@@ -86,7 +104,10 @@ function emittedEvents(): AnyDomainEvent[] {
     all.push(...events);
   }
   run(documentDecider, [
-    { type: 'CreateDocument', data: { documentId, tenantId, fileId, filename: 'a.txt', contentType: 'text/plain', size: 1, ownerId: userId, actorRole: 'user', now } },
+    {
+      type: 'CreateDocument',
+      data: { documentId, tenantId, fileId, filename: 'a.txt', contentType: 'text/plain', size: 1, ownerId: userId, actorRole: 'user', now },
+    },
     { type: 'UpdateDocument', data: { title: 'A', tags: ['x'], actorId: userId, actorRole: 'user', now } },
     { type: 'IssueDownloadUrl', data: { actorId: viewerId, expiresInSeconds: 60, expiresAt: now, now } },
     { type: 'DeleteDocument', data: { actorId: userId, actorRole: 'user', now } },
@@ -113,7 +134,11 @@ t.test('the catalogue lists every event type once, each with all its versions', 
   t.equal(types.length, 40);
   t.ok(eventCatalogue.every((definition) => definition.description.length > 0));
   for (const definition of eventCatalogue) {
-    t.same(definition.previousVersions.map((v) => v.schemaVersion), Array.from({ length: definition.schemaVersion - 1 }, (_, i) => i + 1), `${definition.type}: versions 1..${definition.schemaVersion}`);
+    t.same(
+      definition.previousVersions.map((v) => v.schemaVersion),
+      Array.from({ length: definition.schemaVersion - 1 }, (_, i) => i + 1),
+      `${definition.type}: versions 1..${definition.schemaVersion}`,
+    );
   }
   t.equal(eventDefinition('UserPasswordChanged').schemaVersion, 3);
 });

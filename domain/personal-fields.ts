@@ -2,7 +2,9 @@ import type { DomainEventType } from './events.ts';
 import { ERASED, type DataSubject, type PersonalFields } from './shared/personal-data.ts';
 
 const str = (data: Record<string, unknown>, name: string): string => data[name] as string;
-const user = (field: string) => (data: Record<string, unknown>): DataSubject => ({ kind: 'user', userId: str(data, field) });
+const user =
+  (field: string) =>
+  (data: Record<string, unknown>): DataSubject => ({ kind: 'user', userId: str(data, field) });
 const erasedClient = { ip: ERASED, userAgent: null };
 
 /**
@@ -22,20 +24,25 @@ export const personalFields: Partial<Record<DomainEventType, PersonalFields>> = 
   RefreshTokenReuseDetected: { fields: ['client'], subject: user('userId'), erased: { client: erasedClient } },
   // An attempt on an unknown address belongs to whoever holds it: erasing that user erases it.
   LoginFailed: {
-    fields: ['client'], erased: { client: erasedClient },
-    subject: (data) => (data['userId'] ? { kind: 'user', userId: str(data, 'userId') } : { kind: 'address', tenantId: null, emailHash: str(data, 'emailPseudonym') }),
+    fields: ['client'],
+    erased: { client: erasedClient },
+    subject: (data) =>
+      data['userId'] ? { kind: 'user', userId: str(data, 'userId') } : { kind: 'address', tenantId: null, emailHash: str(data, 'emailPseudonym') },
   },
   MemberInvited: {
-    fields: ['email'], erased: { email: ERASED },
+    fields: ['email'],
+    erased: { email: ERASED },
     subject: (data) => ({ kind: 'address', tenantId: str(data, 'tenantId'), email: str(data, 'email') }),
   },
   DocumentCreated: {
-    fields: ['title', 'description', 'tags', 'filename'], erased: { title: ERASED, description: '', tags: [], filename: ERASED },
+    fields: ['title', 'description', 'tags', 'filename'],
+    erased: { title: ERASED, description: '', tags: [], filename: ERASED },
     subject: (data) => ({ kind: 'author', tenantId: str(data, 'tenantId'), userId: str(data, 'ownerId') }),
   },
   // Whoever edits a document writes the new text: it is theirs.
   DocumentUpdated: {
-    fields: ['title', 'description', 'tags'], erased: { title: ERASED, description: '', tags: [] },
+    fields: ['title', 'description', 'tags'],
+    erased: { title: ERASED, description: '', tags: [] },
     subject: (data, context) => ({ kind: 'author', tenantId: str(data, 'tenantId'), userId: context.actor ?? str(data, 'tenantId') }),
   },
   TenantCreated: { fields: ['name'], subject: (data) => ({ kind: 'tenant', tenantId: str(data, 'tenantId') }), erased: { name: ERASED } },

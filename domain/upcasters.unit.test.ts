@@ -11,7 +11,11 @@ t.test('UserPasswordChanged v1 reads as v3: no client was recorded then, and v2 
   const v1 = { type: 'UserPasswordChanged', schemaVersion: 1, data: { userId, changedAt }, globalPosition: 7 };
   t.notOk(Value.Check(eventDefinition('UserPasswordChanged').schema, { type: v1.type, data: v1.data }), 'v1 data is not a v3 event');
   const current = upcastEvent(v1);
-  t.same(current, { type: 'UserPasswordChanged', schemaVersion: 3, data: { userId, changedAt, client: legacySealed(null) }, globalPosition: 7 }, 'the envelope is kept');
+  t.same(
+    current,
+    { type: 'UserPasswordChanged', schemaVersion: 3, data: { userId, changedAt, client: legacySealed(null) }, globalPosition: 7 },
+    'the envelope is kept',
+  );
   t.ok(Value.Check(eventDefinition('UserPasswordChanged').schema, { type: current.type, data: current.data }));
   t.same(v1.data, { userId, changedAt }, 'the event read is not modified');
 });
@@ -35,7 +39,10 @@ t.test('steps chain version by version; a missing step is an error, not a silent
 t.test('every earlier version in the catalogue has an upcaster to the current one', async (t) => {
   for (const definition of eventCatalogue) {
     for (const previous of definition.previousVersions) {
-      t.doesNotThrow(() => upcastEvent({ type: definition.type, schemaVersion: previous.schemaVersion, data: {} }), `${definition.type} v${previous.schemaVersion}`);
+      t.doesNotThrow(
+        () => upcastEvent({ type: definition.type, schemaVersion: previous.schemaVersion, data: {} }),
+        `${definition.type} v${previous.schemaVersion}`,
+      );
     }
   }
 });

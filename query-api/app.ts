@@ -36,7 +36,13 @@ export async function buildQueryApi(services: Services): Promise<App> {
   await app.register(auditRoutes, { pool, freshness, memberships });
   const tenantPools = createTenantPools({ servers: createTenantServers(config), poolSize: config.TENANT_POOL_SIZE, maxPools: config.TENANT_POOLS_MAX });
   app.addHook('onClose', () => tenantPools.closeAll());
-  await app.register(documentQueryRoutes, { memberships, tenantPools, freshness, s3: services.s3, store: services.store,
-    readCache: createDocumentReadCache(invalidations, { maxEntries: config.READ_CACHE_ENTRIES, maxAgeMs: config.READ_CACHE_MAX_AGE_MS }) });
+  await app.register(documentQueryRoutes, {
+    memberships,
+    tenantPools,
+    freshness,
+    s3: services.s3,
+    store: services.store,
+    readCache: createDocumentReadCache(invalidations, { maxEntries: config.READ_CACHE_ENTRIES, maxAgeMs: config.READ_CACHE_MAX_AGE_MS }),
+  });
   return app;
 }

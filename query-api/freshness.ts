@@ -9,7 +9,7 @@ export function minPosition(request: FastifyRequest): number | undefined {
   const header = request.headers['x-min-position'];
   if (header === undefined) return undefined;
   const text = String(header).trim();
-  if (!/^\d{1,15}$/.test(text)) throw httpError(400, 'INVALID_MIN_POSITION', 'X-Min-Position must be a non-negative integer (a command\'s position)');
+  if (!/^\d{1,15}$/.test(text)) throw httpError(400, 'INVALID_MIN_POSITION', "X-Min-Position must be a non-negative integer (a command's position)");
   return Number(text);
 }
 
@@ -36,10 +36,13 @@ export function createFreshness(pool: DatabasePool, timeoutMs: number) {
     async projection(request: FastifyRequest, projection: 'main' | 'audit' | 'webhooks', tenantId?: string): Promise<void> {
       const position = minPosition(request);
       if (position === undefined) return;
-      const needed = projection === 'main'
-        ? await lastPositionAtOrBelow(pool, 'platform', position)
-        : Number(await pool.oneFirst(sql.unsafe`
-            select coalesce(max(global_position), 0) from events where tenant_id = ${tenantId ?? null} and global_position <= ${position}`));
+      const needed =
+        projection === 'main'
+          ? await lastPositionAtOrBelow(pool, 'platform', position)
+          : Number(
+              await pool.oneFirst(sql.unsafe`
+            select coalesce(max(global_position), 0) from events where tenant_id = ${tenantId ?? null} and global_position <= ${position}`),
+            );
       if (needed === 0) return;
       await waitUntil(async () => (await checkpointOf(pool, projection)) >= needed);
     },
@@ -50,14 +53,16 @@ export function createFreshness(pool: DatabasePool, timeoutMs: number) {
       const last = await needed(position);
       if (last === 0) return;
       await waitUntil(async () => (await checkpointOf(pool, key)) >= last);
-      },
+    },
     /** The audit entries about one user outside any tenant: their user and auth-activity streams. */
     async userAudit(request: FastifyRequest, userId: string): Promise<void> {
       const position = minPosition(request);
       if (position === undefined) return;
-      const needed = Number(await pool.oneFirst(sql.unsafe`
+      const needed = Number(
+        await pool.oneFirst(sql.unsafe`
         select coalesce(max(global_position), 0) from events
-        where stream_id = any(${sql.array([`user-${userId}`, `auth-${userId}`], 'text')}) and global_position <= ${position}`));
+        where stream_id = any(${sql.array([`user-${userId}`, `auth-${userId}`], 'text')}) and global_position <= ${position}`),
+      );
       if (needed === 0) return;
       await waitUntil(async () => (await checkpointOf(pool, 'audit')) >= needed);
     },

@@ -18,11 +18,17 @@ const { values } = parseArgs({
   options: {
     brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:59092' },
     'topic-prefix': { type: 'string', default: process.env.TOPIC_PREFIX ?? '' },
-    tenant: { type: 'string' }, since: { type: 'string' }, 'from-position': { type: 'string' },
-    'until-end': { type: 'boolean', default: false }, group: { type: 'string' },
+    tenant: { type: 'string' },
+    since: { type: 'string' },
+    'from-position': { type: 'string' },
+    'until-end': { type: 'boolean', default: false },
+    group: { type: 'string' },
   },
 });
-const fail = (message: string): never => { process.stderr.write(`audit-tail: ${message}\n`); process.exit(2); };
+const fail = (message: string): never => {
+  process.stderr.write(`audit-tail: ${message}\n`);
+  process.exit(2);
+};
 const since = values.since === undefined ? undefined : Date.parse(values.since);
 if (since !== undefined && Number.isNaN(since)) fail('--since must be an ISO 8601 time');
 const fromPosition = values['from-position'] === undefined ? 0 : Number(values['from-position']);
@@ -76,7 +82,10 @@ try {
   if (values['until-end'] && remaining.size === 0) await stop(0);
 
   consumer.on(consumer.events.CRASH, (event) => {
-    if (!event.payload.restart) { process.stderr.write(`audit-tail: consumer crashed: ${event.payload.error.message}\n`); void stop(1); }
+    if (!event.payload.restart) {
+      process.stderr.write(`audit-tail: consumer crashed: ${event.payload.error.message}\n`);
+      void stop(1);
+    }
   });
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
@@ -85,7 +94,11 @@ try {
       const value = message.value?.toString();
       if (value) {
         let event: Envelope | null = null;
-        try { event = JSON.parse(value) as Envelope; } catch { process.stderr.write(`audit-tail: skipped a message that is not JSON (${topic}/${partition}@${message.offset})\n`); }
+        try {
+          event = JSON.parse(value) as Envelope;
+        } catch {
+          process.stderr.write(`audit-tail: skipped a message that is not JSON (${topic}/${partition}@${message.offset})\n`);
+        }
         const wanted = event !== null && (values.tenant === undefined || event.tenantId === values.tenant) && event.globalPosition >= fromPosition;
         if (event && wanted && firstTime(event.eventId) && !process.stdout.write(`${value}\n`)) {
           await new Promise((resolve) => process.stdout.once('drain', resolve));

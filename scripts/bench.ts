@@ -37,7 +37,7 @@ const results: BenchResult[] = [];
 for (const name of wanted.length > 0 ? wanted : [...Object.keys(scenarios), ...Object.keys(standalone)]) {
   process.stderr.write(`bench: ${name}...\n`);
   if (name in standalone) {
-    results.push(...await standalone[name]!());
+    results.push(...(await standalone[name]!()));
     continue;
   }
   let stack: Stack | undefined;
@@ -62,11 +62,19 @@ console.log('| scenario | measured | baseline (same run) | ratio | goal | detail
 console.log('|---|---|---|---|---|---|');
 for (const r of results) {
   const baseline = r.baseline ? `${fmt(r.baseline.value)} ${r.baseline.unit}: ${r.baseline.what}` : '–';
-  const details = Object.entries(r.details ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : String(v)}`).join(', ');
-  console.log(`| ${r.name}: ${r.what} | ${fmt(r.value)} ${r.unit} | ${baseline} | ${r.ratio === undefined ? '–' : r.ratio.toFixed(2)} | ${r.goal ?? ''} | ${details} |`);
+  const details = Object.entries(r.details ?? {})
+    .map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : String(v)}`)
+    .join(', ');
+  console.log(
+    `| ${r.name}: ${r.what} | ${fmt(r.value)} ${r.unit} | ${baseline} | ${r.ratio === undefined ? '–' : r.ratio.toFixed(2)} | ${r.goal ?? ''} | ${details} |`,
+  );
 }
 for (const r of results.filter((x) => x.cpu)) {
-  console.log(`\nCPU during ${r.name} (share of the CPU time used; cores busy on average): ${Object.entries(r.cpu!).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `\nCPU during ${r.name} (share of the CPU time used; cores busy on average): ${Object.entries(r.cpu!)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
 }
 mkdirSync('.local/bench', { recursive: true });
 writeFileSync('.local/bench/latest.json', `${JSON.stringify({ at: new Date().toISOString(), machine, seconds, results }, null, 2)}\n`);

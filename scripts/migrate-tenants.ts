@@ -16,10 +16,17 @@ import { createProgress, mapBounded, printSummary } from '../core/adapters/opera
 const USAGE = 'usage: npm run migrate:tenants -- [--dry-run] [--tenant <id|slug>] [--history] [--status] [--concurrency N] [--dir <path>] [--lock-wait-ms N]\n';
 let parsed;
 try {
-  parsed = parseArgs({ options: {
-    'dry-run': { type: 'boolean' }, tenant: { type: 'string' }, history: { type: 'boolean' }, status: { type: 'boolean' },
-    concurrency: { type: 'string', default: '4' }, dir: { type: 'string' }, 'lock-wait-ms': { type: 'string', default: '60000' },
-  } });
+  parsed = parseArgs({
+    options: {
+      'dry-run': { type: 'boolean' },
+      tenant: { type: 'string' },
+      history: { type: 'boolean' },
+      status: { type: 'boolean' },
+      concurrency: { type: 'string', default: '4' },
+      dir: { type: 'string' },
+      'lock-wait-ms': { type: 'string', default: '60000' },
+    },
+  });
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -66,5 +73,8 @@ const rows = tenants.map((tenant, i) => {
 printSummary(logger, `migrate:tenants ${mode}: tenant result`, rows);
 const failed = rows.filter((r) => !r.ok);
 for (const row of failed) logger.error({ tenant: row.tenant, tenantId: row.tenantId, error: row.error }, 'tenant migration failed');
-logger.info({ mode, tenants: rows.length, succeeded: rows.length - failed.length, failed: failed.length }, failed.length ? 'migrate:tenants finished with failures' : 'migrate:tenants done');
+logger.info(
+  { mode, tenants: rows.length, succeeded: rows.length - failed.length, failed: failed.length },
+  failed.length ? 'migrate:tenants finished with failures' : 'migrate:tenants done',
+);
 process.exit(failed.length ? 1 : 0);

@@ -10,9 +10,14 @@ import { migrateDatabase, modeOf } from '../core/adapters/migration-runner.ts';
 import { printSummary } from '../core/adapters/operator-progress.ts';
 import { createServices } from '../core/adapters/services.ts';
 
-const { values } = parseArgs({ options: {
-  'dry-run': { type: 'boolean' }, status: { type: 'boolean' }, history: { type: 'boolean' }, 'lock-wait-ms': { type: 'string', default: '60000' },
-} });
+const { values } = parseArgs({
+  options: {
+    'dry-run': { type: 'boolean' },
+    status: { type: 'boolean' },
+    history: { type: 'boolean' },
+    'lock-wait-ms': { type: 'string', default: '60000' },
+  },
+});
 const mode = modeOf(values);
 const { config, logger } = await bootstrap('migrate');
 try {

@@ -25,12 +25,22 @@ if (!(command === 'list' && !target) && !(command === 'retry' && target)) {
 }
 const { config, logger } = await bootstrap('projections');
 const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 1 });
-const Row = rowSchema(Type.Object({
-  projection: Type.String(), scope: Type.String(), tenant: Type.Union([Type.String(), Type.Null()]), state: Type.String(),
-  reason: Type.Union([Type.String(), Type.Null()]), failures: Type.Number(), since: Type.String(),
-  retry_at: Type.Union([Type.String(), Type.Null()]), retry_requested_at: Type.Union([Type.String(), Type.Null()]), updated_at: Type.String(),
-}));
-const rowsWhere = (where: ReturnType<typeof sql.fragment>) => pool.any(sql.type(Row)`
+const Row = rowSchema(
+  Type.Object({
+    projection: Type.String(),
+    scope: Type.String(),
+    tenant: Type.Union([Type.String(), Type.Null()]),
+    state: Type.String(),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    failures: Type.Number(),
+    since: Type.String(),
+    retry_at: Type.Union([Type.String(), Type.Null()]),
+    retry_requested_at: Type.Union([Type.String(), Type.Null()]),
+    updated_at: Type.String(),
+  }),
+);
+const rowsWhere = (where: ReturnType<typeof sql.fragment>) =>
+  pool.any(sql.type(Row)`
   select s.projection, s.scope, t.slug as tenant, s.state, s.reason, s.failures, to_json(s.since)#>>'{}' as since,
          to_json(s.retry_at)#>>'{}' as retry_at, to_json(s.retry_requested_at)#>>'{}' as retry_requested_at, to_json(s.updated_at)#>>'{}' as updated_at
   from projection_set_aside s left join tenants t on t.tenant_id::text = s.scope
@@ -40,18 +50,23 @@ let exitCode = 0;
 try {
   if (command === 'list') {
     const rows = await rowsWhere(sql.fragment`true`);
-    printSummary(logger, 'set-aside scope', rows.map((r) => ({ ...r })));
+    printSummary(
+      logger,
+      'set-aside scope',
+      rows.map((r) => ({ ...r })),
+    );
     logger.info({ count: rows.length }, rows.length ? 'scopes set aside' : 'no scope is set aside');
   } else {
-    const scope = String(await pool.maybeOneFirst(sql.unsafe`select tenant_id::text from tenants where slug = ${target ?? ''}`) ?? target);
+    const scope = String((await pool.maybeOneFirst(sql.unsafe`select tenant_id::text from tenants where slug = ${target ?? ''}`)) ?? target);
     const projection = parsed.values.projection === undefined ? sql.fragment`true` : sql.fragment`projection = ${parsed.values.projection}`;
     const asked = await pool.anyFirst(sql.unsafe`
       update projection_set_aside set retry_requested_at = clock_timestamp() where scope = ${scope} and ${projection}
       returning to_json(retry_requested_at)#>>'{}'`);
     if (asked.length === 0) {
       // Caught up already (the projector's own back-off retry may get there first) or not a scope at all.
-      const known = ['main', 'audit', 'file-janitor'].includes(scope)
-        || (await pool.maybeOneFirst(sql.unsafe`select 1 from tenants where tenant_id::text = ${scope}`)) !== null;
+      const known =
+        ['main', 'audit', 'file-janitor'].includes(scope) ||
+        (await pool.maybeOneFirst(sql.unsafe`select 1 from tenants where tenant_id::text = ${scope}`)) !== null;
       if (known) logger.info({ scope }, 'scope is not set aside: nothing to retry');
       else logger.error({ scope: target }, 'no such scope (see `npm run projections -- list`)');
       exitCode = known ? 0 : 1;
@@ -71,9 +86,18 @@ async function waitForOutcome(scope: string, projection: ReturnType<typeof sql.f
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     const rows = await rowsWhere(sql.fragment`s.scope = ${scope} and ${projection}`);
-    if (rows.length === 0) { logger.info({ scope }, 'scope caught up'); return 0; }
+    if (rows.length === 0) {
+      logger.info({ scope }, 'scope caught up');
+      return 0;
+    }
     const failedAgain = rows.filter((r) => r.retry_requested_at === null && r.state === 'failed' && Date.parse(r.updated_at) > Date.parse(requestedAt));
-    if (failedAgain.length > 0) { logger.error({ scope, rows: failedAgain }, 'scope failed again'); return 1; }
-    if (Date.now() > deadline) { logger.error({ scope, rows }, 'scope still set aside after the retry'); return 1; }
+    if (failedAgain.length > 0) {
+      logger.error({ scope, rows: failedAgain }, 'scope failed again');
+      return 1;
+    }
+    if (Date.now() > deadline) {
+      logger.error({ scope, rows }, 'scope still set aside after the retry');
+      return 1;
+    }
   }
 }

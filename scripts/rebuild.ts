@@ -22,10 +22,17 @@ import { activeTenants, auditRebuild, mainRebuild, resolveTenant, tenantRebuild 
 const USAGE = 'usage: npm run rebuild -- --tenant <id|slug> | --all-tenants [--fresh] [--concurrency N] | --main | --audit  [--dry-run]\n';
 let parsed;
 try {
-  parsed = parseArgs({ options: {
-    tenant: { type: 'string' }, 'all-tenants': { type: 'boolean' }, main: { type: 'boolean' }, audit: { type: 'boolean' },
-    'dry-run': { type: 'boolean' }, fresh: { type: 'boolean' }, concurrency: { type: 'string', default: '4' },
-  } });
+  parsed = parseArgs({
+    options: {
+      tenant: { type: 'string' },
+      'all-tenants': { type: 'boolean' },
+      main: { type: 'boolean' },
+      audit: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      fresh: { type: 'boolean' },
+      concurrency: { type: 'string', default: '4' },
+    },
+  });
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -49,22 +56,36 @@ try {
   const jobs: RebuildJob[] = [];
   if (values.main) jobs.push({ spec: mainRebuild(pool, topics), db: async () => pool });
   if (values.audit) jobs.push({ spec: auditRebuild(pool, topics), db: async () => pool });
-  const tenantJob = (t: { tenantId: string; databaseName: string; server: string }): RebuildJob =>
-    ({ spec: tenantRebuild(pool, topics, t.tenantId), db: () => tenantPools.get(t.databaseName, t.server) });
+  const tenantJob = (t: { tenantId: string; databaseName: string; server: string }): RebuildJob => ({
+    spec: tenantRebuild(pool, topics, t.tenantId),
+    db: () => tenantPools.get(t.databaseName, t.server),
+  });
   if (values.tenant) {
     const tenant = await resolveTenant(pool, values.tenant);
-    if (!tenant) { logger.error({ tenant: values.tenant }, 'no such active tenant'); exitCode = 1; } else jobs.push(tenantJob(tenant));
+    if (!tenant) {
+      logger.error({ tenant: values.tenant }, 'no such active tenant');
+      exitCode = 1;
+    } else jobs.push(tenantJob(tenant));
   }
   const run = values['all-tenants'] ? await startRun(pool, { dryRun, fresh: values.fresh ?? false, logger }) : undefined;
   if (run) {
     const tenants = (await activeTenants(pool)).filter((t) => !run.done.has(t.tenantId));
-    logger.info({ runId: run.runId, resumed: run.resumed, alreadyDone: run.done.size, toDo: tenants.length }, run.resumed ? 'resuming rebuild run' : 'rebuild run started');
+    logger.info(
+      { runId: run.runId, resumed: run.resumed, alreadyDone: run.done.size, toDo: tenants.length },
+      run.resumed ? 'resuming rebuild run' : 'rebuild run started',
+    );
     jobs.push(...tenants.map(tenantJob));
   }
   const progress = createProgress(logger, dryRun ? 'rebuild (dry run)' : 'rebuild', 0, 'events');
   const started = performance.now();
   const outcomes: JobOutcome[] = await rebuildJobs({
-    eventLog, groupId: `${groupPrefix}${run?.runId ?? randomUUID()}`, jobs, dryRun, concurrency, logger, progress,
+    eventLog,
+    groupId: `${groupPrefix}${run?.runId ?? randomUUID()}`,
+    jobs,
+    dryRun,
+    concurrency,
+    logger,
+    progress,
     onOutcome: async (outcome) => {
       if (run && outcome.job.spec.key !== undefined) await recordTenant(pool, run.runId, outcome);
       failpoint('rebuild-after-tenant');
@@ -73,7 +94,8 @@ try {
   progress.stop();
   const seconds = (performance.now() - started) / 1000;
   const rows = outcomes.map(({ job, result, error }) => ({
-    target: job.spec.name, result: error ? 'failed' : dryRun ? (result?.differences?.length ? 'differs' : 'equal') : 'swapped',
+    target: job.spec.name,
+    result: error ? 'failed' : dryRun ? (result?.differences?.length ? 'differs' : 'equal') : 'swapped',
     ...(result ? { applied: result.applied, position: result.position, livePosition: result.livePosition } : {}),
     ...(result?.differences?.length ? { differences: result.differences } : {}),
     ...(error ? { error: error.message } : {}),
@@ -83,7 +105,18 @@ try {
   const differing = rows.filter((r) => r.result === 'differs').length;
   const applied = outcomes.reduce((sum, o) => sum + (o.result?.applied ?? 0), 0);
   if (run) await finishRun(pool, run.runId, failed === 0);
-  logger.info({ targets: rows.length, failed, differing, applied, seconds: Math.round(seconds * 100) / 100, eventsPerSecond: Math.round(applied / seconds), runId: run?.runId }, 'rebuild finished');
+  logger.info(
+    {
+      targets: rows.length,
+      failed,
+      differing,
+      applied,
+      seconds: Math.round(seconds * 100) / 100,
+      eventsPerSecond: Math.round(applied / seconds),
+      runId: run?.runId,
+    },
+    'rebuild finished',
+  );
   exitCode = failed > 0 || exitCode ? 1 : differing > 0 ? 3 : 0;
 } catch (err) {
   logger.error({ err }, 'rebuild failed');
@@ -102,7 +135,10 @@ async function leaveNoGroups(): Promise<void> {
     try {
       const remaining = await eventLog.deleteIdleGroupsWithPrefix(groupPrefix);
       if (remaining.length === 0) return;
-      if (Date.now() > deadline) { logger.warn({ groups: remaining }, 'rebuild consumer groups still have members; not deleted'); return; }
+      if (Date.now() > deadline) {
+        logger.warn({ groups: remaining }, 'rebuild consumer groups still have members; not deleted');
+        return;
+      }
     } catch (err) {
       logger.warn({ err }, 'could not delete rebuild consumer groups');
       return;

@@ -23,7 +23,8 @@ const refuse = (line: string): never => {
   process.stderr.write(`reset-dev: ${line}\n`);
   process.exit(1);
 };
-const PRODUCTION = 'refusing to run: NODE_ENV=production. This script deletes every event, read model, tenant database, Kafka topic and stored file; it is for development only.';
+const PRODUCTION =
+  'refusing to run: NODE_ENV=production. This script deletes every event, read model, tenant database, Kafka topic and stored file; it is for development only.';
 
 // Before anything else, even before the configuration is read: a production environment may not
 // even be complete enough to load, and must get this answer rather than a configuration error.
@@ -41,13 +42,15 @@ const database = new URL(config.DATABASE_URL).pathname.slice(1);
 const topicPattern = `${config.TOPIC_PREFIX}ledgerline.`;
 const objects = `s3://${config.S3_BUCKET}/${config.S3_KEY_PREFIX}`;
 if (!args.yes) {
-  refuse([
-    `this deletes everything of this ${config.NODE_ENV} installation:`,
-    `  the main database ${database} (its schema is dropped and recreated) and every tenant database it lists,`,
-    `  the Kafka topics and consumer groups ${topicPattern}*,`,
-    `  the objects under ${objects}${config.S3_KEY_PREFIX ? '' : ' (the whole bucket)'}.`,
-    'Run again with --yes to go ahead.',
-  ].join('\n'));
+  refuse(
+    [
+      `this deletes everything of this ${config.NODE_ENV} installation:`,
+      `  the main database ${database} (its schema is dropped and recreated) and every tenant database it lists,`,
+      `  the Kafka topics and consumer groups ${topicPattern}*,`,
+      `  the objects under ${objects}${config.S3_KEY_PREFIX ? '' : ' (the whole bucket)'}.`,
+      'Run again with --yes to go ahead.',
+    ].join('\n'),
+  );
 }
 
 const quiet = logger.child({}, { level: 'warn' });
@@ -66,11 +69,16 @@ async function onMainDatabase<T>(work: (client: pg.Client) => Promise<T>): Promi
 try {
   // 1. Tenant databases: the read model's list and, should it lag, every TenantCreated.
   const tenantDatabases = await onMainDatabase(async (client) => {
-    const tables = new Set((await client.query(`select table_name from information_schema.tables where table_schema = 'public'`)).rows.map((r: { table_name: string }) => r.table_name));
+    const tables = new Set(
+      (await client.query(`select table_name from information_schema.tables where table_schema = 'public'`)).rows.map(
+        (r: { table_name: string }) => r.table_name,
+      ),
+    );
     const names = new Set<string>();
     if (tables.has('tenants')) for (const row of (await client.query('select database_name from tenants')).rows) names.add(row.database_name);
     if (tables.has('events')) {
-      for (const row of (await client.query(`select data->>'databaseName' as name from events where type = 'TenantCreated'`)).rows) if (row.name) names.add(row.name);
+      for (const row of (await client.query(`select data->>'databaseName' as name from events where type = 'TenantCreated'`)).rows)
+        if (row.name) names.add(row.name);
     }
     return [...names].sort();
   });
@@ -82,7 +90,9 @@ try {
     // On every tenant server: a database moved away, or left by a crashed move, may be on any.
     for (const server of servers.names()) await dropTenantDatabase(servers.serverUri(server), name, quiet);
   }
-  say(`dropped the ${tenantDatabases.length} tenant database(s) listed, where present on ${servers.names().join(', ')}${tenantDatabases.length ? `: ${tenantDatabases.join(', ')}` : ''}`);
+  say(
+    `dropped the ${tenantDatabases.length} tenant database(s) listed, where present on ${servers.names().join(', ')}${tenantDatabases.length ? `: ${tenantDatabases.join(', ')}` : ''}`,
+  );
 
   // 2. The main database's schema, recreated empty and migrated again.
   await onMainDatabase(async (client) => {

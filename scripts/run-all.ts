@@ -4,7 +4,6 @@ import { createInterface } from 'node:readline';
 import { prettyFactory } from 'pino-pretty';
 import { PROCESSES } from './processes.ts';
 
-
 const pretty = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name' });
 const width = Math.max(...PROCESSES.map((p) => p.name.length));
 const children = new Map<string, ChildProcess>();
@@ -15,7 +14,11 @@ function pipe(name: string, stream: NodeJS.ReadableStream): void {
   createInterface({ input: stream }).on('line', (line) => {
     let text = line;
     if (line.startsWith('{')) {
-      try { text = pretty(JSON.parse(line)).trimEnd(); } catch { /* not JSON: print as is */ }
+      try {
+        text = pretty(JSON.parse(line)).trimEnd();
+      } catch {
+        /* not JSON: print as is */
+      }
     }
     for (const part of text.split('\n')) process.stdout.write(`${label} | ${part}\n`);
   });
@@ -43,7 +46,10 @@ function stop(code: number): void {
   stopping = true;
   process.exitCode = code;
   for (const child of children.values()) child.kill('SIGTERM');
-  setTimeout(() => { for (const child of children.values()) child.kill('SIGKILL'); process.exit(code); }, 20_000).unref();
+  setTimeout(() => {
+    for (const child of children.values()) child.kill('SIGKILL');
+    process.exit(code);
+  }, 20_000).unref();
 }
 
 process.on('SIGINT', () => stop(0));

@@ -102,7 +102,8 @@ try {
     } else {
       if (!(await registeredUserId())) fail(`the admin ${email} is not registered: run with --create-admin to create the test tenant`);
       const login = await call('POST', '/api/auth/login', { email, password });
-      if (login.status !== 200) fail(`cannot log in as ${email} to create the test tenant (${login.body?.error?.code ?? login.status}): is --admin-password right?`);
+      if (login.status !== 200)
+        fail(`cannot log in as ${email} to create the test tenant (${login.body?.error?.code ?? login.status}): is --admin-password right?`);
       const token = login.body.access_token as string;
       try {
         const created = await call('POST', '/api/tenants', { name: args['tenant-name'], slug }, token);

@@ -25,8 +25,9 @@ try {
 const { values, positionals } = parsed;
 const [action, target] = positionals;
 const drainMs = Number(values['drain-ms']);
-const usable = (action === 'list' && positionals.length === 1)
-  || (action === 'move' && positionals.length === 2 && values.to !== undefined && Number.isInteger(drainMs) && drainMs >= 0);
+const usable =
+  (action === 'list' && positionals.length === 1) ||
+  (action === 'move' && positionals.length === 2 && values.to !== undefined && Number.isInteger(drainMs) && drainMs >= 0);
 if (!usable) {
   process.stderr.write(USAGE);
   process.exit(2);
@@ -37,20 +38,41 @@ const services = await createServices(config, logger);
 const servers = createTenantServers(config);
 const tenantPools = createTenantPools({ servers, poolSize: 2, maxPools: 4 });
 const groupPrefix = `${config.TOPIC_PREFIX}ledgerline.tenant-move.`;
-const PlacementRow = rowSchema(Type.Object({ slug: Type.String(), tenant_id: Type.String(), server: Type.String(), database_name: Type.String(), status: Type.String() }));
+const PlacementRow = rowSchema(
+  Type.Object({ slug: Type.String(), tenant_id: Type.String(), server: Type.String(), database_name: Type.String(), status: Type.String() }),
+);
 let exitCode = 0;
 try {
   if (action === 'list') {
     const rows = await services.pool.any(sql.type(PlacementRow)`
       select t.slug, t.tenant_id::text, p.server, p.database_name, t.status from tenant_placements p join tenants t using (tenant_id) order by t.created_at`);
-    printSummary(logger, 'tenants: placement', rows.map((r) => ({ tenant: r.slug, tenantId: r.tenant_id, server: r.server, database: r.database_name, status: r.status })));
+    printSummary(
+      logger,
+      'tenants: placement',
+      rows.map((r) => ({ tenant: r.slug, tenantId: r.tenant_id, server: r.server, database: r.database_name, status: r.status })),
+    );
     const perServer = Object.fromEntries(servers.names().map((name) => [name, rows.filter((r) => r.server === name).length]));
-    printSummary(logger, 'tenants per server', Object.entries(perServer).map(([server, tenants]) => ({ server, tenants })));
+    printSummary(
+      logger,
+      'tenants per server',
+      Object.entries(perServer).map(([server, tenants]) => ({ server, tenants })),
+    );
   } else {
     const progress = createProgress(logger, `tenants move ${target} → ${values.to}`, MOVE_STEPS.length, 'steps');
     const outcome = await moveTenant({
-      pool: services.pool, store: services.store, eventLog: services.eventLog, topics: services.topics, servers, tenantPools, logger, progress,
-      tenant: String(target), to: String(values.to), groupId: `${groupPrefix}${randomUUID()}`, drainMs, migrationsDir: config.TENANT_MIGRATIONS_DIR,
+      pool: services.pool,
+      store: services.store,
+      eventLog: services.eventLog,
+      topics: services.topics,
+      servers,
+      tenantPools,
+      logger,
+      progress,
+      tenant: String(target),
+      to: String(values.to),
+      groupId: `${groupPrefix}${randomUUID()}`,
+      drainMs,
+      migrationsDir: config.TENANT_MIGRATIONS_DIR,
     });
     progress.stop();
     if (outcome) printSummary(logger, 'tenants move: result', [{ result: 'moved', ...outcome }]);

@@ -16,7 +16,7 @@ node test/support/sweep-test-runs.ts || echo "sweep failed; continuing"
 echo "set-up took $(( $(date +%s) - started )) s"
 
 echo "== type-check"; tsc --noEmit
-echo "== lint"; eslint --max-warnings 0 .
+echo "== lint"; eslint --max-warnings 0 .; prettier --check --log-level warn "**/*.{ts,js,mjs}"
 echo "== tests"
 log=$(mktemp)
 status=0

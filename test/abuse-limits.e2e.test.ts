@@ -13,18 +13,31 @@ import { after, eventually, listKeys, PDF, startDocumentSystem, tenantDatabase, 
 
 const STALL_MS = 3000;
 const s = await startDocumentSystem(t, {
-  AUTH_RATE_LIMIT_PER_IP: '10', AUTH_RATE_LIMIT_PER_ACCOUNT: '3', AUTH_RATE_LIMIT_WINDOW_SECONDS: '60',
-  TENANTS_PER_USER: '2', UPLOADS_PER_USER: '1', UPLOADS_PER_PROCESS: '2', UPLOAD_STALL_TIMEOUT_MS: String(STALL_MS),
+  AUTH_RATE_LIMIT_PER_IP: '10',
+  AUTH_RATE_LIMIT_PER_ACCOUNT: '3',
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: '60',
+  TENANTS_PER_USER: '2',
+  UPLOADS_PER_USER: '1',
+  UPLOADS_PER_PROCESS: '2',
+  UPLOAD_STALL_TIMEOUT_MS: String(STALL_MS),
 });
 const { ctx, system, id } = s;
 // A second command API instance with its own services (its own pool): what a replica behind a load balancer is.
 const replicaServices = await createServices(loadConfig({ ...process.env, ...ctx.env }), ctx.logger);
 const replica = await buildCommandApi(replicaServices);
-t.teardown(async () => { await replica.close(); await replicaServices.close(); });
-
-const inject = (app: App, url: string, body: unknown, remoteAddress: string, token?: string) => app.inject({
-  method: 'POST', url, payload: body as object, remoteAddress, headers: token ? { authorization: `Bearer ${token}` } : {},
+t.teardown(async () => {
+  await replica.close();
+  await replicaServices.close();
 });
+
+const inject = (app: App, url: string, body: unknown, remoteAddress: string, token?: string) =>
+  app.inject({
+    method: 'POST',
+    url,
+    payload: body as object,
+    remoteAddress,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
 
 t.test('login, register, refresh and password change are limited per account and per IP, across instances', async (t) => {
   const victim = await id.registerAndLogin('limited@example.com');
@@ -32,11 +45,16 @@ t.test('login, register, refresh and password change are limited per account and
   const statuses: number[] = [];
   let refused;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const answer = await inject(attempt % 2 ? replica : system.command, '/api/auth/login', { email: 'LIMITED@example.com', password: 'wrong password' }, `10.0.1.${attempt}`);
+    const answer = await inject(
+      attempt % 2 ? replica : system.command,
+      '/api/auth/login',
+      { email: 'LIMITED@example.com', password: 'wrong password' },
+      `10.0.1.${attempt}`,
+    );
     statuses.push(answer.statusCode);
     if (answer.statusCode === 429) refused ??= answer;
   }
-  t.same(statuses, [401, 401, 429, 429, 429], 'one login before (the helper\'s), two wrong ones, then 429 whichever instance answers');
+  t.same(statuses, [401, 401, 429, 429, 429], "one login before (the helper's), two wrong ones, then 429 whichever instance answers");
   t.equal(refused?.json().error.code, 'RATE_LIMITED');
   const retryAfter = Number(refused?.headers['retry-after']);
   t.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After: ${retryAfter} s`);
@@ -46,22 +64,49 @@ t.test('login, register, refresh and password change are limited per account and
   // Per IP: different accounts from one address.
   const fromOneIp: number[] = [];
   for (let n = 0; n < 12; n++) {
-    fromOneIp.push((await inject(n % 2 ? replica : system.command, '/api/auth/login', { email: `someone${n}@example.com`, password: 'wrong password' }, '10.0.2.1')).statusCode);
+    fromOneIp.push(
+      (await inject(n % 2 ? replica : system.command, '/api/auth/login', { email: `someone${n}@example.com`, password: 'wrong password' }, '10.0.2.1'))
+        .statusCode,
+    );
   }
   t.same(fromOneIp, [...Array(10).fill(401), 429, 429], 'ten attempts per address, then 429');
-  t.equal((await inject(system.command, '/api/auth/login', { email: 'someone0@example.com', password: 'wrong password' }, '10.0.2.2')).statusCode, 401, 'another address is not affected');
+  t.equal(
+    (await inject(system.command, '/api/auth/login', { email: 'someone0@example.com', password: 'wrong password' }, '10.0.2.2')).statusCode,
+    401,
+    'another address is not affected',
+  );
 
   const registers: number[] = [];
   for (let n = 0; n < 4; n++) {
-    registers.push((await inject(n % 2 ? replica : system.command, '/api/auth/register', { email: 'squat@example.com', password: 'long enough pw', displayName: 'S' }, `10.0.3.${n}`)).statusCode);
+    registers.push(
+      (
+        await inject(
+          n % 2 ? replica : system.command,
+          '/api/auth/register',
+          { email: 'squat@example.com', password: 'long enough pw', displayName: 'S' },
+          `10.0.3.${n}`,
+        )
+      ).statusCode,
+    );
   }
   t.same(registers, [201, 409, 409, 429], 'register: per account too');
   const refreshes: number[] = [];
-  for (let n = 0; n < 4; n++) refreshes.push((await inject(n % 2 ? replica : system.command, '/api/auth/refresh', { refresh_token: 'stolen-guess' }, `10.0.4.${n}`)).statusCode);
+  for (let n = 0; n < 4; n++)
+    refreshes.push((await inject(n % 2 ? replica : system.command, '/api/auth/refresh', { refresh_token: 'stolen-guess' }, `10.0.4.${n}`)).statusCode);
   t.same(refreshes, [401, 401, 401, 429], 'refresh: per token');
   const changes: number[] = [];
   for (let n = 0; n < 4; n++) {
-    changes.push((await inject(n % 2 ? replica : system.command, '/api/auth/password', { currentPassword: 'not it at all', newPassword: 'a new password 1' }, `10.0.5.${n}`, victim.token)).statusCode);
+    changes.push(
+      (
+        await inject(
+          n % 2 ? replica : system.command,
+          '/api/auth/password',
+          { currentPassword: 'not it at all', newPassword: 'a new password 1' },
+          `10.0.5.${n}`,
+          victim.token,
+        )
+      ).statusCode,
+    );
   }
   t.same(changes, [401, 401, 401, 429], 'password change: per account');
 });
@@ -75,7 +120,11 @@ t.test('a user can create at most TENANTS_PER_USER live tenants', async (t) => {
   t.equal(third.status, 403, 'the third is refused');
   t.equal(third.body.error.code, 'TENANT_QUOTA_EXCEEDED');
   const other = await id.registerAndLogin('quota-other@example.com');
-  t.equal((await id.command('POST', '/api/tenants', { token: other.token, body: { name: 'Theirs', slug: 'quota-theirs' } })).status, 202, 'the quota is per user');
+  t.equal(
+    (await id.command('POST', '/api/tenants', { token: other.token, body: { name: 'Theirs', slug: 'quota-theirs' } })).status,
+    202,
+    'the quota is per user',
+  );
   const deleted = await id.command('DELETE', `/api/tenants/${first.tenantId}`, { token: owner.token });
   t.equal(deleted.status, 202);
   const again = await id.command('POST', '/api/tenants', { token: owner.token, body: { name: 'Three', slug: 'quota-three' } });
@@ -85,14 +134,20 @@ t.test('a user can create at most TENANTS_PER_USER live tenants', async (t) => {
 /** Starts an upload over a real socket, sends `bytes` of the file and then nothing more. */
 function stalledUpload(port: number, token: string, tenantId: string, bytes: number) {
   const boundary = 'stalledboundary1234';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
   const total = head.length + bytes * 2 + 100;
   const socket = net.connect(port, '127.0.0.1');
   let answer = '';
-  socket.on('data', (chunk) => { answer += chunk.toString(); });
+  socket.on('data', (chunk) => {
+    answer += chunk.toString();
+  });
   socket.on('error', () => {});
-  socket.write(`POST /api/tenants/${tenantId}/documents HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n`
-    + `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${total}\r\n\r\n`);
+  socket.write(
+    `POST /api/tenants/${tenantId}/documents HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n` +
+      `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${total}\r\n\r\n`,
+  );
   socket.write(head);
   socket.write(Buffer.alloc(bytes, 7));
   return { answer: () => answer, destroy: () => socket.destroy() };
@@ -101,11 +156,14 @@ function stalledUpload(port: number, token: string, tenantId: string, bytes: num
 // MinIO lists multipart uploads only for an exact key, so the keys the command API opens uploads
 // for are noted as its S3 client sends them (observed, not mocked: the requests go to MinIO).
 const multipartKeys: string[] = [];
-system.services.s3.internal.middlewareStack.add((next, context) => async (args) => {
-  const input = args.input as { Key?: string };
-  if (context.commandName === 'CreateMultipartUploadCommand' && input.Key) multipartKeys.push(input.Key);
-  return next(args);
-}, { step: 'initialize', name: 'note-multipart-keys' });
+system.services.s3.internal.middlewareStack.add(
+  (next, context) => async (args) => {
+    const input = args.input as { Key?: string };
+    if (context.commandName === 'CreateMultipartUploadCommand' && input.Key) multipartKeys.push(input.Key);
+    return next(args);
+  },
+  { step: 'initialize', name: 'note-multipart-keys' },
+);
 async function openMultipartUploads(): Promise<string[]> {
   const open: string[] = [];
   for (const key of multipartKeys) {
@@ -138,12 +196,20 @@ t.test('concurrent uploads are capped per user and per process; a stalled upload
   t.match(held[0]!.answer(), /UPLOAD_STALLED/, 'with 408 UPLOAD_STALLED');
   for (const h of held) h.destroy();
   t.equal(multipartKeys.length, 2, 'two multipart uploads were opened (control)');
-  t.same(await eventually(async () => ((await openMultipartUploads()).length === 0 ? [] : undefined), { timeoutMs: 10_000 }), [], 'no S3 multipart upload is left open');
+  t.same(
+    await eventually(async () => ((await openMultipartUploads()).length === 0 ? [] : undefined), { timeoutMs: 10_000 }),
+    [],
+    'no S3 multipart upload is left open',
+  );
   const database = await tenantDatabase(ctx, tenantId);
   t.same(await listKeys(ctx, `tenants/${database}/`), [], 'and no object was stored');
 
   const afterwards = await upload(s, admin.token, tenantId, { data: PDF('after'), filename: 'after.pdf' });
   t.equal(afterwards.status, 201, 'the slots were given back');
   const list = await id.query('GET', `/api/tenants/${tenantId}/documents`, { token: admin.token, headers: after(afterwards.body.position) });
-  t.same(list.body.items.map((d: { filename: string }) => d.filename), ['after.pdf'], 'only the finished upload is a document');
+  t.same(
+    list.body.items.map((d: { filename: string }) => d.filename),
+    ['after.pdf'],
+    'only the finished upload is a document',
+  );
 });

@@ -20,7 +20,10 @@ export function routesOf(app: App): string[] {
     stack.length = depth;
     stack.push(match[2]!);
     const url = stack.join('');
-    for (const method of (match[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean)) {
+    for (const method of (match[3] ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean)) {
       if (method !== 'HEAD' && method !== 'OPTIONS') routes.push(`${method} ${url}`);
     }
   }
@@ -34,20 +37,40 @@ t.test('every route of both APIs × every role: forbidden cells answer 401/403/4
   const b = await tenantWith(s, 'matrix-b');
   const doc = await uploadOk(s, a.admin.token, a.tenantId, { data: PDF('matrix'), filename: 'm.pdf', contentType: 'application/pdf' });
   await s.id.query('GET', `/api/tenants/${a.tenantId}/documents/${doc.id}`, { token: a.admin.token, headers: after(doc.position) });
-  const tokens: Record<Role, string | undefined> = { admin: a.admin.token, user: user.token, viewer: viewer.token, outsider: b.admin.token, anonymous: undefined };
-  const hook = await s.id.command('POST', `/api/tenants/${a.tenantId}/webhooks`, { token: a.admin.token, body: { url: 'http://127.0.0.1:9/matrix', events: ['TenantDeleted'] } });
+  const tokens: Record<Role, string | undefined> = {
+    admin: a.admin.token,
+    user: user.token,
+    viewer: viewer.token,
+    outsider: b.admin.token,
+    anonymous: undefined,
+  };
+  const hook = await s.id.command('POST', `/api/tenants/${a.tenantId}/webhooks`, {
+    token: a.admin.token,
+    body: { url: 'http://127.0.0.1:9/matrix', events: ['TenantDeleted'] },
+  });
   t.equal(hook.status, 201, 'a webhook for the webhook routes');
   await s.id.query('GET', `/api/tenants/${a.tenantId}/webhooks/${hook.body.id}`, { token: a.admin.token, headers: after(hook.body.position) });
-  const params: Record<string, string> = { tenantId: a.tenantId, documentId: doc.id, userId: viewer.userId, webhookId: hook.body.id, invitationId: '00000000-0000-4000-8000-000000000001' };
+  const params: Record<string, string> = {
+    tenantId: a.tenantId,
+    documentId: doc.id,
+    userId: viewer.userId,
+    webhookId: hook.body.id,
+    invitationId: '00000000-0000-4000-8000-000000000001',
+  };
 
   const apps = { command: s.system.command, query: s.system.query } as const;
-  const routes = Object.entries(apps).flatMap(([api, app]) => routesOf(app).map((route) => `${api} ${route}`))
+  const routes = Object.entries(apps)
+    .flatMap(([api, app]) => routesOf(app).map((route) => `${api} ${route}`))
     .filter((route) => !UNJUDGED.some((pattern) => pattern.test(route)));
   t.ok(routes.length >= 25, `routes read from both APIs (${routes.length})`);
   const missing = routes.filter((route) => !(route in EXPECTATIONS));
-  t.same(missing, [], missing.length
-    ? `these routes have no row in test/access-matrix.expectations.ts; add one for each (who may call it): ${missing.join(' | ')}`
-    : 'every route has a row in the matrix');
+  t.same(
+    missing,
+    [],
+    missing.length
+      ? `these routes have no row in test/access-matrix.expectations.ts; add one for each (who may call it): ${missing.join(' | ')}`
+      : 'every route has a row in the matrix',
+  );
   const stale = Object.keys(EXPECTATIONS).filter((key) => !routes.includes(key));
   t.same(stale, [], `rows for routes the APIs no longer have: ${stale.join(' | ')}`);
 
@@ -60,7 +83,10 @@ t.test('every route of both APIs × every role: forbidden cells answer 401/403/4
     const headers: Record<string, string> = tokens[role] ? { authorization: `Bearer ${tokens[role]}` } : {};
     let payload: string | Buffer | undefined;
     if (expectation.body && 'multipart' in expectation.body) {
-      const mp = encodeMultipart([{ name: 'title', value: `by ${role}` }, { name: 'file', filename: `${role}.pdf`, contentType: 'application/pdf', data: PDF(`matrix ${role}`) }]);
+      const mp = encodeMultipart([
+        { name: 'title', value: `by ${role}` },
+        { name: 'file', filename: `${role}.pdf`, contentType: 'application/pdf', data: PDF(`matrix ${role}`) },
+      ]);
       headers['content-type'] = mp.contentType;
       payload = mp.body;
     } else if (expectation.body) {
@@ -102,11 +128,17 @@ type State = { events: number; tables: Record<string, string> };
 
 /** The event count and a digest of every table of the main and both tenant databases, once two reads 500 ms apart agree. */
 async function stableState(ctx: Parameters<typeof mainQuery>[0], ...tenantIds: string[]): Promise<State> {
-  const databases = [ctx.config.DATABASE_URL.split('/').at(-1)!.split('?')[0]!, ...await Promise.all(tenantIds.map((id) => tenantDatabase(ctx, id)))];
+  const databases = [ctx.config.DATABASE_URL.split('/').at(-1)!.split('?')[0]!, ...(await Promise.all(tenantIds.map((id) => tenantDatabase(ctx, id))))];
   async function read(): Promise<State> {
     const tables: Record<string, string> = {};
     for (const database of databases) {
-      const names = (await queryDatabase(ctx, database, `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`)).rows.map((r: { table_name: string }) => r.table_name);
+      const names = (
+        await queryDatabase(
+          ctx,
+          database,
+          `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`,
+        )
+      ).rows.map((r: { table_name: string }) => r.table_name);
       for (const name of names) {
         const rows = (await queryDatabase(ctx, database, `select t::text as row from "${name}" t order by 1`)).rows.map((r: { row: string }) => r.row);
         tables[`${database}.${name}`] = createHash('sha256').update(rows.join('\n')).digest('hex');
@@ -116,11 +148,14 @@ async function stableState(ctx: Parameters<typeof mainQuery>[0], ...tenantIds: s
     return { events, tables };
   }
   let previous = await read();
-  return eventually(async () => {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const current = await read();
-    const same = JSON.stringify(current) === JSON.stringify(previous);
-    previous = current;
-    return same ? current : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 0 });
+  return eventually(
+    async () => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const current = await read();
+      const same = JSON.stringify(current) === JSON.stringify(previous);
+      previous = current;
+      return same ? current : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 0 },
+  );
 }

@@ -32,11 +32,17 @@ export const EXPECTATIONS: Record<string, Expectation> = {
   'query GET /metrics': { access: everyone },
 
   // Identity.
-  'command POST /api/auth/register': { access: everyone, body: { json: { email: 'matrix-new@example.com', password: 'correct horse battery staple', displayName: 'New' } } },
+  'command POST /api/auth/register': {
+    access: everyone,
+    body: { json: { email: 'matrix-new@example.com', password: 'correct horse battery staple', displayName: 'New' } },
+  },
   'command POST /api/auth/login': { access: everyone, body: { json: { email: 'nobody@example.com', password: 'correct horse battery staple' } } },
   'command POST /api/auth/refresh': { access: everyone, body: { json: { refresh_token: 'not-a-token' } } },
   'command POST /api/auth/logout': { access: signedIn },
-  'command POST /api/auth/password': { access: signedIn, body: { json: { currentPassword: 'correct horse battery staple', newPassword: 'another horse battery staple' } } },
+  'command POST /api/auth/password': {
+    access: signedIn,
+    body: { json: { currentPassword: 'correct horse battery staple', newPassword: 'another horse battery staple' } },
+  },
   'query GET /api/users/me': { access: signedIn },
   'command POST /api/users/me/erase': { access: signedIn, body: { json: { password: 'correct horse battery staple' } } },
 

@@ -17,15 +17,31 @@ t.teardown(() => producer.disconnect());
 
 let position = 0;
 const envelope = (tenantId: string | null, type = 'DocumentCreated') => ({
-  eventId: randomUUID(), type, schemaVersion: 1, category: 'platform', streamId: tenantId ? `tenant-${tenantId}` : `user-${randomUUID()}`,
-  streamVersion: 1, globalPosition: ++position, tenantId, occurredAt: new Date().toISOString(), actor: null,
-  correlationId: randomUUID(), causationId: null, data: {},
+  eventId: randomUUID(),
+  type,
+  schemaVersion: 1,
+  category: 'platform',
+  streamId: tenantId ? `tenant-${tenantId}` : `user-${randomUUID()}`,
+  streamVersion: 1,
+  globalPosition: ++position,
+  tenantId,
+  occurredAt: new Date().toISOString(),
+  actor: null,
+  correlationId: randomUUID(),
+  causationId: null,
+  data: {},
 });
 type Envelope = ReturnType<typeof envelope>;
-const send = (events: Envelope[], timestamp: number) => producer.send({
-  topic: ctx.topics.platform,
-  messages: events.map((e) => ({ key: e.tenantId ?? e.streamId, value: JSON.stringify(e), timestamp: String(timestamp), headers: { 'event-id': e.eventId } })),
-});
+const send = (events: Envelope[], timestamp: number) =>
+  producer.send({
+    topic: ctx.topics.platform,
+    messages: events.map((e) => ({
+      key: e.tenantId ?? e.streamId,
+      value: JSON.stringify(e),
+      timestamp: String(timestamp),
+      headers: { 'event-id': e.eventId },
+    })),
+  });
 
 const hourAgo = Date.now() - 3_600_000;
 const old = [envelope(tenantA), envelope(tenantB), envelope(null, 'LoginSucceeded'), envelope(tenantA)];
@@ -35,7 +51,13 @@ await send([...recent, old[3]!], Date.now()); // old[3] again: what a relay re-s
 const env = { KAFKA_BROKERS: ctx.config.KAFKA_BROKERS, TOPIC_PREFIX: ctx.config.TOPIC_PREFIX };
 const tail = async (...args: string[]) => {
   const run = await runNode(t, 'scripts/audit-tail.ts', ['--until-end', ...args], env);
-  return { code: run.code, events: run.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Envelope) };
+  return {
+    code: run.code,
+    events: run.output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Envelope),
+  };
 };
 const ids = (events: Envelope[]) => events.map((e) => e.eventId);
 
@@ -66,8 +88,16 @@ t.test('follows new events until stopped, and leaves no consumer group behind', 
   await eventually(async () => (child.output().includes(live.eventId) ? true : undefined), { timeoutMs: 60_000 });
   const exit = await child.stop();
   t.equal(exit.code, 0, 'SIGTERM ends it cleanly');
-  const printed = child.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Envelope);
+  const printed = child
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Envelope);
   t.same(ids(printed), ids([old[1]!, recent[1]!, live]), "tenant B's events as they came");
   const groupsAfter = (await admin.listGroups()).groups.map((g) => g.groupId);
-  t.same(groupsAfter.filter((g) => g.startsWith('audit-tail-') && !groupsBefore.includes(g)), [], 'its throwaway group was deleted');
+  t.same(
+    groupsAfter.filter((g) => g.startsWith('audit-tail-') && !groupsBefore.includes(g)),
+    [],
+    'its throwaway group was deleted',
+  );
 });

@@ -17,7 +17,12 @@ import { buildCommandApi } from '../command-api/app.ts';
 // Every line any part of the system logs, at the most verbose level and without redaction: a
 // secret must not reach the logger at all, whatever the redaction rules would have done.
 const logLines: string[] = [];
-const sink = new Writable({ write(chunk: Buffer, _encoding, done) { logLines.push(...chunk.toString().split('\n').filter(Boolean)); done(); } });
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    logLines.push(...chunk.toString().split('\n').filter(Boolean));
+    done();
+  },
+});
 const capturing = pino({ name: 'auth-e2e', level: 'trace' }, sink);
 
 const ctx = await createTestContext(t);
@@ -35,11 +40,11 @@ async function user(email: string, password = DEFAULT_PASSWORD): Promise<User> {
   return u;
 }
 
-
 const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 t.test('register: validation, byte-length limit, case-insensitive unique email', async (t) => {
-  const register = (body: Record<string, unknown>) => command('POST', '/api/auth/register', { body: { displayName: 'X', password: DEFAULT_PASSWORD, ...body } });
+  const register = (body: Record<string, unknown>) =>
+    command('POST', '/api/auth/register', { body: { displayName: 'X', password: DEFAULT_PASSWORD, ...body } });
   const cases: [string, Record<string, unknown>, number, string][] = [
     ['malformed email', { email: 'not-an-email' }, 400, 'INVALID_EMAIL'],
     ['email without a domain dot', { email: 'ada@localhost' }, 400, 'INVALID_EMAIL'],
@@ -94,9 +99,14 @@ t.test('login: wrong password and unknown email get the same 401, in about the s
   async function timings(known: () => Promise<unknown>, unknown: () => Promise<unknown>, rounds: number) {
     const k: number[] = [];
     const u: number[] = [];
-    for (let i = 0; i < rounds; i++) { // interleaved, so drift hits both alike
-      let started = performance.now(); await known(); k.push(performance.now() - started);
-      started = performance.now(); await unknown(); u.push(performance.now() - started);
+    for (let i = 0; i < rounds; i++) {
+      // interleaved, so drift hits both alike
+      let started = performance.now();
+      await known();
+      k.push(performance.now() - started);
+      started = performance.now();
+      await unknown();
+      u.push(performance.now() - started);
     }
     return { known: median(k), unknown: median(u) };
   }
@@ -205,7 +215,10 @@ t.test('logout: both tokens stop working on every API instance at once', async (
   // Another query API instance with its own services (own pool): what every replica sees.
   const otherServices = await createServices(config, ctx.logger);
   const otherQuery = await buildQueryApi(otherServices);
-  t.teardown(async () => { await otherQuery.close(); await otherServices.close(); });
+  t.teardown(async () => {
+    await otherQuery.close();
+    await otherServices.close();
+  });
   const replica = client(otherQuery);
   t.equal((await replica('GET', '/api/users/me', { token: u.token })).status, 200, 'the replica accepts the token before logout');
 
@@ -215,12 +228,16 @@ t.test('logout: both tokens stop working on every API instance at once', async (
   t.equal(meQuery.status, 401, 'query API: refused');
   t.equal(meQuery.body.error.code, 'SESSION_REVOKED');
   t.equal((await replica('GET', '/api/users/me', { token: u.token })).status, 401, 'the other query API instance: refused too');
-  t.equal((await command('POST', '/api/tenants', { token: u.token, body: { name: 'After logout', slug: 'after-logout' } })).status, 401, 'command API: refused');
+  t.equal(
+    (await command('POST', '/api/tenants', { token: u.token, body: { name: 'After logout', slug: 'after-logout' } })).status,
+    401,
+    'command API: refused',
+  );
   t.equal((await command('POST', '/api/auth/logout', { token: u.token })).status, 401, 'logging out twice: refused');
   const refresh = await command('POST', '/api/auth/refresh', { body: { refresh_token: u.refreshToken } });
   t.equal(refresh.status, 401, 'the refresh token is dead too');
   t.equal(refresh.body.error.code, 'SESSION_REVOKED');
-  t.equal((await replica('GET', '/api/users/me', { token: second.token })).status, 200, 'the user\'s other session is untouched');
+  t.equal((await replica('GET', '/api/users/me', { token: second.token })).status, 200, "the user's other session is untouched");
 });
 
 t.test('password change: other sessions end, this one stays; the new password works, the old one not', async (t) => {
@@ -249,15 +266,20 @@ t.test('password change: other sessions end, this one stays; the new password wo
   const refreshed = await command('POST', '/api/auth/refresh', { body: { refresh_token: u.refreshToken } });
   t.equal(refreshed.status, 200, 'and can refresh');
   extraSecrets.push(refreshed.body.access_token, refreshed.body.refresh_token);
-  t.equal((await query('GET', '/api/users/me', { token: other.token })).status, 401, 'the other session\'s access token is refused');
+  t.equal((await query('GET', '/api/users/me', { token: other.token })).status, 401, "the other session's access token is refused");
   t.equal((await command('POST', '/api/auth/refresh', { body: { refresh_token: other.refreshToken } })).status, 401, 'and its refresh token');
 
   t.equal((await command('POST', '/api/auth/login', { body: { email: u.email, password: u.password } })).status, 401, 'the old password no longer logs in');
   const fresh = await command('POST', '/api/auth/login', { body: { email: u.email, password: newPassword } });
   t.equal(fresh.status, 200, 'the new one does');
   extraSecrets.push(fresh.body.access_token, fresh.body.refresh_token);
-  const changed = await openEvents(ctx.pool, (await ctx.pool.any(sql.unsafe`select data from events where type = 'UserPasswordChanged' and stream_id = ${`user-${u.userId}`}`))
-    .map((row) => ({ type: 'UserPasswordChanged', data: (row as { data: unknown }).data })));
+  const changed = await openEvents(
+    ctx.pool,
+    (await ctx.pool.any(sql.unsafe`select data from events where type = 'UserPasswordChanged' and stream_id = ${`user-${u.userId}`}`)).map((row) => ({
+      type: 'UserPasswordChanged',
+      data: (row as { data: unknown }).data,
+    })),
+  );
   t.equal(changed.length, 1, 'one UserPasswordChanged event');
   t.same(Object.keys((changed[0] as { data: object }).data).sort(), ['changedAt', 'client', 'userId'], 'carrying no secret');
   t.same(Object.keys((changed[0] as { data: { client: object } }).data.client).sort(), ['ip', 'userAgent'], 'only where it came from');
@@ -271,12 +293,15 @@ t.test('no password, hash or token in events, read models, the audit API or the 
   const added = await id.addMember(admin.token, tenant.tenantId, member, 'user');
   const audit = await query('GET', `/api/tenants/${tenant.tenantId}/audit`, { token: admin.token, headers: after(added.position) });
   t.equal(audit.status, 200);
-  t.ok(audit.body.items.length >= 3, 'the audit API lists the tenant\'s events');
+  t.ok(audit.body.items.length >= 3, "the audit API lists the tenant's events");
 
   const hashes = (await ctx.pool.anyFirst(sql.unsafe`select password_hash from credentials`)) as string[];
   t.ok(hashes.length >= everybody.length && hashes.every((h) => /^\$2b\$\d\d\$/.test(h)), 'credentials hold bcrypt hashes (control)');
   const refreshStored = (await ctx.pool.anyFirst(sql.unsafe`select token_hash from refresh_tokens`)) as string[];
-  t.notOk(refreshStored.some((h) => everybody.some((u) => u.refreshToken === h)), 'refresh tokens are stored hashed');
+  t.notOk(
+    refreshStored.some((h) => everybody.some((u) => u.refreshToken === h)),
+    'refresh tokens are stored hashed',
+  );
 
   const secrets = [...everybody.flatMap(secretsOf), ...extraSecrets, ...hashes, '$2b$'];
   // Tables other than the write-side security state itself.

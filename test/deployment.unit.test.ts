@@ -11,10 +11,25 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig, SECRET_SETTINGS, SETTING_NAMES } from '../core/adapters/config.ts';
 
-type Service = { command?: string[]; environment?: Record<string, string>; ports?: string[]; depends_on?: Record<string, unknown> | string[]; healthcheck?: unknown };
+type Service = {
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  depends_on?: Record<string, unknown> | string[];
+  healthcheck?: unknown;
+};
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
-const APP = ['migrate', 'command-api', 'query-api', 'projector-main', 'projector-provisioner', 'projector-tenant', 'projector-webhooks', 'projector-notifications'];
+const APP = [
+  'migrate',
+  'command-api',
+  'query-api',
+  'projector-main',
+  'projector-provisioner',
+  'projector-tenant',
+  'projector-webhooks',
+  'projector-notifications',
+];
 const DEPLOY_ONLY = new Set(['VAULT_ROLE_ID_FILE', 'VAULT_SECRET_ID_FILE', 'PROJECTOR_PORT']);
 const knownSettings = new Set<string>(SETTING_NAMES);
 
@@ -35,8 +50,19 @@ t.test('app services run entry points that exist, with settings the config modul
 });
 
 t.test('the production environment passes configuration once Vault supplies the secrets', async (t) => {
-  const env = Object.fromEntries(Object.entries(services['command-api']!.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]));
-  const secrets = Object.fromEntries(SECRET_SETTINGS.map((name) => [name, name === 'DATABASE_URL' ? 'postgres://u:p@postgres:5432/ledgerline' : name === 'TENANT_SERVERS' ? 'main=postgres://u:p@postgres:5432/ledgerline' : `${name.toLowerCase()}-from-vault-0123456789abcdef0123456789`]));
+  const env = Object.fromEntries(
+    Object.entries(services['command-api']!.environment ?? {}).map(([k, v]) => [k, String(v).replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
+  );
+  const secrets = Object.fromEntries(
+    SECRET_SETTINGS.map((name) => [
+      name,
+      name === 'DATABASE_URL'
+        ? 'postgres://u:p@postgres:5432/ledgerline'
+        : name === 'TENANT_SERVERS'
+          ? 'main=postgres://u:p@postgres:5432/ledgerline'
+          : `${name.toLowerCase()}-from-vault-0123456789abcdef0123456789`,
+    ]),
+  );
   t.equal(loadConfig(env, secrets).NODE_ENV, 'production');
   t.throws(() => loadConfig(env), /is required when NODE_ENV=production/, 'without Vault the secrets are missing, and the process says which');
 });
@@ -70,7 +96,10 @@ t.test('ports are published on loopback only, unless the operator opts in for th
 });
 
 t.test('no credential has a default in the file: each comes from .env, and .env.example lists them', async (t) => {
-  const text = readFileSync('docker-compose.yml', 'utf8').split('\n').filter((line) => !line.trim().startsWith('#')).join('\n');
+  const text = readFileSync('docker-compose.yml', 'utf8')
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('#'))
+    .join('\n');
   const CREDENTIAL = /PASSWORD|SECRET|TOKEN|ROOT_USER|ACCESS_KEY/;
   for (const [, name, value] of text.matchAll(/\$\{([A-Z0-9_]+):?-([^}]*)\}/g)) {
     if (CREDENTIAL.test(name!)) t.equal(value, '', `\${${name}} has no default value`);
@@ -88,17 +117,30 @@ t.test('no credential has a default in the file: each comes from .env, and .env.
 });
 
 const dockerCompose = ['/usr/bin/docker-compose', '/usr/local/bin/docker-compose'].find((path) => existsSync(path));
-t.test('docker-compose accepts the file', { skip: dockerCompose ? false : 'docker-compose is not installed here (apt-get install docker-compose)' }, async (t) => {
-  // An empty env file: a developer's own .env must not decide the outcome.
-  const dir = mkdtempSync(join(tmpdir(), 'compose-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const emptyEnvFile = join(dir, 'empty.env');
-  writeFileSync(emptyEnvFile, '');
-  const config = (env: Record<string, string>) => execFileSync(dockerCompose!, ['-f', 'docker-compose.yml', '--env-file', emptyEnvFile, 'config', '-q'], { stdio: 'pipe', env: { PATH: process.env.PATH ?? '', ...env } });
-  // .env.example with its blanks filled, as an operator would.
-  const filled = Object.fromEntries(readFileSync('.env.example', 'utf8').split('\n').filter((line) => /^[A-Z0-9_]+=/.test(line))
-    .map((line) => line.split('=') as [string, string]).map(([name, value]) => [name, value || (name === 'PUBLIC_BIND_ADDRESS' ? '127.0.0.1' : `filled-${name.toLowerCase()}`)]));
-  t.doesNotThrow(() => config(filled), 'valid once .env is filled in');
-  const { POSTGRES_PASSWORD: _, ...withoutPassword } = filled;
-  t.throws(() => config(withoutPassword), /set POSTGRES_PASSWORD in \.env/, 'refused, naming the credential, while one is missing');
-});
+t.test(
+  'docker-compose accepts the file',
+  { skip: dockerCompose ? false : 'docker-compose is not installed here (apt-get install docker-compose)' },
+  async (t) => {
+    // An empty env file: a developer's own .env must not decide the outcome.
+    const dir = mkdtempSync(join(tmpdir(), 'compose-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const emptyEnvFile = join(dir, 'empty.env');
+    writeFileSync(emptyEnvFile, '');
+    const config = (env: Record<string, string>) =>
+      execFileSync(dockerCompose!, ['-f', 'docker-compose.yml', '--env-file', emptyEnvFile, 'config', '-q'], {
+        stdio: 'pipe',
+        env: { PATH: process.env.PATH ?? '', ...env },
+      });
+    // .env.example with its blanks filled, as an operator would.
+    const filled = Object.fromEntries(
+      readFileSync('.env.example', 'utf8')
+        .split('\n')
+        .filter((line) => /^[A-Z0-9_]+=/.test(line))
+        .map((line) => line.split('=') as [string, string])
+        .map(([name, value]) => [name, value || (name === 'PUBLIC_BIND_ADDRESS' ? '127.0.0.1' : `filled-${name.toLowerCase()}`)]),
+    );
+    t.doesNotThrow(() => config(filled), 'valid once .env is filled in');
+    const { POSTGRES_PASSWORD: _, ...withoutPassword } = filled;
+    t.throws(() => config(withoutPassword), /set POSTGRES_PASSWORD in \.env/, 'refused, naming the credential, while one is missing');
+  },
+);

@@ -21,21 +21,38 @@ t.test('upload, dedupe, list, download, pre-signed URL', async (t) => {
     await new Promise((r) => setTimeout(r, 50));
   }
   const data = Buffer.from('%PDF-1.4 hello world');
-  const mp = multipartBody([{ name: 'title', value: 'Hello' }, { name: 'file', filename: 'hello.pdf', contentType: 'image/png', data }]);
-  const up = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': mp.contentType }, payload: mp.body });
+  const mp = multipartBody([
+    { name: 'title', value: 'Hello' },
+    { name: 'file', filename: 'hello.pdf', contentType: 'image/png', data },
+  ]);
+  const up = await system.command.inject({
+    method: 'POST',
+    url: `/api/tenants/${tenantId}/documents`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': mp.contentType },
+    payload: mp.body,
+  });
   t.equal(up.statusCode, 201, up.body);
   const upBody = JSON.parse(up.body);
   t.equal(upBody.contentType, 'application/pdf');
   t.equal(upBody.md5, createHash('md5').update(data).digest('hex'));
   const mp2 = multipartBody([{ name: 'file', filename: 'again.pdf', data }]);
-  const up2 = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': mp2.contentType }, payload: mp2.body });
+  const up2 = await system.command.inject({
+    method: 'POST',
+    url: `/api/tenants/${tenantId}/documents`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': mp2.contentType },
+    payload: mp2.body,
+  });
   const up2Body = JSON.parse(up2.body);
   t.equal(up2Body.fileId, upBody.fileId);
   t.equal(up2Body.deduplicated, true);
   const list = await query('GET', `/api/tenants/${tenantId}/documents`, { token, headers: { 'x-min-position': String(up2Body.position) } });
   t.equal(list.status, 200, JSON.stringify(list.body));
   t.equal(list.body.items.length, 2);
-  const dl = await system.query.inject({ method: 'GET', url: `/api/tenants/${tenantId}/documents/${upBody.id}/download`, headers: { authorization: `Bearer ${token}` } });
+  const dl = await system.query.inject({
+    method: 'GET',
+    url: `/api/tenants/${tenantId}/documents/${upBody.id}/download`,
+    headers: { authorization: `Bearer ${token}` },
+  });
   t.equal(dl.statusCode, 200);
   t.same(dl.rawPayload, data);
   const urlRes = await query('GET', `/api/tenants/${tenantId}/documents/${upBody.id}/download-url?expires_in=60`, { token });
@@ -46,7 +63,12 @@ t.test('upload, dedupe, list, download, pre-signed URL', async (t) => {
 
   const upload = (key: string, data: Buffer) => {
     const body = multipartBody([{ name: 'file', filename: 'same.txt', data }]);
-    return system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': body.contentType, 'idempotency-key': key }, payload: body.body });
+    return system.command.inject({
+      method: 'POST',
+      url: `/api/tenants/${tenantId}/documents`,
+      headers: { authorization: `Bearer ${token}`, 'content-type': body.contentType, 'idempotency-key': key },
+      payload: body.body,
+    });
   };
   const first = await upload('upload-1', Buffer.from('idempotent bytes'));
   const again = await upload('upload-1', Buffer.from('idempotent bytes'));
@@ -61,16 +83,32 @@ t.test('upload, dedupe, list, download, pre-signed URL', async (t) => {
 
   // Content the tenant already has can be named by its SHA-256 instead of sent again.
   const sha256 = createHash('sha256').update(data).digest('hex');
-  const byReference = multipartBody([{ name: 'filename', value: 'copy.pdf' }, { name: 'title', value: 'By reference' }]);
-  const referenced = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': byReference.contentType, 'x-content-sha256': sha256 }, payload: byReference.body });
+  const byReference = multipartBody([
+    { name: 'filename', value: 'copy.pdf' },
+    { name: 'title', value: 'By reference' },
+  ]);
+  const referenced = await system.command.inject({
+    method: 'POST',
+    url: `/api/tenants/${tenantId}/documents`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': byReference.contentType, 'x-content-sha256': sha256 },
+    payload: byReference.body,
+  });
   t.equal(referenced.statusCode, 201, referenced.body);
   t.equal(referenced.json().fileId, upBody.fileId, 'the document uses the stored file');
   t.equal(referenced.json().contentType, 'application/pdf');
-  const unknownContent = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': byReference.contentType, 'x-content-sha256': 'a'.repeat(64) }, payload: byReference.body });
+  const unknownContent = await system.command.inject({
+    method: 'POST',
+    url: `/api/tenants/${tenantId}/documents`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': byReference.contentType, 'x-content-sha256': 'a'.repeat(64) },
+    payload: byReference.body,
+  });
   t.equal(unknownContent.statusCode, 409);
   t.equal(unknownContent.json().error.code, 'CONTENT_NOT_FOUND');
-  const copy = await system.query.inject({ method: 'GET', url: `/api/tenants/${tenantId}/documents/${referenced.json().id}/download`, headers: { authorization: `Bearer ${token}`, 'x-min-position': String(referenced.json().position) } });
+  const copy = await system.query.inject({
+    method: 'GET',
+    url: `/api/tenants/${tenantId}/documents/${referenced.json().id}/download`,
+    headers: { authorization: `Bearer ${token}`, 'x-min-position': String(referenced.json().position) },
+  });
   t.same(copy.rawPayload, data, 'its download is the stored bytes');
   t.match(copy.headers['content-disposition'], /copy\.pdf/);
 });
-

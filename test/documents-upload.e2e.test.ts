@@ -6,8 +6,20 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
-  startDocumentSystem, tenantWith, upload, uploadOk, listKeys, tenantQuery, tenantDatabase, eventsOf, mainQuery,
-  after, eventually, md5, sha256, PDF,
+  startDocumentSystem,
+  tenantWith,
+  upload,
+  uploadOk,
+  listKeys,
+  tenantQuery,
+  tenantDatabase,
+  eventsOf,
+  mainQuery,
+  after,
+  eventually,
+  md5,
+  sha256,
+  PDF,
 } from './support/document-helpers.ts';
 
 const s = await startDocumentSystem(t);
@@ -19,7 +31,9 @@ const filesKeys = async () => (await listKeys(ctx)).filter((k) => k.includes('/f
 t.test('PDF bytes sent as image/png are stored as application/pdf, with the fields', async (t) => {
   const data = PDF('magic');
   const up = await uploadOk(s, a.admin.token, a.tenantId, {
-    data, filename: 'report.png', contentType: 'image/png',
+    data,
+    filename: 'report.png',
+    contentType: 'image/png',
     fields: { title: 'Quarterly report', description: 'Numbers for Q3', tags: 'finance, q3' },
   });
   t.equal(up.contentType, 'application/pdf');
@@ -42,15 +56,22 @@ t.test('bad bodies get clear 4xx codes', async (t) => {
   const missing = await upload(s, a.admin.token, a.tenantId, { fields: { title: 'no file' } });
   t.equal(missing.status, 400);
   t.equal(missing.body.error.code, 'MISSING_FILE');
-  const two = await upload(s, a.admin.token, a.tenantId, { parts: [
-    { name: 'file', filename: 'one.txt', data: Buffer.from('one') }, { name: 'file', filename: 'two.txt', data: Buffer.from('two') },
-  ] });
+  const two = await upload(s, a.admin.token, a.tenantId, {
+    parts: [
+      { name: 'file', filename: 'one.txt', data: Buffer.from('one') },
+      { name: 'file', filename: 'two.txt', data: Buffer.from('two') },
+    ],
+  });
   t.equal(two.status, 400);
   t.equal(two.body.error.code, 'TOO_MANY_FILES');
   const json = await s.id.command('POST', `/api/tenants/${a.tenantId}/documents`, { token: a.admin.token, body: { file: 'not multipart' } });
   t.equal(json.status, 415);
   t.equal(json.body.error.code, 'NOT_MULTIPART');
-  t.same((await listKeys(ctx)).filter((k) => k.includes('/uploads/')), [], 'no temporary objects left behind');
+  t.same(
+    (await listKeys(ctx)).filter((k) => k.includes('/uploads/')),
+    [],
+    'no temporary objects left behind',
+  );
 });
 
 t.test('a file over the limit answers 413 FILE_TOO_LARGE and leaves no object', async (t) => {
@@ -70,7 +91,11 @@ t.test('a declared X-Content-MD5 streams a large file straight to its final key;
   t.equal(stored.md5, h);
   const db = await tenantDatabase(ctx, a.tenantId);
   const key = `${ctx.config.S3_KEY_PREFIX}tenants/${db}/files/${h.slice(0, 2)}/${h.slice(2, 4)}/${h}_${stored.fileId}`;
-  t.same((await filesKeys()).filter((k) => k.includes(h)), [key], 'one object, at the sharded key');
+  t.same(
+    (await filesKeys()).filter((k) => k.includes(h)),
+    [key],
+    'one object, at the sharded key',
+  );
   // A multipart object's ETag counts its parts: three 5 MiB parts as streamed, not one 16 MiB copy range.
   const head = await ctx.s3.internal.send(new HeadObjectCommand({ Bucket: ctx.s3.bucket, Key: key }));
   t.match(head.ETag, /-3"$/, `written by the upload itself, no server-side copy (${head.ETag})`);
@@ -80,7 +105,11 @@ t.test('a declared X-Content-MD5 streams a large file straight to its final key;
   const wrong = await upload(s, a.admin.token, a.tenantId, { data: other, filename: 'wrong.bin', headers: { 'x-content-md5': h } });
   t.equal(wrong.status, 400);
   t.equal(wrong.body.error.code, 'CONTENT_MD5_MISMATCH');
-  t.same((await filesKeys()).filter((k) => k.includes(h)), [key], 'the mismatched bytes left no object at the declared key');
+  t.same(
+    (await filesKeys()).filter((k) => k.includes(h)),
+    [key],
+    'the mismatched bytes left no object at the declared key',
+  );
   t.same(await eventsOf(ctx, 'FileStored', 'md5', md5(other)), [], 'and no file');
   const malformed = await upload(s, a.admin.token, a.tenantId, { data: other, headers: { 'x-content-md5': 'not-an-md5' } });
   t.equal(malformed.status, 400);
@@ -114,7 +143,11 @@ t.test('20 concurrent identical uploads: 1 file, 20 documents, 1 object', async 
   const started = performance.now();
   const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => upload(s, a.admin.token, a.tenantId, { data, filename: `c${i}.pdf` })));
   t.comment(`20 concurrent uploads took ${Math.round(performance.now() - started)} ms`);
-  t.same(answers.map((r) => r.status), Array(20).fill(201), JSON.stringify(answers.filter((r) => r.status !== 201).map((r) => r.body)));
+  t.same(
+    answers.map((r) => r.status),
+    Array(20).fill(201),
+    JSON.stringify(answers.filter((r) => r.status !== 201).map((r) => r.body)),
+  );
   const fileIds = new Set(answers.map((r) => r.body.fileId));
   t.equal(fileIds.size, 1, 'one file id');
   t.equal(new Set(answers.map((r) => r.body.id)).size, 20, '20 document ids');
@@ -127,7 +160,11 @@ t.test('20 concurrent identical uploads: 1 file, 20 documents, 1 object', async 
   const docs = await tenantQuery(ctx, a.tenantId, 'select count(*)::int as n from documents where file_id = $1', [files[0]?.file_id]);
   t.equal(docs[0]?.n, 20);
   t.equal((await listKeys(ctx)).filter((k) => k.includes(md5(data))).length, 1, 'one object');
-  t.same((await listKeys(ctx)).filter((k) => k.includes('/uploads/')), [], 'temporary objects cleaned up');
+  t.same(
+    (await listKeys(ctx)).filter((k) => k.includes('/uploads/')),
+    [],
+    'temporary objects cleaned up',
+  );
 });
 
 t.test('the same bytes in two tenants are two files and two objects', async (t) => {
@@ -142,7 +179,11 @@ t.test('the same bytes in two tenants are two files and two objects', async (t) 
   t.ok(keys.some((k) => k.includes(`tenants/${dbA}/`)) && keys.some((k) => k.includes(`tenants/${dbB}/`)), 'one object in each tenant');
   await s.id.query('GET', `/api/tenants/${b.tenantId}/documents?limit=1`, { token: b.admin.token, headers: after(inB.position) });
   const rowsB = await tenantQuery(ctx, b.tenantId, 'select file_id from files where sha256 = $1', [sha256(data)]);
-  t.same(rowsB.map((r) => r.file_id), [inB.fileId], "tenant B's database knows only its own file");
+  t.same(
+    rowsB.map((r) => r.file_id),
+    [inB.fileId],
+    "tenant B's database knows only its own file",
+  );
 });
 
 t.test('an upload cut off mid-stream leaves no file, no document and no object', async (t) => {
@@ -152,14 +193,21 @@ t.test('an upload cut off mid-stream leaves no file, no document and no object',
   const storedBefore = await eventsOf(ctx, 'FileStored');
   const keysBefore = await listKeys(ctx);
   const boundary = '----cutoff';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
   const half = randomBytes(12 * 1024 * 1024);
   const total = head.length + 2 * half.length + `\r\n--${boundary}--\r\n`.length;
   const socket = net.connect(Number(port), '127.0.0.1');
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
   socket.on('error', () => {});
-  socket.write(`POST /api/tenants/${a.tenantId}/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${a.admin.token}\r\n` +
-    `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${total}\r\n\r\n`);
+  socket.write(
+    `POST /api/tenants/${a.tenantId}/documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${a.admin.token}\r\n` +
+      `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${total}\r\n\r\n`,
+  );
   socket.write(head);
   await new Promise<void>((resolve) => socket.write(half, () => resolve()));
   await new Promise((r) => setTimeout(r, 300));

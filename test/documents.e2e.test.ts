@@ -4,8 +4,18 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import {
-  startDocumentSystem, tenantWith, upload, uploadOk, listKeys, objectExists, eventsOf, tenantQuery,
-  after, eventually, sha256, PDF,
+  startDocumentSystem,
+  tenantWith,
+  upload,
+  uploadOk,
+  listKeys,
+  objectExists,
+  eventsOf,
+  tenantQuery,
+  after,
+  eventually,
+  sha256,
+  PDF,
 } from './support/document-helpers.ts';
 import { contentDisposition } from '../query-api/documents/download-headers.ts';
 
@@ -22,7 +32,11 @@ const data = Buffer.concat([PDF('download me'), randomBytes(4096)]);
 const doc = await uploadOk(s, alice.token, a.tenantId, { data, filename: 'we"ird\tname\u0007 – ünïcode.pdf', fields: { title: 'Download' } });
 
 t.test('download equals the uploaded bytes, with headers and Range', async (t) => {
-  const dl = await system.query.inject({ method: 'GET', url: `${base}/${doc.id}/download`, headers: { authorization: `Bearer ${viewer.token}`, ...after(doc.position) } });
+  const dl = await system.query.inject({
+    method: 'GET',
+    url: `${base}/${doc.id}/download`,
+    headers: { authorization: `Bearer ${viewer.token}`, ...after(doc.position) },
+  });
   t.equal(dl.statusCode, 200);
   t.equal(sha256(dl.rawPayload), sha256(data), 'sha256 of the download equals the upload');
   t.equal(dl.headers['content-type'], 'application/pdf');
@@ -39,7 +53,11 @@ t.test('download equals the uploaded bytes, with headers and Range', async (t) =
   const crlf = contentDisposition('a"b\r\nSet-Cookie: x=1; ü.pdf');
   t.notMatch(crlf, /[\r\n]/, 'no header injection');
   t.match(crlf, /^attachment; filename="[^"]*"; filename\*=UTF-8''[^\s;"]+$/);
-  const range = await system.query.inject({ method: 'GET', url: `${base}/${doc.id}/download`, headers: { authorization: `Bearer ${alice.token}`, range: 'bytes=2-5' } });
+  const range = await system.query.inject({
+    method: 'GET',
+    url: `${base}/${doc.id}/download`,
+    headers: { authorization: `Bearer ${alice.token}`, range: 'bytes=2-5' },
+  });
   t.equal(range.statusCode, 206);
   t.same(range.rawPayload, data.subarray(2, 6));
   t.equal(range.headers['content-range'], `bytes 2-5/${data.length}`);
@@ -66,9 +84,14 @@ t.test('pre-signed URLs: expiry bounds, outside fetch, tampering and expiry refu
   t.equal((await fetch(short.body.url)).status, 403, 'expired URL refused by MinIO');
   const events = await eventsOf(ctx, 'DownloadUrlIssued');
   t.equal(events.length, 2, 'one event per issued URL');
-  t.same(events.map((e) => [e.data.documentId, e.data.issuedTo, e.data.expiresAt]), [
-    [doc.id, viewer.userId, issued.body.expiresAt], [doc.id, alice.userId, short.body.expiresAt],
-  ], 'who, which document, until when');
+  t.same(
+    events.map((e) => [e.data.documentId, e.data.issuedTo, e.data.expiresAt]),
+    [
+      [doc.id, viewer.userId, issued.body.expiresAt],
+      [doc.id, alice.userId, short.body.expiresAt],
+    ],
+    'who, which document, until when',
+  );
   const lastPosition = Math.max(...events.map((e) => e.global_position));
   const audit = await q('GET', `/api/tenants/${a.tenantId}/audit?limit=200`, { token: a.admin.token, headers: after(lastPosition) });
   t.equal(audit.status, 200);
@@ -109,11 +132,20 @@ t.test('list: cursor paging, stable under inserts, filters and sort', async (t) 
   const tag = await q('GET', `${listUrl}?tag=odd&limit=100`, { token: owner.admin.token, headers: after(position) });
   t.same(tag.body.items.map((d: any) => d.title).sort(), ['Alpha', 'charlie']);
   const title = await q('GET', `${listUrl}?title=HARL`, { token: owner.admin.token });
-  t.same(title.body.items.map((d: any) => d.title), ['charlie']);
+  t.same(
+    title.body.items.map((d: any) => d.title),
+    ['charlie'],
+  );
   const byOwner = await q('GET', `${listUrl}?owner=${member.userId}`, { token: owner.admin.token });
-  t.same(byOwner.body.items.map((d: any) => d.title), ['Alpha']);
+  t.same(
+    byOwner.body.items.map((d: any) => d.title),
+    ['Alpha'],
+  );
   const sorted = await q('GET', `${listUrl}?sort=title&order=asc&limit=100`, { token: owner.admin.token });
-  t.same(sorted.body.items.map((d: any) => d.title), ['Alpha', 'bravo', 'charlie', 'delta', 'echo', 'late']);
+  t.same(
+    sorted.body.items.map((d: any) => d.title),
+    ['Alpha', 'bravo', 'charlie', 'delta', 'echo', 'late'],
+  );
 });
 
 t.test('RBAC: viewer reads only; users own their documents; admin deletes any', async (t) => {
@@ -123,7 +155,10 @@ t.test('RBAC: viewer reads only; users own their documents; admin deletes any', 
   t.equal(v.status, 403, 'viewer cannot upload');
   t.equal((await q('GET', `${base}?limit=100`, { token: viewer.token, headers: after(mine.position) })).status, 200);
   t.equal((await q('GET', `${base}/${mine.id}`, { token: viewer.token })).status, 200);
-  t.equal((await system.query.inject({ method: 'GET', url: `${base}/${mine.id}/download`, headers: { authorization: `Bearer ${viewer.token}` } })).statusCode, 200);
+  t.equal(
+    (await system.query.inject({ method: 'GET', url: `${base}/${mine.id}/download`, headers: { authorization: `Bearer ${viewer.token}` } })).statusCode,
+    200,
+  );
   t.equal((await c('PUT', `${base}/${mine.id}`, { token: viewer.token, body: { title: 'x' } })).status, 403, 'viewer cannot update');
   t.equal((await c('DELETE', `${base}/${mine.id}`, { token: viewer.token })).status, 403, 'viewer cannot delete');
   const other = await c('PUT', `${base}/${mine.id}`, { token: bob.token, body: { title: 'bob was here' } });
@@ -137,7 +172,11 @@ t.test('RBAC: viewer reads only; users own their documents; admin deletes any', 
   t.equal(renamed.status, 200, JSON.stringify(renamed.body));
   const read = await q('GET', `${base}/${mine.id}`, { token: alice.token, headers: after(renamed.body.position) });
   t.equal(read.body.title, 'renamed');
-  t.equal((await c('PUT', `${base}/${mine.id}`, { token: alice.token, body: { title: 'x' }, headers: { 'if-match': `"${mine.version}"` } })).status, 409, 'old version now stale');
+  t.equal(
+    (await c('PUT', `${base}/${mine.id}`, { token: alice.token, body: { title: 'x' }, headers: { 'if-match': `"${mine.version}"` } })).status,
+    409,
+    'old version now stale',
+  );
   t.equal((await c('DELETE', `${base}/${mine.id}`, { token: alice.token })).status, 200, 'owner deletes own');
   const bobs = await uploadOk(s, bob.token, a.tenantId, { data: Buffer.from('bob') });
   t.equal((await c('DELETE', `${base}/${bobs.id}`, { token: a.admin.token })).status, 200, 'admin deletes any');
@@ -166,10 +205,14 @@ t.test('delete: the last document of a file removes its object; a shared file ke
   const shared = Buffer.from(`shared ${randomBytes(6).toString('hex')}`);
   const one = await uploadOk(s, a.admin.token, a.tenantId, { data: shared });
   const two = await uploadOk(s, a.admin.token, a.tenantId, { data: shared });
-  const [row] = await tenantQuery(ctx, a.tenantId, 'select s3_key from files where file_id = $1', [one.fileId]).then(async (r) => r.length ? r : eventually(async () => {
-    const rows = await tenantQuery(ctx, a.tenantId, 'select s3_key from files where file_id = $1', [one.fileId]);
-    return rows.length ? rows : undefined;
-  }));
+  const [row] = await tenantQuery(ctx, a.tenantId, 'select s3_key from files where file_id = $1', [one.fileId]).then(async (r) =>
+    r.length
+      ? r
+      : eventually(async () => {
+          const rows = await tenantQuery(ctx, a.tenantId, 'select s3_key from files where file_id = $1', [one.fileId]);
+          return rows.length ? rows : undefined;
+        }),
+  );
   const key = row.s3_key as string;
   t.equal((await c('DELETE', `${base}/${one.id}`, { token: a.admin.token })).status, 200);
   t.same(await eventsOf(ctx, 'FileDeletionScheduled', 'fileId', one.fileId), [], 'not scheduled while a document uses it');
@@ -179,10 +222,13 @@ t.test('delete: the last document of a file removes its object; a shared file ke
   t.equal(last.status, 200);
   const scheduled = await eventsOf(ctx, 'FileDeletionScheduled', 'fileId', one.fileId);
   t.equal(scheduled.length, 1, 'FileDeletionScheduled');
-  const deleted = await eventually(async () => {
-    const events = await eventsOf(ctx, 'FileObjectDeleted', 'fileId', one.fileId);
-    return events.length ? events : undefined;
-  }, { timeoutMs: 15_000, intervalMs: 100 });
+  const deleted = await eventually(
+    async () => {
+      const events = await eventsOf(ctx, 'FileObjectDeleted', 'fileId', one.fileId);
+      return events.length ? events : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 100 },
+  );
   t.ok(deleted[0]!.global_position > scheduled[0]!.global_position, 'FileObjectDeleted after FileDeletionScheduled');
   await eventually(async () => ((await objectExists(ctx, key)) ? undefined : true), { timeoutMs: 10_000, intervalMs: 100 });
   t.notOk((await listKeys(ctx)).includes(key), 'object gone');

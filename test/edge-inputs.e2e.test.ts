@@ -3,7 +3,18 @@
 // inside a surrogate pair; NUL and unpaired surrogates anywhere are 400; and deleting a tenant
 // deletes its objects in S3.
 import t from 'tap';
-import { after, encodeMultipart, eventually, listKeys, PDF, startDocumentSystem, tenantDatabase, tenantWith, upload, uploadOk } from './support/document-helpers.ts';
+import {
+  after,
+  encodeMultipart,
+  eventually,
+  listKeys,
+  PDF,
+  startDocumentSystem,
+  tenantDatabase,
+  tenantWith,
+  upload,
+  uploadOk,
+} from './support/document-helpers.ts';
 
 const s = await startDocumentSystem(t);
 const { ctx } = s;
@@ -41,9 +52,14 @@ t.test('filenames: bidirectional controls neutralised, long names cut between ch
   const stored = await query('GET', `${documents}/${spoof.id}`, { token: admin.token, headers: after(spoof.position) });
   t.equal(stored.body.filename, 'invoicefdp.exe', 'the right-to-left override is gone: the name shows what it is');
   // Content the tenant has, named instead of sent (X-Content-SHA256): its filename field too.
-  const mp = encodeMultipart([{ name: 'filename', value: 'x\u2066y.pdf' }, { name: 'title', value: 'Named' }]);
+  const mp = encodeMultipart([
+    { name: 'filename', value: 'x\u2066y.pdf' },
+    { name: 'title', value: 'Named' },
+  ]);
   const named = await s.system.command.inject({
-    method: 'POST', url: documents, payload: mp.body,
+    method: 'POST',
+    url: documents,
+    payload: mp.body,
     headers: { authorization: `Bearer ${admin.token}`, 'content-type': mp.contentType, 'x-content-sha256': spoof.sha256 },
   });
   t.equal(named.statusCode, 201);
@@ -61,8 +77,14 @@ t.test('filenames: bidirectional controls neutralised, long names cut between ch
 
 t.test('NUL and unpaired surrogates are 400 in JSON bodies, queries and multipart fields', async (t) => {
   const cases: [string, Promise<{ status: number; body: { error?: { code: string } } }>][] = [
-    ['register display name with NUL', command('POST', '/api/auth/register', { body: { email: 'nul@example.com', password: 'long enough pw', displayName: 'a\u0000b' } })],
-    ['register email with a lone surrogate', command('POST', '/api/auth/register', { body: { email: 'x\ud800@example.com', password: 'long enough pw', displayName: 'X' } })],
+    [
+      'register display name with NUL',
+      command('POST', '/api/auth/register', { body: { email: 'nul@example.com', password: 'long enough pw', displayName: 'a\u0000b' } }),
+    ],
+    [
+      'register email with a lone surrogate',
+      command('POST', '/api/auth/register', { body: { email: 'x\ud800@example.com', password: 'long enough pw', displayName: 'X' } }),
+    ],
     ['tenant name with a lone surrogate', command('POST', '/api/tenants', { token: admin.token, body: { name: 'Bad \udc00 name', slug: 'bad-name' } })],
     ['title filter with NUL', query('GET', `${documents}?title=${encodeURIComponent('a\u0000')}`, { token: admin.token })],
     ['multipart title with NUL', upload(s, admin.token, tenantId, { data: PDF('nul'), filename: 'nul.pdf', fields: { title: 'a\u0000b' } })],
@@ -84,6 +106,6 @@ t.test('deleting a tenant deletes its objects in S3', async (t) => {
   const deleted = await command('DELETE', `/api/tenants/${doomed.tenantId}`, { token: doomed.admin.token });
   t.equal(deleted.status, 202);
   await eventually(async () => ((await listKeys(ctx, `tenants/${database}/`)).length === 0 ? true : undefined), { timeoutMs: 20_000 });
-  t.pass('the deleted tenant\'s objects are gone');
-  t.equal((await listKeys(ctx, `tenants/${await tenantDatabase(ctx, tenantId)}/`)).length, kept, 'another tenant\'s objects stay');
+  t.pass("the deleted tenant's objects are gone");
+  t.equal((await listKeys(ctx, `tenants/${await tenantDatabase(ctx, tenantId)}/`)).length, kept, "another tenant's objects stay");
 });

@@ -17,7 +17,12 @@ import { verifyAuditChain } from '../projectors/main/audit-verify.ts';
 import { notificationsProjection } from '../projectors/notifications/projection.ts';
 
 const logged: string[] = [];
-const sink = new Writable({ write(chunk: Buffer, _encoding, done) { logged.push(chunk.toString()); done(); } });
+const sink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    logged.push(chunk.toString());
+    done();
+  },
+});
 const base = await createTestContext(t);
 const ctx = { ...base, logger: createLogger(base.id, { LOG_LEVEL: 'debug' as never }, sink) };
 const system = await startSystem(t, ctx);
@@ -36,8 +41,10 @@ const NEEDLES = ['quixmarm', 'Quixmarm', 'zebulon', 'Zebulon', 'xylophone', 'Xyl
 const leaks = (text: string) => NEEDLES.filter((needle) => text.includes(needle));
 
 async function dumpDatabase(db: DatabasePool): Promise<string> {
-  const tables = (await db.anyFirst(sql.unsafe`
-    select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`)).map(String);
+  const tables = (
+    await db.anyFirst(sql.unsafe`
+    select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1`)
+  ).map(String);
   const parts: string[] = [];
   for (const table of tables) {
     const rows = await db.anyFirst(sql.unsafe`select t::text from ${sql.identifier([table])} t`);
@@ -55,7 +62,12 @@ const login = await command('POST', '/api/auth/login', { body: { email: EMAIL, p
 let token = login.body.access_token as string;
 await query('GET', '/api/users/me', { token, headers: after(registered.body.position) });
 await s.id.addMember(admin.token, tenant.tenantId, { email: EMAIL, token }, 'user');
-const doc = await uploadOk(s, token, tenant.tenantId, { data: Buffer.from('ledger content'), filename: FILENAME, contentType: 'text/plain', fields: { title: TITLE, description: DESCRIPTION, tags: 'quixmarm-tag' } });
+const doc = await uploadOk(s, token, tenant.tenantId, {
+  data: Buffer.from('ledger content'),
+  filename: FILENAME,
+  contentType: 'text/plain',
+  fields: { title: TITLE, description: DESCRIPTION, tags: 'quixmarm-tag' },
+});
 const renamed = await command('PUT', `/api/tenants/${tenant.tenantId}/documents/${doc.id}`, { token, body: { title: RENAMED } });
 t.equal(renamed.status, 200, 'the owner renames the document');
 
@@ -92,8 +104,20 @@ t.test('rebuilt from the log, nothing of the user is found anywhere; the audit c
   const databaseName = String(await ctx.pool.oneFirst(sql.unsafe`select database_name from tenants where tenant_id = ${tenant.tenantId}`));
   const tenantDb = await createDatabasePool(withDatabase(ctx.config.DATABASE_URL, databaseName));
   t.teardown(() => tenantDb.end());
-  await rebuildOne({ eventLog: ctx.eventLog, db: tenantDb, spec: tenantRebuild(ctx.pool, ctx.topics, tenant.tenantId), logger: ctx.logger, groupId: `${ctx.config.TOPIC_PREFIX}rebuild.erasure.t` });
-  await rebuildOne({ eventLog: ctx.eventLog, db: ctx.pool, spec: mainRebuild(ctx.pool, ctx.topics), logger: ctx.logger, groupId: `${ctx.config.TOPIC_PREFIX}rebuild.erasure.m` });
+  await rebuildOne({
+    eventLog: ctx.eventLog,
+    db: tenantDb,
+    spec: tenantRebuild(ctx.pool, ctx.topics, tenant.tenantId),
+    logger: ctx.logger,
+    groupId: `${ctx.config.TOPIC_PREFIX}rebuild.erasure.t`,
+  });
+  await rebuildOne({
+    eventLog: ctx.eventLog,
+    db: ctx.pool,
+    spec: mainRebuild(ctx.pool, ctx.topics),
+    logger: ctx.logger,
+    groupId: `${ctx.config.TOPIC_PREFIX}rebuild.erasure.m`,
+  });
 
   t.same(leaks(await dumpDatabase(ctx.pool)), [], 'main database (events, outbox, read models, audit log, notifications): no trace');
   t.same(leaks(await dumpDatabase(tenantDb)), [], 'tenant database: no trace');
@@ -110,7 +134,11 @@ t.test('rebuilt from the log, nothing of the user is found anywhere; the audit c
   t.same(leaks(JSON.stringify(audit.body)), [], 'the audit view: no trace');
   const created = (audit.body.items as { type: string; readable: { title?: string } }[]).find((e) => e.type === 'DocumentCreated');
   t.equal(created?.readable.title, '[erased]', 'the audit view shows the erased field as erased');
-  const exported = await system.query.inject({ method: 'GET', url: `/api/tenants/${tenant.tenantId}/audit/export`, headers: { authorization: `Bearer ${admin.token}` } });
+  const exported = await system.query.inject({
+    method: 'GET',
+    url: `/api/tenants/${tenant.tenantId}/audit/export`,
+    headers: { authorization: `Bearer ${admin.token}` },
+  });
   t.equal(exported.statusCode, 200);
   t.same(leaks(exported.body), [], 'the audit export: no trace');
   for (const chain of [tenant.tenantId, `user:${zebulonId}`]) {
@@ -123,7 +151,9 @@ t.test('rebuilt from the log, nothing of the user is found anywhere; the audit c
 
 t.test('notifications replayed from the log after erasure carry no trace', async (t) => {
   // Replayed from the start into emptied tables (the live projector, should it run meanwhile, writes the same rows).
-  await ctx.pool.query(sql.unsafe`truncate notifications, notification_users, notification_tenants, notification_members, notification_preferences, email_outbox`);
+  await ctx.pool.query(
+    sql.unsafe`truncate notifications, notification_users, notification_tenants, notification_members, notification_preferences, email_outbox`,
+  );
   await ctx.pool.query(sql.unsafe`update projection_checkpoints set position = 0 where projection = 'notifications'`);
   await notificationsProjection(ctx.pool, ctx.topics).catchUp('notifications', Number.MAX_SAFE_INTEGER);
   const rows = (await ctx.pool.anyFirst(sql.unsafe`select n::text from notifications n`)).join('\n');
@@ -138,12 +168,21 @@ t.test("a tenant's admin erases what a member left in the tenant; nobody else ma
   await s.id.addMember(admin.token, tenant.tenantId, viewer, 'viewer');
   const other = await s.id.registerAndLogin('erasure-other-admin@example.com');
   await s.id.createTenant(other.token, 'erasure-other');
-  const upload = await uploadOk(s, member.token, tenant.tenantId, { data: Buffer.from('pomegranate'), filename: 'pomegranate-4242.txt', contentType: 'text/plain', fields: { title: 'Pomegranate wobbly 4242' } });
+  const upload = await uploadOk(s, member.token, tenant.tenantId, {
+    data: Buffer.from('pomegranate'),
+    filename: 'pomegranate-4242.txt',
+    contentType: 'text/plain',
+    fields: { title: 'Pomegranate wobbly 4242' },
+  });
   const url = `/api/tenants/${tenant.tenantId}/users/${member.userId}/erase`;
   t.equal((await command('POST', url, { token: other.token })).status, 404, "another tenant's admin: 404, as for a tenant that does not exist");
   t.equal((await command('POST', url, { token: viewer.token })).status, 403, 'a viewer: 403');
   t.equal((await command('POST', url, { token: member.token })).status, 403, 'the member themselves (not an admin): 403');
-  t.equal((await command('POST', `/api/tenants/${tenant.tenantId}/users/${other.userId}/erase`, { token: admin.token })).status, 404, 'a user who is not a member: 404');
+  t.equal(
+    (await command('POST', `/api/tenants/${tenant.tenantId}/users/${other.userId}/erase`, { token: admin.token })).status,
+    404,
+    'a user who is not a member: 404',
+  );
   const erased = await command('POST', url, { token: admin.token });
   t.equal(erased.status, 202, JSON.stringify(erased.body));
   const seen = await query('GET', `/api/tenants/${tenant.tenantId}/documents/${upload.id}`, { token: admin.token, headers: after(erased.body.position) });
@@ -154,14 +193,21 @@ t.test("a tenant's admin erases what a member left in the tenant; nobody else ma
   t.notOk(raw.includes('Pomegranate') || raw.includes('pomegranate'), 'no trace of their content in the main database');
 });
 
-t.test("deleting a tenant deletes its keys: its name and content read as erased", async (t) => {
+t.test('deleting a tenant deletes its keys: its name and content read as erased', async (t) => {
   const before = Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from subject_keys where tenant_id = ${tenant.tenantId}`));
   t.ok(before > 0, `the tenant had ${before} keys`);
   const deleted = await command('DELETE', `/api/tenants/${tenant.tenantId}`, { token: admin.token });
   t.equal(deleted.status, 202);
-  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from subject_keys where tenant_id = ${tenant.tenantId}`)), 0, 'no key of the tenant is left');
+  t.equal(
+    Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from subject_keys where tenant_id = ${tenant.tenantId}`)),
+    0,
+    'no key of the tenant is left',
+  );
   const name = await eventually(async () => {
-    const row = await ctx.pool.maybeOne(sql.unsafe`select name, status from tenants where tenant_id = ${tenant.tenantId}`) as { name: string; status: string } | null;
+    const row = (await ctx.pool.maybeOne(sql.unsafe`select name, status from tenants where tenant_id = ${tenant.tenantId}`)) as {
+      name: string;
+      status: string;
+    } | null;
     return row?.status === 'deleted' ? row.name : undefined;
   });
   t.equal(name, '[erased]', 'the read model shows the name as erased');

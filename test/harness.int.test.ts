@@ -24,10 +24,15 @@ t.test('Kafka: a message produced is consumed from the prefixed topic', async (t
   const received = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no message within 20 s')), 20_000);
     void ctx.eventLog.subscribe({
-      groupId: `${ctx.id}.probe`, topics: [ctx.topics.platform], onCrash: reject,
+      groupId: `${ctx.id}.probe`,
+      topics: [ctx.topics.platform],
+      onCrash: reject,
       onBatch: async (batch) => {
         const message = batch.messages[0];
-        if (message?.value) { clearTimeout(timer); resolve(message.value); }
+        if (message?.value) {
+          clearTimeout(timer);
+          resolve(message.value);
+        }
       },
     });
   });
@@ -48,7 +53,10 @@ t.test('S3: an object written is read back; pre-signed URLs are checked by the s
 
   const tampered = new URL(url);
   const signature = tampered.searchParams.get('X-Amz-Signature') ?? '';
-  tampered.searchParams.set('X-Amz-Signature', signature.replace(/^./, (c) => (c === '0' ? '1' : '0')));
+  tampered.searchParams.set(
+    'X-Amz-Signature',
+    signature.replace(/^./, (c) => (c === '0' ? '1' : '0')),
+  );
   const refused = await fetch(tampered);
   t.equal(refused.status, 403, 'a tampered signature is refused by the S3 server');
   t.match(await refused.text(), /SignatureDoesNotMatch/);

@@ -28,7 +28,11 @@ t.test('inviting answers the same for a registered and an unknown address, and a
   t.same(Object.keys(unknown.body).sort(), Object.keys(known.body).sort(), 'the same answer shape');
   t.equal(unknown.body.version, known.body.version, 'and the same version');
   const list = await query('GET', members, { token: admin.token, headers: after(unknown.body.position) });
-  t.same(list.body.items.map((m: { email: string }) => m.email), [admin.email], 'nobody joined without consent');
+  t.same(
+    list.body.items.map((m: { email: string }) => m.email),
+    [admin.email],
+    'nobody joined without consent',
+  );
 });
 
 t.test('the invitee sees the invitation and accepts it; nobody else can', async (t) => {
@@ -36,7 +40,11 @@ t.test('the invitee sees the invitation and accepts it; nobody else can', async 
   const mine = await query('GET', '/api/users/me/invitations', { token: bob.token, headers: after(invited.body.position) });
   t.equal(mine.status, 200);
   const invitation = mine.body.items.find((i: { id: string }) => i.id === invited.body.id);
-  t.match(invitation, { tenantId: tenant.tenantId, tenantName: 'Inviting Co', role: 'viewer', invitedBy: { id: admin.userId } }, 'with the tenant and who invited');
+  t.match(
+    invitation,
+    { tenantId: tenant.tenantId, tenantName: 'Inviting Co', role: 'viewer', invitedBy: { id: admin.userId } },
+    'with the tenant and who invited',
+  );
   const theirs = await query('GET', '/api/users/me/invitations', { token: mallory.token, headers: after(invited.body.position) });
   t.same(theirs.body.items, [], 'another user sees none of them');
 
@@ -53,7 +61,11 @@ t.test('the invitee sees the invitation and accepts it; nobody else can', async 
   const accepted = await command('POST', `/api/users/me/invitations/${invited.body.id}/accept`, { token: bob.token });
   t.equal(accepted.status, 200);
   const tenants = await query('GET', '/api/tenants', { token: bob.token, headers: after(accepted.body.position) });
-  t.same(tenants.body.items.map((x: { id: string; role: string }) => [x.id, x.role]), [[tenant.tenantId, 'viewer']], 'bob is a viewer now');
+  t.same(
+    tenants.body.items.map((x: { id: string; role: string }) => [x.id, x.role]),
+    [[tenant.tenantId, 'viewer']],
+    'bob is a viewer now',
+  );
   const again = await command('POST', `/api/users/me/invitations/${invited.body.id}/accept`, { token: bob.token });
   t.equal(again.status, 200, 'accepting twice is harmless');
   const left = await query('GET', '/api/users/me/invitations', { token: bob.token, headers: after(accepted.body.position) });
@@ -67,18 +79,24 @@ t.test('an address registered after the invitation finds it; declining leaves th
   const invited = await command('POST', members, { token: admin.token, body: { email: 'late@example.com', role: 'user' } });
   const late = await id.registerAndLogin('late@example.com');
   const mine = await query('GET', '/api/users/me/invitations', { token: late.token, headers: after(invited.body.position) });
-  t.ok(mine.body.items.some((i: { id: string }) => i.id === invited.body.id), 'the invitation waits for the account');
+  t.ok(
+    mine.body.items.some((i: { id: string }) => i.id === invited.body.id),
+    'the invitation waits for the account',
+  );
   const declined = await command('POST', `/api/users/me/invitations/${invited.body.id}/decline`, { token: late.token });
   t.equal(declined.status, 200);
   const after1 = await query('GET', '/api/users/me/invitations', { token: late.token, headers: after(declined.body.position) });
-  t.notOk(after1.body.items.some((i: { id: string }) => i.id === invited.body.id), 'a declined invitation is no longer listed');
+  t.notOk(
+    after1.body.items.some((i: { id: string }) => i.id === invited.body.id),
+    'a declined invitation is no longer listed',
+  );
   const tenants = await query('GET', '/api/tenants', { token: late.token });
   t.same(tenants.body.items, [], 'and the decliner is no member');
   const acceptLater = await command('POST', `/api/users/me/invitations/${invited.body.id}/accept`, { token: late.token });
   t.equal(acceptLater.status, 409);
 });
 
-t.test('outsiders and non-admins cannot invite; a deleted tenant\'s invitations go away', async (t) => {
+t.test("outsiders and non-admins cannot invite; a deleted tenant's invitations go away", async (t) => {
   const other = await id.createTenant(mallory.token, 'other-co');
   const outsider = await command('POST', members, { token: mallory.token, body: { email: mallory.email, role: 'admin' } });
   t.equal(outsider.status, 404, 'an admin of another tenant: 404');
@@ -88,7 +106,10 @@ t.test('outsiders and non-admins cannot invite; a deleted tenant\'s invitations 
   const deleted = await command('DELETE', `/api/tenants/${other.tenantId}`, { token: mallory.token });
   t.equal(deleted.status, 202);
   const mine = await query('GET', '/api/users/me/invitations', { token: bob.token, headers: after(deleted.body.position) });
-  t.notOk(mine.body.items.some((i: { id: string }) => i.id === invited.body.id), 'not listed once the tenant is deleted');
+  t.notOk(
+    mine.body.items.some((i: { id: string }) => i.id === invited.body.id),
+    'not listed once the tenant is deleted',
+  );
   const accept = await command('POST', `/api/users/me/invitations/${invited.body.id}/accept`, { token: bob.token });
   t.equal(accept.status, 409);
   t.equal(accept.body.error.code, 'TENANT_DELETED');

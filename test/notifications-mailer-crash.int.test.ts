@@ -16,9 +16,18 @@ const env = { ...ctx.env, MAILER_POLL_MS: '100', MAILER_LEASE_MS: '1500', LOG_LE
 
 async function queueEmail(recipient: string): Promise<string> {
   const id = randomUUID();
-  const email = renderEmail({
-    kind: 'document-uploaded', tenantId: randomUUID(), tenantName: 'Acme', documentId: randomUUID(), title: `Report ${id}`, filename: 'r.pdf', by: 'Ada',
-  }, 'Bob');
+  const email = renderEmail(
+    {
+      kind: 'document-uploaded',
+      tenantId: randomUUID(),
+      tenantName: 'Acme',
+      documentId: randomUUID(),
+      title: `Report ${id}`,
+      filename: 'r.pdf',
+      by: 'Ada',
+    },
+    'Bob',
+  );
   await ctx.pool.query(sql.unsafe`
     insert into email_outbox (notification_id, recipient, subject, text_body, html_body, message_id)
     values (${id}, ${recipient}, ${email.subject}, ${email.text}, ${email.html}, ${emailMessageId(id)})`);
@@ -40,7 +49,7 @@ t.test('killed between the SMTP send and recording it: resent once, with the sam
   t.equal(first?.MessageID, `${id}@notifications.ledgerline`, 'yet the SMTP server already has the email');
 
   const restarted = spawnFixture(t, 'mailer-process.ts', env);
-  await eventually(async () => ((await outboxRow(id)).status === 'sent' || undefined), { timeoutMs: 30_000 });
+  await eventually(async () => (await outboxRow(id)).status === 'sent' || undefined, { timeoutMs: 30_000 });
   t.same(await outboxRow(id), { status: 'sent', attempts: 2 }, 'the restarted mailer sent the in-doubt email again (at least once)');
   t.match(restarted.output(), /resending an email whose previous attempt ended unrecorded/, 'and said so');
   await restarted.stop();
@@ -62,7 +71,7 @@ t.test('killed after claiming but before sending: the next mailer sends it, once
   const [mail] = await waitForMail(recipient);
   t.ok(mail, 'the email arrived after the restart');
   t.match(mail?.Subject ?? '', /Ada uploaded "Report /);
-  await eventually(async () => ((await outboxRow(id)).status === 'sent' || undefined));
+  await eventually(async () => (await outboxRow(id)).status === 'sent' || undefined);
   await restarted.stop();
   t.equal((await mailTo(recipient)).length, 1, 'exactly once');
 });
@@ -75,13 +84,22 @@ t.test('a clean stop (SIGTERM) records what it sent: nothing is sent twice', asy
   await waitForMail(recipients[0]!);
   await mailer.stop();
   const again = spawnFixture(t, 'mailer-process.ts', env);
-  await eventually(async () => {
-    const rows = await ctx.pool.anyFirst(sql.unsafe`select status from email_outbox where notification_id = any(${sql.array(ids, 'uuid')})`);
-    return rows.every((s) => s === 'sent') || undefined;
-  }, { timeoutMs: 30_000 });
+  await eventually(
+    async () => {
+      const rows = await ctx.pool.anyFirst(sql.unsafe`select status from email_outbox where notification_id = any(${sql.array(ids, 'uuid')})`);
+      return rows.every((s) => s === 'sent') || undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   await again.stop();
-  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`
-    select count(*) from email_outbox where notification_id = any(${sql.array(ids, 'uuid')}) and attempts > 1`)), 0, 'no email needed a second attempt');
+  t.equal(
+    Number(
+      await ctx.pool.oneFirst(sql.unsafe`
+    select count(*) from email_outbox where notification_id = any(${sql.array(ids, 'uuid')}) and attempts > 1`),
+    ),
+    0,
+    'no email needed a second attempt',
+  );
   t.notMatch(again.output(), /resending/, 'and none was in doubt');
   for (const recipient of recipients) t.equal((await mailTo(recipient)).length, 1, `${recipient} got one email`);
   const mail = await readMail((await mailTo(recipients[4]!))[0]!.ID);

@@ -15,8 +15,13 @@ const s = await startDocumentSystem(t);
 const { ctx, system, id } = s;
 const { command, query } = id;
 const mailer = startMailer({
-  pool: system.services.pool, smtpUrl: system.services.config.SMTP_URL, from: system.services.config.SMTP_FROM,
-  logger: ctx.logger, metrics: system.services.metrics, pollMs: 100, leaseMs: 30_000,
+  pool: system.services.pool,
+  smtpUrl: system.services.config.SMTP_URL,
+  from: system.services.config.SMTP_FROM,
+  logger: ctx.logger,
+  metrics: system.services.metrics,
+  pollMs: 100,
+  leaseMs: 30_000,
 });
 t.teardown(() => mailer.stop());
 
@@ -60,33 +65,66 @@ t.test('members added, promoted, removed: each is told, in-app and by email', as
   t.equal(removed.status, 200);
 
   const bobs = await notificationsOf(bob.token, '', removed.body.position);
-  t.same(bobs.items.map((n) => n.kind), ['member-role-changed', 'member-added'], 'Bob: newest first');
+  t.same(
+    bobs.items.map((n) => n.kind),
+    ['member-role-changed', 'member-added'],
+    'Bob: newest first',
+  );
   t.equal(bobs.unreadCount, 2);
   t.equal(bobs.items[1]?.message, `${ada.email.split('@')[0]} added you to "${TENANT_NAME}" as user`);
-  t.same(bobs.items[0]?.data, { kind: 'member-role-changed', tenantId: tenant.tenantId, tenantName: TENANT_NAME, role: 'admin', previousRole: 'user', by: ada.email.split('@')[0] });
+  t.same(bobs.items[0]?.data, {
+    kind: 'member-role-changed',
+    tenantId: tenant.tenantId,
+    tenantName: TENANT_NAME,
+    role: 'admin',
+    previousRole: 'user',
+    by: ada.email.split('@')[0],
+  });
   const carols = await notificationsOf(carol.token);
-  t.same(carols.items.map((n) => n.kind), ['member-removed', 'member-added'], 'Carol is told in-app although her email is off');
+  t.same(
+    carols.items.map((n) => n.kind),
+    ['member-removed', 'member-added'],
+    'Carol is told in-app although her email is off',
+  );
   t.same((await notificationsOf(ada.token)).items, [], 'Ada did it all herself: nothing for her (founding included)');
 
   const mails = await waitForMail(bob.email, 2);
   const added = mails.find((m) => /added you to/.test(m.Subject));
   t.ok(added, 'Bob got the "added" email');
-  t.same(added?.To.map((to) => to.Address), [bob.email], 'to Bob alone');
+  t.same(
+    added?.To.map((to) => to.Address),
+    [bob.email],
+    'to Bob alone',
+  );
   t.equal(added?.Subject, `[Ledgerline] ${bobs.items[1]?.message}`);
   t.match(added?.Text ?? '', `Tenant: ${TENANT_NAME}`, 'the plain-text part names the tenant as typed');
   t.match(added?.HTML ?? '', 'Acme &lt;b&gt;&amp;co&lt;/b&gt;', 'the HTML part escapes it');
   t.notMatch(added?.HTML ?? '', '<b>&co</b>', 'no user HTML in the email');
   t.equal(added?.MessageID, `${bobs.items[1]?.id}@notifications.ledgerline`, 'the Message-ID is derived from the notification id');
-  t.ok(mails.some((m) => /changed your role/.test(m.Subject)), 'and the role change');
+  t.ok(
+    mails.some((m) => /changed your role/.test(m.Subject)),
+    'and the role change',
+  );
 });
 
 t.test('a document upload tells the tenant admins except the uploader', async (t) => {
-  const doc = await uploadOk(s, bob.token, tenant.tenantId, { data: PDF(`q3 ${ctx.id}`), filename: 'q3.pdf', fields: { title: '<script>alert(1)</script> Q3' } });
+  const doc = await uploadOk(s, bob.token, tenant.tenantId, {
+    data: PDF(`q3 ${ctx.id}`),
+    filename: 'q3.pdf',
+    fields: { title: '<script>alert(1)</script> Q3' },
+  });
   const adas = await notificationsOf(ada.token, '', doc.position);
-  t.same(adas.items.map((n) => n.kind), ['document-uploaded'], 'Ada (admin) is told');
+  t.same(
+    adas.items.map((n) => n.kind),
+    ['document-uploaded'],
+    'Ada (admin) is told',
+  );
   t.equal(adas.items[0]?.data.documentId, doc.id);
-  t.equal(adas.items[0]?.id, notificationId((await eventId('DocumentCreated', doc.position)), ada.userId), 'id derived from event and recipient');
-  t.notOk((await notificationsOf(bob.token)).items.some((n) => n.kind === 'document-uploaded'), 'Bob, the uploader and now an admin, is not');
+  t.equal(adas.items[0]?.id, notificationId(await eventId('DocumentCreated', doc.position), ada.userId), 'id derived from event and recipient');
+  t.notOk(
+    (await notificationsOf(bob.token)).items.some((n) => n.kind === 'document-uploaded'),
+    'Bob, the uploader and now an admin, is not',
+  );
   const [mail] = await waitForMail(ada.email);
   t.match(mail?.Subject ?? '', /uploaded "<script>alert\(1\)<\/script> Q3"/, 'the subject is plain text');
   t.match(mail?.HTML ?? '', '&lt;script&gt;alert(1)&lt;/script&gt; Q3', 'the HTML escapes the title');
@@ -97,32 +135,63 @@ t.test('a disabled webhook tells the admins of its tenant (but not the admin who
   // WebhookDisabled belongs to the webhooks aggregate; appended here with the shape it publishes
   // (platform category, tenant-scoped; reason 'failures' by the worker or 'admin' by a user).
   const registry = (type: string) => (type === 'WebhookDisabled' ? { schemaVersion: 1, category: 'platform' } : domainEventRegistry(type));
-  const disable = (webhookId: string, data: Record<string, unknown>) => ctx.pool.transaction((tx) => appendToStreams(tx, [{
-    streamId: `webhook-${webhookId}`, expectedVersion: 'any',
-    events: [{ type: 'WebhookDisabled', data: { webhookId, tenantId: tenant.tenantId, disabledAt: new Date().toISOString(), ...data } }],
-  }], { tenantId: tenant.tenantId, actor: 'system:webhooks', correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, registry, system.services.topicOf));
+  const disable = (webhookId: string, data: Record<string, unknown>) =>
+    ctx.pool.transaction((tx) =>
+      appendToStreams(
+        tx,
+        [
+          {
+            streamId: `webhook-${webhookId}`,
+            expectedVersion: 'any',
+            events: [{ type: 'WebhookDisabled', data: { webhookId, tenantId: tenant.tenantId, disabledAt: new Date().toISOString(), ...data } }],
+          },
+        ],
+        { tenantId: tenant.tenantId, actor: 'system:webhooks', correlationId: randomUUID(), causationId: null, occurredAt: new Date() },
+        registry,
+        system.services.topicOf,
+      ),
+    );
   const failing = randomUUID();
   const byWorker = await disable(failing, { reason: 'failures', failedDeliveries: 10, disabledBy: 'system:webhooks' });
   for (const admin of [ada, bob]) {
     const items = (await notificationsOf(admin.token, '', byWorker.lastPosition)).items.filter((n) => n.kind === 'webhook-disabled');
     t.equal(items.length, 1, `${admin.email} is told`);
     t.equal(items[0]?.message, `A webhook of "${TENANT_NAME}" was disabled after 10 failed deliveries`);
-    t.same(items[0]?.data, { kind: 'webhook-disabled', tenantId: tenant.tenantId, tenantName: TENANT_NAME, webhookId: failing, reason: 'failures', failedDeliveries: 10, by: null });
+    t.same(items[0]?.data, {
+      kind: 'webhook-disabled',
+      tenantId: tenant.tenantId,
+      tenantName: TENANT_NAME,
+      webhookId: failing,
+      reason: 'failures',
+      failedDeliveries: 10,
+      by: null,
+    });
   }
   const mails = await waitForMail(ada.email, 2);
-  t.ok(mails.some((m) => m.Subject.includes('webhook') && m.Text.includes(failing) && m.Text.includes('10 failed deliveries in a row')), 'by email too');
+  t.ok(
+    mails.some((m) => m.Subject.includes('webhook') && m.Text.includes(failing) && m.Text.includes('10 failed deliveries in a row')),
+    'by email too',
+  );
 
   const paused = randomUUID();
   const byBob = await disable(paused, { reason: 'admin', disabledBy: bob.userId });
   const adas = (await notificationsOf(ada.token, '', byBob.lastPosition)).items.filter((n) => n.data.webhookId === paused);
   t.equal(adas[0]?.message, `${bob.email.split('@')[0]} disabled a webhook of "${TENANT_NAME}"`, 'Ada is told Bob paused one');
-  t.same((await notificationsOf(bob.token)).items.filter((n) => n.data.webhookId === paused), [], 'Bob, who did it, is not');
+  t.same(
+    (await notificationsOf(bob.token)).items.filter((n) => n.data.webhookId === paused),
+    [],
+    'Bob, who did it, is not',
+  );
 });
 
 t.test('opted-out users get no email at all', async (t) => {
-  await eventually(async () => (Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from email_outbox where status <> 'sent'`)) === 0 || undefined));
+  await eventually(async () => Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from email_outbox where status <> 'sent'`)) === 0 || undefined);
   t.equal((await mailTo(carol.email)).length, 0, 'nothing reached Carol');
-  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from email_outbox where recipient = ${carol.email}`)), 0, 'nothing was even queued for her');
+  t.equal(
+    Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from email_outbox where recipient = ${carol.email}`)),
+    0,
+    'nothing was even queued for her',
+  );
   t.ok((await mailTo(bob.email)).length >= 2, 'while the others got theirs');
 });
 
@@ -141,7 +210,11 @@ t.test('paging, unread filter and marking read (a command)', async (t) => {
   const byId = await command('POST', '/api/users/me/notifications/read', { token: bob.token, body: { ids: [oldest.id] } });
   t.equal(byId.status, 200, JSON.stringify(byId.body));
   const unread = await notificationsOf(bob.token, '?unread=true', byId.body.position);
-  t.same(unread.items.map((n) => n.id), all.items.slice(0, 2).map((n) => n.id), 'unread=true leaves out the one read');
+  t.same(
+    unread.items.map((n) => n.id),
+    all.items.slice(0, 2).map((n) => n.id),
+    'unread=true leaves out the one read',
+  );
   t.equal(unread.unreadCount, 2);
   t.equal((await notificationsOf(bob.token)).items.find((n) => n.id === oldest.id)?.read, true);
 
@@ -161,7 +234,10 @@ t.test("nobody reads or marks another user's notifications", async (t) => {
   t.equal(marked.status, 200, 'ids that are not hers mark nothing...');
   const after_ = await notificationsOf(ada.token, '', marked.body.position);
   t.equal(after_.unreadCount, adas.unreadCount, "...and Ada's stay unread");
-  for (const [method, url] of [['GET', '/api/users/me/notifications'], ['GET', '/api/users/me/notification-preferences']] as const) {
+  for (const [method, url] of [
+    ['GET', '/api/users/me/notifications'],
+    ['GET', '/api/users/me/notification-preferences'],
+  ] as const) {
     t.equal((await query(method, url)).status, 401, `${url} without a token: 401`);
   }
   t.equal((await command('POST', '/api/users/me/notifications/read', { body: { ids: [] } })).status, 401);
@@ -188,6 +264,8 @@ t.test('bad input answers 4xx with the error shape', async (t) => {
 });
 
 async function eventId(type: string, position: number): Promise<string> {
-  return String(await ctx.pool.oneFirst(sql.unsafe`
-    select event_id from events where type = ${type} and global_position <= ${position} order by global_position desc limit 1`));
+  return String(
+    await ctx.pool.oneFirst(sql.unsafe`
+    select event_id from events where type = ${type} and global_position <= ${position} order by global_position desc limit 1`),
+  );
 }

@@ -8,7 +8,11 @@ const s = await startDocumentSystem(t);
 const { ctx } = s;
 const tenant = await tenantWith(s, 'pj-one');
 const projections = (args: string[]) => runNode(t, 'scripts/projections.ts', args, { ...ctx.env, LOG_LEVEL: 'info' }, 90_000);
-const lines = (output: string) => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
+const lines = (output: string) =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>);
 const setAside = () => mainQuery(ctx, `select state, reason, failures from projection_set_aside where projection = 'tenant' and scope = $1`, [tenant.tenantId]);
 
 await tenantQuery(ctx, tenant.tenantId, 'alter table documents rename to documents_moved');
@@ -24,20 +28,26 @@ t.test('list shows the set-aside scope with its reason', async (t) => {
 
 t.test('the lag of the scope is in /metrics, in events and seconds', async (t) => {
   const sample = (name: string) => new RegExp(`ledgerline_${name}\\{projection="tenant",scope="${tenant.tenantId}"\\} ([0-9.e+-]+)`);
-  const value = await eventually(async () => {
-    const metrics = (await s.system.query.inject({ method: 'GET', url: '/metrics' })).body;
-    const events = Number(sample('projector_scope_lag_events').exec(metrics)?.[1] ?? 0);
-    const seconds = Number(sample('projector_scope_lag_seconds').exec(metrics)?.[1] ?? 0);
-    return events >= 2 && seconds > 0 ? { events, seconds } : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 500 });
+  const value = await eventually(
+    async () => {
+      const metrics = (await s.system.query.inject({ method: 'GET', url: '/metrics' })).body;
+      const events = Number(sample('projector_scope_lag_events').exec(metrics)?.[1] ?? 0);
+      const seconds = Number(sample('projector_scope_lag_seconds').exec(metrics)?.[1] ?? 0);
+      return events >= 2 && seconds > 0 ? { events, seconds } : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 500 },
+  );
   t.ok(value.events >= 2, `lag ${value.events} events (the upload's document and file events)`);
 });
 
 t.test('retry while still broken tries at once and reports the reason', async (t) => {
-  const before = await eventually(async () => {
-    const failures = (await setAside())[0]?.failures ?? 0;
-    return failures >= 4 ? failures : undefined;
-  }, { timeoutMs: 30_000 });
+  const before = await eventually(
+    async () => {
+      const failures = (await setAside())[0]?.failures ?? 0;
+      return failures >= 4 ? failures : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   const retried = await projections(['retry', 'pj-one']);
   t.equal(retried.code, 1, { output: retried.output });
   const report = lines(retried.output).find((l) => l.msg === 'scope failed again');

@@ -5,9 +5,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { createTestContext, eventually } from './support/harness.ts';
-import {
-  after, databaseExists, identity, queryDatabase, spawnNode, startParts, tablesOf,
-} from './support/identity-helpers.ts';
+import { after, databaseExists, identity, queryDatabase, spawnNode, startParts, tablesOf } from './support/identity-helpers.ts';
 import { sql } from '../core/adapters/db.ts';
 import { LATEST, checkpointOf, type Projector } from '../core/eventing/projector.ts';
 import { mainProjection } from '../projectors/main/projection.ts';
@@ -23,25 +21,32 @@ let mainProjector = await parts.project(mainProjection(parts.services.pool, part
 const id = identity(parts);
 const admin = await id.registerAndLogin('provisioning@example.com');
 const { store } = parts.services;
-const newProvisioner = () => provisionerProjection({ store, mainUri: ctx.config.DATABASE_URL, topics: parts.services.topics, logger: ctx.logger, s3: parts.services.s3 });
+const newProvisioner = () =>
+  provisionerProjection({ store, mainUri: ctx.config.DATABASE_URL, topics: parts.services.topics, logger: ctx.logger, s3: parts.services.s3 });
 
 /** Creates a tenant (the provisioner may or may not be running) and returns its database name. */
 async function createTenant(slug: string): Promise<{ tenantId: string; databaseName: string; position: number }> {
   const created = await id.command('POST', '/api/tenants', { token: admin.token, body: { name: slug, slug } });
   if (created.status !== 202) throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
-  const databaseName = await ctx.pool.oneFirst(sql.unsafe`
-    select data->>'databaseName' from events where type = 'TenantCreated' and tenant_id = ${created.body.id}`) as string;
+  const databaseName = (await ctx.pool.oneFirst(sql.unsafe`
+    select data->>'databaseName' from events where type = 'TenantCreated' and tenant_id = ${created.body.id}`)) as string;
   return { tenantId: created.body.id, databaseName, position: created.body.position };
 }
 
-const eventsOf = async (tenantId: string, type: string) => ctx.pool.any(sql.unsafe`
-  select global_position, data from events where tenant_id = ${tenantId} and type = ${type} order by global_position`) as Promise<readonly { global_position: number; data: Record<string, unknown> }[]>;
+const eventsOf = async (tenantId: string, type: string) =>
+  ctx.pool.any(sql.unsafe`
+  select global_position, data from events where tenant_id = ${tenantId} and type = ${type} order by global_position`) as Promise<
+    readonly { global_position: number; data: Record<string, unknown> }[]
+  >;
 
 const statusOf = async (tenantId: string, position?: number) =>
-  (await id.query('GET', `/api/tenants/${tenantId}`, { token: admin.token, ...(position ? { headers: after(position) } : {}) })).body.status as string | undefined;
+  (await id.query('GET', `/api/tenants/${tenantId}`, { token: admin.token, ...(position ? { headers: after(position) } : {}) })).body.status as
+    string | undefined;
 
 const fixtureEnv = (extra: Record<string, string> = {}) => ({
-  ...ctx.env, PROVISIONER_GROUP: `${ctx.config.TOPIC_PREFIX}provisioner-fixture.${randomBytes(3).toString('hex')}`, ...extra,
+  ...ctx.env,
+  PROVISIONER_GROUP: `${ctx.config.TOPIC_PREFIX}provisioner-fixture.${randomBytes(3).toString('hex')}`,
+  ...extra,
 });
 
 t.test('a provisioner killed after CREATE DATABASE, before the migrations, completes on restart', async (t) => {
@@ -57,10 +62,13 @@ t.test('a provisioner killed after CREATE DATABASE, before the migrations, compl
   t.equal(await statusOf(tenant.tenantId), 'provisioning', 'the tenant still reads as provisioning');
 
   const restarted = spawnNode(t, 'test/support/provisioner-process.ts', [], fixtureEnv());
-  const provisioned = await eventually(async () => {
-    const rows = await eventsOf(tenant.tenantId, 'TenantProvisioned');
-    return rows.length > 0 ? rows : undefined;
-  }, { timeoutMs: 20_000 });
+  const provisioned = await eventually(
+    async () => {
+      const rows = await eventsOf(tenant.tenantId, 'TenantProvisioned');
+      return rows.length > 0 ? rows : undefined;
+    },
+    { timeoutMs: 20_000 },
+  );
   t.equal(provisioned.length, 1, 'one TenantProvisioned event');
   t.equal(provisioned[0]?.data.databaseName, tenant.databaseName);
   t.same(await tablesOf(ctx, tenant.databaseName), TENANT_TABLES, 'the tenant database has the tenant-schema tables');
@@ -70,32 +78,40 @@ t.test('a provisioner killed after CREATE DATABASE, before the migrations, compl
   t.pass('the query API reads the tenant as active');
   t.same(await eventsOf(tenant.tenantId, 'TenantProvisioningFailed'), [], 'the crash was not a recorded failure');
   // It provisions in its start-up catch-up, before it subscribes and installs its signal handlers.
-  await eventually(async () => (restarted.output().includes('provisioner-fixture: started') || undefined), { timeoutMs: 30_000 });
+  await eventually(async () => restarted.output().includes('provisioner-fixture: started') || undefined, { timeoutMs: 30_000 });
   t.same(await restarted.stop(), { code: 0, signal: null }, 'the restarted provisioner stops cleanly', { output: restarted.output() });
   const [created] = await eventsOf(tenant.tenantId, 'TenantCreated');
-  t.ok(await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`) >= created!.global_position, 'its checkpoint for the tenant is past the TenantCreated');
+  t.ok((await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`)) >= created!.global_position, 'its checkpoint for the tenant is past the TenantCreated');
 });
 
 t.test('provisioning twice is harmless', async (t) => {
   // The same tenant database again: nothing re-applied, nothing lost.
-  const [name] = await ctx.pool.anyFirst(sql.unsafe`select database_name from tenants where slug = 'crash-co'`) as string[];
+  const [name] = (await ctx.pool.anyFirst(sql.unsafe`select database_name from tenants where slug = 'crash-co'`)) as string[];
   await queryDatabase(ctx, name!, `insert into projection_checkpoints (projection, position) values ('marker', 42)`);
   await provisionTenantDatabase(ctx.config.DATABASE_URL, name!, ctx.logger);
   await provisionTenantDatabase(ctx.config.DATABASE_URL, name!, ctx.logger);
   t.same((await queryDatabase(ctx, name!, 'select name from schema_migrations')).rows.length, 1, 'no migration ran again');
-  t.same((await queryDatabase(ctx, name!, `select position from projection_checkpoints where projection = 'marker'`)).rows, [{ position: '42' }], 'and no data was lost');
+  t.same(
+    (await queryDatabase(ctx, name!, `select position from projection_checkpoints where projection = 'marker'`)).rows,
+    [{ position: '42' }],
+    'and no data was lost',
+  );
 
   // A fresh database, provisioned by two racing calls and then once more.
   const fresh = `tenant_twice_${randomBytes(4).toString('hex')}`;
   t.teardown(() => ctx.admin(`drop database if exists "${fresh}" with (force)`).then(() => undefined));
   const raced = await Promise.allSettled([1, 2, 3].map(() => provisionTenantDatabase(ctx.config.DATABASE_URL, fresh, ctx.logger)));
-  t.same(raced.map((r) => r.status === 'rejected' ? (r.reason as Error).message : r.status), ['fulfilled', 'fulfilled', 'fulfilled'], 'three concurrent provisionings all succeed');
+  t.same(
+    raced.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : r.status)),
+    ['fulfilled', 'fulfilled', 'fulfilled'],
+    'three concurrent provisionings all succeed',
+  );
   await provisionTenantDatabase(ctx.config.DATABASE_URL, fresh, ctx.logger);
   t.same(await tablesOf(ctx, fresh), TENANT_TABLES);
   t.same((await queryDatabase(ctx, fresh, 'select name from schema_migrations')).rows.length, 1);
 
   // The projection given TenantCreated again (redelivery, a reset checkpoint): no second event.
-  const tenantId = await ctx.pool.oneFirst(sql.unsafe`select tenant_id from tenants where slug = 'crash-co'`) as string;
+  const tenantId = (await ctx.pool.oneFirst(sql.unsafe`select tenant_id from tenants where slug = 'crash-co'`)) as string;
   await ctx.pool.query(sql.unsafe`update projection_checkpoints set position = 0 where projection = ${`provisioner:${tenantId}`}`);
   t.equal(await newProvisioner().catchUp(tenantId, LATEST), 'done');
   t.equal((await eventsOf(tenantId, 'TenantProvisioned')).length, 1, 'still exactly one TenantProvisioned');
@@ -118,8 +134,11 @@ t.test('a failure appends TenantProvisioningFailed, and the retry succeeds once 
   t.equal(failed[0]?.data.attempt, 1, 'the first attempt failed');
   t.match(failed[0]?.data.reason, /001_documents\.sql.*"documents" already exists/, 'with the reason');
   t.same(await eventsOf(tenant.tenantId, 'TenantProvisioned'), []);
-  const lastFailure = await eventually(async () => (await ctx.pool.maybeOneFirst(sql.unsafe`
-    select last_failure from tenants where tenant_id = ${tenant.tenantId}`)) as string | null ?? undefined);
+  const lastFailure = await eventually(
+    async () =>
+      ((await ctx.pool.maybeOneFirst(sql.unsafe`
+    select last_failure from tenants where tenant_id = ${tenant.tenantId}`)) as string | null) ?? undefined,
+  );
   t.match(lastFailure, /already exists/, 'the read model keeps the last failure');
   t.equal(await statusOf(tenant.tenantId), 'provisioning', 'the tenant is still provisioning');
 
@@ -146,8 +165,15 @@ t.test('a failure appends TenantProvisioningFailed, and the retry succeeds once 
   const provisioned = await eventsOf(tenant.tenantId, 'TenantProvisioned');
   t.equal(provisioned.length, 1, 'then provisioned, by a retry');
   const failures = await eventsOf(tenant.tenantId, 'TenantProvisioningFailed');
-  t.ok(failures.every((f) => f.global_position < provisioned[0]!.global_position), `after ${failures.length} recorded failure(s)`);
-  t.same(failures.map((f) => f.data.attempt), failures.map((_, i) => i + 1), 'attempts are numbered');
+  t.ok(
+    failures.every((f) => f.global_position < provisioned[0]!.global_position),
+    `after ${failures.length} recorded failure(s)`,
+  );
+  t.same(
+    failures.map((f) => f.data.attempt),
+    failures.map((_, i) => i + 1),
+    'attempts are numbered',
+  );
   t.same(await tablesOf(ctx, tenant.databaseName), TENANT_TABLES);
   t.equal(await ctx.pool.maybeOneFirst(sql.unsafe`select last_failure from tenants where tenant_id = ${tenant.tenantId}`), null, 'the failure is cleared');
   t.same(provisioner.status(), {}, 'nothing is set aside');
@@ -165,16 +191,19 @@ t.test('TenantDeleted drops the database only after the read model shows the ten
   t.equal(deleted.status, 202);
   const probe = newProvisioner();
   t.equal(await probe.catchUp(tenant.tenantId, LATEST), 'paused', 'the provisioner waits for the read side');
-  t.ok(await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`) < deleted.body.position, 'its checkpoint stays before the TenantDeleted');
+  t.ok((await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`)) < deleted.body.position, 'its checkpoint stays before the TenantDeleted');
   t.ok(await databaseExists(ctx, tenant.databaseName), 'and the database is still there');
   t.equal(await ctx.pool.oneFirst(sql.unsafe`select status from tenants where tenant_id = ${tenant.tenantId}`), 'active', 'which still serves the tenant');
 
   mainProjector = await parts.project(mainProjection(parts.services.pool, parts.services.topics));
   const listed = await id.query('GET', '/api/tenants', { token: admin.token, headers: after(deleted.body.position) });
-  t.notOk(listed.body.items.some((x: { id: string }) => x.id === tenant.tenantId), 'the read model shows it deleted');
+  t.notOk(
+    listed.body.items.some((x: { id: string }) => x.id === tenant.tenantId),
+    'the read model shows it deleted',
+  );
   t.equal(await probe.catchUp(tenant.tenantId, LATEST), 'done', 'then the provisioner goes on');
   t.notOk(await databaseExists(ctx, tenant.databaseName), 'and the database is dropped');
-  t.ok(await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`) >= deleted.body.position);
+  t.ok((await checkpointOf(ctx.pool, `provisioner:${tenant.tenantId}`)) >= deleted.body.position);
 });
 
 t.test('a tenant deleted before it was provisioned does not block provisioning', async (t) => {
@@ -188,7 +217,7 @@ t.test('a tenant deleted before it was provisioned does not block provisioning',
   provisioner = await parts.project(newProvisioner());
   await id.waitUntilActive(admin.token, next.tenantId, 20_000);
   t.pass('the next tenant is provisioned');
-  await eventually(async () => (!(await databaseExists(ctx, ghost.databaseName)) || undefined));
+  await eventually(async () => !(await databaseExists(ctx, ghost.databaseName)) || undefined);
   t.pass('the deleted tenant has no database');
   t.same(await eventsOf(ghost.tenantId, 'TenantProvisioned'), [], 'nor was it marked provisioned');
   t.same(provisioner.status(), {}, 'nothing is set aside');

@@ -15,23 +15,38 @@ for (const slug of ['rb-one', 'rb-two', 'rb-three']) {
   let position = 0;
   const ids: string[] = [];
   for (let i = 0; i < 4; i++) {
-    const up = await uploadOk(s, tenant.admin.token, tenant.tenantId, { data: Buffer.from(`${slug} content ${i % 2}`), filename: `f${i}.txt`, fields: { title: `Doc ${i}`, tags: i % 2 ? 'odd' : 'even' } });
+    const up = await uploadOk(s, tenant.admin.token, tenant.tenantId, {
+      data: Buffer.from(`${slug} content ${i % 2}`),
+      filename: `f${i}.txt`,
+      fields: { title: `Doc ${i}`, tags: i % 2 ? 'odd' : 'even' },
+    });
     ids.push(up.id);
   }
-  position = (await s.id.command('PUT', `/api/tenants/${tenant.tenantId}/documents/${ids[0]}`, { token: tenant.admin.token, body: { title: 'Renamed' } })).body.position;
+  position = (await s.id.command('PUT', `/api/tenants/${tenant.tenantId}/documents/${ids[0]}`, { token: tenant.admin.token, body: { title: 'Renamed' } })).body
+    .position;
   position = (await s.id.command('DELETE', `/api/tenants/${tenant.tenantId}/documents/${ids[1]}`, { token: tenant.admin.token })).body.position;
   await s.id.query('GET', `/api/tenants/${tenant.tenantId}/documents`, { token: tenant.admin.token, headers: after(position) });
   tenants.push({ ...tenant, slug, ids });
 }
-const [one, two, three] = tenants as [typeof tenants[number], typeof tenants[number], typeof tenants[number]];
+const [one, two, three] = tenants as [(typeof tenants)[number], (typeof tenants)[number], (typeof tenants)[number]];
 const snapshot = async (tenantId: string) => ({
   files: await tenantQuery(ctx, tenantId, 'select * from files order by file_id'),
   documents: await tenantQuery(ctx, tenantId, 'select * from documents order by document_id'),
 });
 const live = Object.fromEntries(await Promise.all(tenants.map(async (x) => [x.tenantId, await snapshot(x.tenantId)] as const)));
-const rebuild = (args: string[], env: Record<string, string> = {}) => runNode(t, 'scripts/rebuild.ts', args, { ...ctx.env, LOG_LEVEL: 'info', ...env }, 120_000);
-const lines = (output: string) => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
-const results = (output: string): Record<string, Record<string, any>> => Object.fromEntries(lines(output).filter((l) => /target result/.test(l.msg)).map((l) => [l.target, l]));
+const rebuild = (args: string[], env: Record<string, string> = {}) =>
+  runNode(t, 'scripts/rebuild.ts', args, { ...ctx.env, LOG_LEVEL: 'info', ...env }, 120_000);
+const lines = (output: string) =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>);
+const results = (output: string): Record<string, Record<string, any>> =>
+  Object.fromEntries(
+    lines(output)
+      .filter((l) => /target result/.test(l.msg))
+      .map((l) => [l.target, l]),
+  );
 
 t.test('a dry run compares without swapping, and names the rows that differ', async (t) => {
   const equal = await rebuild(['--tenant', 'rb-one', '--dry-run']);
@@ -44,7 +59,11 @@ t.test('a dry run compares without swapping, and names the rows that differ', as
   const found = results(differs.output)[one.tenantId];
   t.equal(found?.result, 'differs');
   t.match(found?.differences, [{ table: 'documents', changed: 1, missing: 0, extra: 0, examples: [{ key: `(${one.ids[2]})`, kind: 'changed' }] }]);
-  t.equal((await tenantQuery(ctx, one.tenantId, 'select title from documents where document_id = $1', [one.ids[2]]))[0]?.title, 'tampered', 'the dry run swapped nothing');
+  t.equal(
+    (await tenantQuery(ctx, one.tenantId, 'select title from documents where document_id = $1', [one.ids[2]]))[0]?.title,
+    'tampered',
+    'the dry run swapped nothing',
+  );
 
   const fixed = await rebuild(['--tenant', 'rb-one']);
   t.equal(fixed.code, 0, { output: fixed.output });
@@ -60,11 +79,20 @@ t.test('--all-tenants killed after its first tenant resumes without redoing it',
 
   const resumed = await rebuild(['--all-tenants']);
   t.equal(resumed.code, 0, { output: resumed.output });
-  t.ok(lines(resumed.output).some((l) => l.msg === 'resuming rebuild run' && l.runId === run.run_id && l.alreadyDone === 1 && l.toDo === 2), 'it resumed the same run');
+  t.ok(
+    lines(resumed.output).some((l) => l.msg === 'resuming rebuild run' && l.runId === run.run_id && l.alreadyDone === 1 && l.toDo === 2),
+    'it resumed the same run',
+  );
   t.notOk(results(resumed.output)[doneBefore[0].tenant_id], 'the finished tenant was not rebuilt again');
-  const doneAfter = await mainQuery(ctx, `select tenant_id, finished_at from rebuild_run_tenants where run_id = $1 and status = 'done' order by tenant_id`, [run.run_id]);
+  const doneAfter = await mainQuery(ctx, `select tenant_id, finished_at from rebuild_run_tenants where run_id = $1 and status = 'done' order by tenant_id`, [
+    run.run_id,
+  ]);
   t.equal(doneAfter.length, 3);
-  t.same(doneAfter.find((r: any) => r.tenant_id === doneBefore[0].tenant_id), doneBefore[0], 'its record is untouched');
+  t.same(
+    doneAfter.find((r: any) => r.tenant_id === doneBefore[0].tenant_id),
+    doneBefore[0],
+    'its record is untouched',
+  );
   t.ok((await mainQuery(ctx, 'select finished_at from rebuild_runs where run_id = $1', [run.run_id]))[0]?.finished_at, 'the run is finished');
   for (const x of tenants) t.same(await snapshot(x.tenantId), live[x.tenantId], `${x.slug} equals the live read model`);
 });
@@ -101,9 +129,12 @@ t.test('no consumer group is left behind', async (t) => {
   const admin = new Kafka({ brokers: ctx.config.KAFKA_BROKERS.split(','), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   t.teardown(() => admin.disconnect());
-  const left = await eventually(async () => {
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${ctx.config.TOPIC_PREFIX}ledgerline.rebuild.`));
-    return groups.length === 0 ? groups : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 1000 });
+  const left = await eventually(
+    async () => {
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(`${ctx.config.TOPIC_PREFIX}ledgerline.rebuild.`));
+      return groups.length === 0 ? groups : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 1000 },
+  );
   t.same(left, []);
 });

@@ -35,8 +35,17 @@ t.test('a rebuilt read model equals the live one', async (t) => {
   let position = 0;
   const ids: string[] = [];
   for (let i = 0; i < 6; i++) {
-    const mp = multipartBody([{ name: 'title', value: `Doc ${i}` }, { name: 'tags', value: i % 2 ? 'odd' : 'even' }, { name: 'file', filename: `f${i % 3}.txt`, data: Buffer.from(`content ${i % 3}`) }]);
-    const up = await system.command.inject({ method: 'POST', url: `/api/tenants/${tenantId}/documents`, headers: { authorization: `Bearer ${token}`, 'content-type': mp.contentType }, payload: mp.body });
+    const mp = multipartBody([
+      { name: 'title', value: `Doc ${i}` },
+      { name: 'tags', value: i % 2 ? 'odd' : 'even' },
+      { name: 'file', filename: `f${i % 3}.txt`, data: Buffer.from(`content ${i % 3}`) },
+    ]);
+    const up = await system.command.inject({
+      method: 'POST',
+      url: `/api/tenants/${tenantId}/documents`,
+      headers: { authorization: `Bearer ${token}`, 'content-type': mp.contentType },
+      payload: mp.body,
+    });
     t.equal(up.statusCode, 201, up.body);
     ids.push(up.json().id);
     position = up.json().position;
@@ -46,18 +55,35 @@ t.test('a rebuilt read model equals the live one', async (t) => {
   const listed = await query('GET', `/api/tenants/${tenantId}/documents`, { token, headers: { 'x-min-position': String(position) } });
   t.equal(listed.body.items.length, 5);
 
-  const tenantDb = await createDatabasePool(withDatabase(ctx.config.DATABASE_URL, tenant.body.slug ? (await ctx.pool.oneFirst(sql.unsafe`select database_name from tenants where tenant_id = ${tenantId}`)) as string : ''));
+  const tenantDb = await createDatabasePool(
+    withDatabase(
+      ctx.config.DATABASE_URL,
+      tenant.body.slug ? ((await ctx.pool.oneFirst(sql.unsafe`select database_name from tenants where tenant_id = ${tenantId}`)) as string) : '',
+    ),
+  );
   t.teardown(() => tenantDb.end());
   const liveTenant = await snapshot(tenantDb, ['files', 'documents']);
   const liveMain = await snapshot(ctx.pool, ['users', 'tenants', 'memberships']);
 
   const during = query('GET', `/api/tenants/${tenantId}/documents`, { token });
-  const rebuilt = await rebuildOne({ eventLog: ctx.eventLog, db: tenantDb, spec: tenantRebuild(ctx.pool, ctx.topics, tenantId), logger: ctx.logger, groupId: `${ctx.config.TOPIC_PREFIX}rebuild.t` });
+  const rebuilt = await rebuildOne({
+    eventLog: ctx.eventLog,
+    db: tenantDb,
+    spec: tenantRebuild(ctx.pool, ctx.topics, tenantId),
+    logger: ctx.logger,
+    groupId: `${ctx.config.TOPIC_PREFIX}rebuild.t`,
+  });
   t.equal((await during).status, 200, 'the query API answers while the rebuild runs');
   t.ok(rebuilt.applied > 0, `applied ${rebuilt.applied} events`);
   t.same(await snapshot(tenantDb, ['files', 'documents']), liveTenant, 'tenant read model after rebuild equals the live one');
 
-  await rebuildOne({ eventLog: ctx.eventLog, db: ctx.pool, spec: mainRebuild(ctx.pool, ctx.topics), logger: ctx.logger, groupId: `${ctx.config.TOPIC_PREFIX}rebuild.m` });
+  await rebuildOne({
+    eventLog: ctx.eventLog,
+    db: ctx.pool,
+    spec: mainRebuild(ctx.pool, ctx.topics),
+    logger: ctx.logger,
+    groupId: `${ctx.config.TOPIC_PREFIX}rebuild.m`,
+  });
   t.same(await snapshot(ctx.pool, ['users', 'tenants', 'memberships']), liveMain, 'main read models after rebuild equal the live ones');
 
   const after = await query('GET', `/api/tenants/${tenantId}/documents?tag=odd`, { token });

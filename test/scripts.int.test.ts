@@ -61,12 +61,15 @@ t.test('seed: creates the admin and the test tenant once; a second run changes n
   t.notOk(first.output.includes(ADMIN.password), 'the password is never printed');
   const after = await eventCount();
   const types = (await ctx.pool.anyFirst(sql.unsafe`select type from events order by global_position`)) as string[];
-  t.same(types, ['EmailClaimed', 'UserRegistered', 'LoginSucceeded', 'SlugClaimed', 'TenantCreated', 'TenantPlaced', 'MemberAdded', 'LoggedOut'],
-    'the same events as through the API (its own login and logout are on the audit trail too)');
+  t.same(
+    types,
+    ['EmailClaimed', 'UserRegistered', 'LoginSucceeded', 'SlugClaimed', 'TenantCreated', 'TenantPlaced', 'MemberAdded', 'LoggedOut'],
+    'the same events as through the API (its own login and logout are on the audit trail too)',
+  );
   const userId = await ctx.pool.oneFirst(sql.unsafe`select data->>'userId' from events where type = 'UserRegistered'`);
   const founder = await ctx.pool.one(sql.unsafe`select data->>'userId' as user_id, data->>'role' as role from events where type = 'MemberAdded'`);
-  t.same(founder, { user_id: userId, role: 'admin' }, 'the admin is the test tenant\'s admin');
-  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from sessions where revoked_at is null`)), 0, 'the seed\'s own session was ended');
+  t.same(founder, { user_id: userId, role: 'admin' }, "the admin is the test tenant's admin");
+  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from sessions where revoked_at is null`)), 0, "the seed's own session was ended");
 
   const second = await runNode(t, 'scripts/seed.ts', seedArgs, ctx.env);
   t.equal(second.code, 0, 'the second run exits 0', { output: second.output });
@@ -78,7 +81,10 @@ t.test('seed: creates the admin and the test tenant once; a second run changes n
   // The admin can log in with the given password, through a command API of the same database.
   const services = await createServices(loadConfig({ ...process.env, ...ctx.env }), ctx.logger);
   const api = await buildCommandApi(services);
-  t.teardown(async () => { await api.close(); await services.close(); });
+  t.teardown(async () => {
+    await api.close();
+    await services.close();
+  });
   const login = await client(api)('POST', '/api/auth/login', { body: ADMIN });
   t.equal(login.status, 200, 'the seeded admin logs in');
 
@@ -102,7 +108,7 @@ t.test('reset-dev refuses in production and without --yes', async (t) => {
 
 t.test('reset-dev --yes empties this installation: tenant databases, main schema, topics, objects', async (t) => {
   // What a provisioner and an upload would have left behind.
-  const tenantDatabase = await ctx.pool.oneFirst(sql.unsafe`select data->>'databaseName' from events where type = 'TenantCreated'`) as string;
+  const tenantDatabase = (await ctx.pool.oneFirst(sql.unsafe`select data->>'databaseName' from events where type = 'TenantCreated'`)) as string;
   await adminQuery(`create database "${tenantDatabase}"`);
   const key = `${ctx.config.S3_KEY_PREFIX}files/left-over`;
   await ctx.s3.internal.send(new PutObjectCommand({ Bucket: ctx.s3.bucket, Key: key, Body: 'left over' }));

@@ -28,14 +28,17 @@ t.test('an upload while S3 is down answers 503, appends nothing and leaves no ob
     // S3 goes away after the bytes are staged, just before they are copied to their final key
     // (a file larger than one 5 MiB part is staged, then copied; a small one is written once).
     let tripped = false;
-    s.system.services.s3.internal.middlewareStack.add((next, context) => async (args) => {
-      const key = (args.input as { Key?: string }).Key ?? '';
-      if (context.commandName === 'CreateMultipartUploadCommand' && key.includes('/files/') && !tripped) {
-        tripped = true;
-        await stack.stop('minio');
-      }
-      return next(args);
-    }, { step: 'initialize', name: 'stop-s3-before-copy' });
+    s.system.services.s3.internal.middlewareStack.add(
+      (next, context) => async (args) => {
+        const key = (args.input as { Key?: string }).Key ?? '';
+        if (context.commandName === 'CreateMultipartUploadCommand' && key.includes('/files/') && !tripped) {
+          tripped = true;
+          await stack.stop('minio');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'stop-s3-before-copy' },
+    );
     const large = Buffer.concat([PDF('S3 fails half-way'), Buffer.alloc(6 * 1024 * 1024, 7)]);
     const midway = await upload(s, a.admin.token, a.tenantId, { data: large, filename: 'midway.pdf', contentType: 'application/pdf' });
     t.ok(tripped, 'S3 stopped between staging and copying');
@@ -51,14 +54,22 @@ t.test('an upload while S3 is down answers 503, appends nothing and leaves no ob
     await s.ctx.s3.internal.send(new PutObjectCommand({ Bucket: s.ctx.s3.bucket, Key: unreferenced, Body: 'orphan' }));
 
     const young = await sweepOrphanObjects({ s3: s.system.services.s3, pool: s.ctx.pool, minAgeMs: 60_000 });
-    t.same(young, { stagedDeleted: 0, unreferencedDeleted: 0, multipartAborted: 0 }, 'objects younger than the minimum age are left alone (an upload may be in flight)');
+    t.same(
+      young,
+      { stagedDeleted: 0, unreferencedDeleted: 0, multipartAborted: 0 },
+      'objects younger than the minimum age are left alone (an upload may be in flight)',
+    );
     const swept = await sweepOrphanObjects({ s3: s.system.services.s3, pool: s.ctx.pool, minAgeMs: 0, now: new Date(Date.now() + 1000) });
     t.equal(swept.stagedDeleted, 1, 'the sweeper removes the staged object');
     t.equal(swept.unreferencedDeleted, 1, 'and the unreferenced copy');
     const left = await listKeys(s.ctx, 'tenants/');
     t.same(left, [(await eventsOf(s.ctx, 'FileStored'))[0]!.data.s3Key], 'only the stored file of the acknowledged upload is left');
     t.ok(await objectExists(s.ctx, left[0]!), 'and it is intact');
-    const download = await s.system.query.inject({ method: 'GET', url: `/api/tenants/${a.tenantId}/documents/${kept.id}/download`, headers: { authorization: `Bearer ${a.admin.token}` } });
+    const download = await s.system.query.inject({
+      method: 'GET',
+      url: `/api/tenants/${a.tenantId}/documents/${kept.id}/download`,
+      headers: { authorization: `Bearer ${a.admin.token}` },
+    });
     t.equal(download.statusCode, 200, 'the document uploaded before the outage still downloads');
   });
 });

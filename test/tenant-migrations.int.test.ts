@@ -21,16 +21,30 @@ await cp(tenantMigrations(), dir, { recursive: true });
 const alpha = await tenantWith(s, 'mig-alpha');
 const beta = await tenantWith(s, 'mig-beta');
 await uploadOk(s, alpha.admin.token, alpha.tenantId, { data: Buffer.from('alpha content'), filename: 'a.txt', fields: { title: 'Short title' } });
-await uploadOk(s, beta.admin.token, beta.tenantId, { data: Buffer.from('beta content'), filename: 'b.txt', fields: { title: 'A title far too long for the new forty character rule' } });
+await uploadOk(s, beta.admin.token, beta.tenantId, {
+  data: Buffer.from('beta content'),
+  filename: 'b.txt',
+  fields: { title: 'A title far too long for the new forty character rule' },
+});
 const betaDoc = await uploadOk(s, beta.admin.token, beta.tenantId, { data: Buffer.from('beta content two'), filename: 'b2.txt', fields: { title: 'Fine' } });
 const MIGRATION_2 = `alter table documents add column summary text;
 update documents set summary = 'about ' || title;
 alter table documents add constraint documents_title_short check (length(title) <= 40);\n`;
 
 const migrateTenants = (args: string[]) => runNode(t, 'scripts/migrate-tenants.ts', ['--dir', dir, ...args], { ...ctx.env, LOG_LEVEL: 'info' }, 90_000);
-const lines = (output: string) => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
-const resultsOf = (output: string): Record<string, Record<string, any>> => Object.fromEntries(lines(output).filter((l) => /tenant result/.test(l.msg)).map((l) => [l.tenant, l]));
-const hasSummary = async (tenantId: string) => (await tenantQuery(ctx, tenantId, `select 1 from information_schema.columns where table_name = 'documents' and column_name = 'summary'`)).length === 1;
+const lines = (output: string) =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>);
+const resultsOf = (output: string): Record<string, Record<string, any>> =>
+  Object.fromEntries(
+    lines(output)
+      .filter((l) => /tenant result/.test(l.msg))
+      .map((l) => [l.tenant, l]),
+  );
+const hasSummary = async (tenantId: string) =>
+  (await tenantQuery(ctx, tenantId, `select 1 from information_schema.columns where table_name = 'documents' and column_name = 'summary'`)).length === 1;
 
 t.test('status and dry run show the new file without changing any tenant; the dry run finds the tenant it would fail on', async (t) => {
   await writeFile(join(dir, '002_document_summary.sql'), MIGRATION_2);
@@ -57,10 +71,13 @@ t.test('the run migrates the tenant it can, reports the one it cannot, and exits
   t.equal(results['mig-alpha']?.result, 'migrated');
   t.same(results['mig-alpha']?.applied, ['002_document_summary.sql']);
   t.equal(results['mig-beta']?.result, 'failed');
-  t.ok(lines(run.output).some((l) => l.msg === 'migrate:tenants finished with failures' && l.failed === 1 && l.succeeded === 1), 'the summary counts both');
-  t.same(await tenantQuery(ctx, alpha.tenantId, 'select summary from documents'), [{ summary: 'about Short title' }], 'alpha\'s existing rows were backfilled');
+  t.ok(
+    lines(run.output).some((l) => l.msg === 'migrate:tenants finished with failures' && l.failed === 1 && l.succeeded === 1),
+    'the summary counts both',
+  );
+  t.same(await tenantQuery(ctx, alpha.tenantId, 'select summary from documents'), [{ summary: 'about Short title' }], "alpha's existing rows were backfilled");
   const recorded = await tenantQuery(ctx, alpha.tenantId, `select checksum from schema_migrations where name = '002_document_summary.sql'`);
-  t.equal(recorded[0]?.checksum, createHash('sha256').update(MIGRATION_2).digest('hex'), 'with the file\'s checksum');
+  t.equal(recorded[0]?.checksum, createHash('sha256').update(MIGRATION_2).digest('hex'), "with the file's checksum");
   t.notOk(await hasSummary(beta.tenantId), 'beta is untouched (its transaction rolled back)');
 
   // The operator fixes beta's data, then migrates that one tenant.
@@ -71,11 +88,17 @@ t.test('the run migrates the tenant it can, reports the one it cannot, and exits
   t.notOk(resultsOf(fixed.output)['mig-alpha'], 'only the named tenant was touched');
   const again = await migrateTenants([]);
   t.equal(again.code, 0, { output: again.output });
-  t.same(Object.values(resultsOf(again.output)).map((r) => r.result), ['up to date', 'up to date']);
+  t.same(
+    Object.values(resultsOf(again.output)).map((r) => r.result),
+    ['up to date', 'up to date'],
+  );
 
   const history = await migrateTenants(['--history', '--tenant', alpha.tenantId]);
   t.equal(history.code, 0);
-  t.same(resultsOf(history.output)['mig-alpha']?.history.map((h: { name: string }) => h.name), ['001_documents.sql', '002_document_summary.sql']);
+  t.same(
+    resultsOf(history.output)['mig-alpha']?.history.map((h: { name: string }) => h.name),
+    ['001_documents.sql', '002_document_summary.sql'],
+  );
 });
 
 t.test('a tenant another runner is migrating is reported, the others go on', async (t) => {

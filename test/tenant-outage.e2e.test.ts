@@ -33,10 +33,13 @@ t.test('an unreachable tenant database is set aside with its reason; the others 
   t.notOk(tenantProjector.status()[b.tenantId], 'the other tenant is not set aside');
 
   await shut(true);
-  const readA = await eventually(async () => {
-    const answer = await s.id.query('GET', `/api/tenants/${a.tenantId}/documents/${docA.id}`, { token: a.admin.token });
-    return answer.status === 200 ? answer : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 200 });
+  const readA = await eventually(
+    async () => {
+      const answer = await s.id.query('GET', `/api/tenants/${a.tenantId}/documents/${docA.id}`, { token: a.admin.token });
+      return answer.status === 200 ? answer : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200 },
+  );
   t.equal(readA.body.id, docA.id, 'the upload accepted during the outage is projected once the database is back');
   await eventually(async () => (tenantProjector.status()[a.tenantId] ? undefined : true));
   t.pass('the scope is no longer set aside');

@@ -11,8 +11,9 @@ import { after, eventually, mainQuery, startDocumentSystem, tenantPlacement, ten
 import { runNode } from './support/identity-helpers.ts';
 
 const mainUrl = process.env.DATABASE_URL ?? 'postgres://ledgerline:ledgerline@127.0.0.1:55432/ledgerline';
-const pg2Url = parseTenantServers(process.env.TENANT_SERVERS ?? '', mainUrl).get('pg2')
-  ?? `postgres://ledgerline:ledgerline@127.0.0.1:${process.env.LEDGERLINE_PG2_PORT ?? '55433'}/ledgerline`;
+const pg2Url =
+  parseTenantServers(process.env.TENANT_SERVERS ?? '', mainUrl).get('pg2') ??
+  `postgres://ledgerline:ledgerline@127.0.0.1:${process.env.LEDGERLINE_PG2_PORT ?? '55433'}/ledgerline`;
 const TENANT_SERVERS = `main=${mainUrl},pg2=${pg2Url}`;
 const serverUrl: Record<string, string> = { main: mainUrl, pg2: pg2Url };
 
@@ -22,13 +23,21 @@ const { ctx } = s;
 async function databaseExists(server: string, database: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: serverUrl[server] });
   await client.connect();
-  try { return (await client.query('select 1 from pg_database where datname = $1', [database])).rowCount === 1; } finally { await client.end(); }
+  try {
+    return (await client.query('select 1 from pg_database where datname = $1', [database])).rowCount === 1;
+  } finally {
+    await client.end();
+  }
 }
 
 async function documentsOn(server: string, database: string): Promise<number> {
   const client = new pg.Client({ connectionString: withDatabase(serverUrl[server]!, database) });
   await client.connect();
-  try { return Number((await client.query('select count(*) from documents')).rows[0].count); } finally { await client.end(); }
+  try {
+    return Number((await client.query('select count(*) from documents')).rows[0].count);
+  } finally {
+    await client.end();
+  }
 }
 
 const listCount = async (token: string, tenantId: string, headers: Record<string, string> = {}) => {
@@ -48,7 +57,11 @@ t.test('new tenants go to the server with the fewest tenants; the database is cr
   t.ok(await databaseExists('pg2', two.database), 'the database is on pg2');
   t.notOk(await databaseExists('main', two.database), 'and not on main');
   const placed = await mainQuery(ctx, `select data from events where type = 'TenantPlaced' and tenant_id = $1`, [second.tenantId]);
-  t.same(placed.map((e) => e.data), [{ tenantId: second.tenantId, server: 'pg2', database: two.database }], 'TenantPlaced on the log names the server, never its URL');
+  t.same(
+    placed.map((e) => e.data),
+    [{ tenantId: second.tenantId, server: 'pg2', database: two.database }],
+    'TenantPlaced on the log names the server, never its URL',
+  );
 });
 
 t.test('a request may name the server; an unknown one is a 400', async (t) => {
@@ -73,7 +86,11 @@ t.test('documents of a tenant on pg2 are written, projected and read there', asy
 t.test('migrate:tenants finds each tenant database on its own server', async (t) => {
   const run = await runNode(t, 'scripts/migrate-tenants.ts', ['--status'], { ...ctx.env, LOG_LEVEL: 'info' }, 60_000);
   t.equal(run.code, 0, { output: run.output });
-  const rows = run.output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => l.tenant && l.server);
+  const rows = run.output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.tenant && l.server);
   t.same(new Set(rows.map((r) => `${r.tenant}@${r.server}`)), new Set(['place-one@main', 'place-two@pg2', 'place-named@pg2']));
 });
 
@@ -104,7 +121,10 @@ t.test('a tenant moves online while a client writes and reads, and moves back', 
     }
   })();
 
-  for (const [to, from] of [['pg2', 'main'], ['main', 'pg2']] as const) {
+  for (const [to, from] of [
+    ['pg2', 'main'],
+    ['main', 'pg2'],
+  ] as const) {
     const move = await runNode(t, 'scripts/tenants.ts', ['move', 'place-one', '--to', to, '--drain-ms', '1000'], { ...ctx.env, LOG_LEVEL: 'info' }, 120_000);
     t.equal(move.code, 0, `moved to ${to}`, { output: move.output });
     t.equal((await tenantPlacement(ctx, tenantId)).server, to, `the placement map says ${to}`);

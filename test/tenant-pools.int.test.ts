@@ -9,10 +9,13 @@ import { sql } from '../core/adapters/db.ts';
 const ctx = await createTestContext(t);
 const names = [uniqueId('tpa_'), uniqueId('tpb_'), uniqueId('tpc_'), uniqueId('tpd_')];
 for (const name of names) await adminQuery(`create database ${name}`);
-t.teardown(async () => { for (const name of names) await adminQuery(`drop database if exists ${name} with (force)`); });
+t.teardown(async () => {
+  for (const name of names) await adminQuery(`drop database if exists ${name} with (force)`);
+});
 const [slow, ...others] = names as [string, ...string[]];
 
-const connectionsTo = async (name: string) => Number((await adminQuery('select count(*)::int as n from pg_stat_activity where datname = $1', [name])).rows[0].n);
+const connectionsTo = async (name: string) =>
+  Number((await adminQuery('select count(*)::int as n from pg_stat_activity where datname = $1', [name])).rows[0].n);
 
 t.test('cycling through more tenants than the cap while a slow query runs: the query succeeds', async (t) => {
   const pools = createTenantPools({ mainUri: ctx.config.DATABASE_URL, poolSize: 1, maxPools: 2, graceMs: 200 });
@@ -31,7 +34,7 @@ t.test('cycling through more tenants than the cap while a slow query runs: the q
       }
     }
   }
-  t.same(failures, [], 'the other tenants\' reads all succeed');
+  t.same(failures, [], "the other tenants' reads all succeed");
   t.equal(await running, 'survived', 'the slow query on the least recently used pool completes');
   t.equal(await queued, 'queued too', 'and so does the request waiting for its connection');
   t.ok(pools.size() <= 2, `at most maxPools in use (${pools.size()})`);

@@ -25,9 +25,19 @@ const changedAt = '2024-06-01T10:00:00.000Z';
 // What the code before this change wrote: the same event type at schemaVersion 1 (inserted as
 // such: today's append refuses data that does not match the current schema).
 await ctx.pool.transaction(async (tx) => {
-  await appendToStreams(tx, [{ streamId, expectedVersion: 0, events: [
-    { type: 'UserRegistered', data: { userId, email: 'old@example.com', displayName: 'Old', registeredAt: '2024-01-01T00:00:00.000Z' } },
-  ] }], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date(changedAt) }, domainEventRegistry, topicOf(ctx.config.TOPIC_PREFIX));
+  await appendToStreams(
+    tx,
+    [
+      {
+        streamId,
+        expectedVersion: 0,
+        events: [{ type: 'UserRegistered', data: { userId, email: 'old@example.com', displayName: 'Old', registeredAt: '2024-01-01T00:00:00.000Z' } }],
+      },
+    ],
+    { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date(changedAt) },
+    domainEventRegistry,
+    topicOf(ctx.config.TOPIC_PREFIX),
+  );
   const position = await tx.oneFirst(sql.unsafe`
     insert into events (event_id, stream_id, stream_version, type, schema_version, category, tenant_id, data, actor, correlation_id, causation_id, occurred_at)
     values (${randomUUID()}, ${streamId}, 2, 'UserPasswordChanged', 1, 'platform', null, ${sql.jsonb({ userId, changedAt })}, ${userId}, ${randomUUID()}, null, ${changedAt})
@@ -43,11 +53,25 @@ t.test('the events table keeps version 1 as written', async (t) => {
 
 t.test('the command path folds version 2', async (t) => {
   const seen: UserEvent[] = [];
-  const watching = { ...userDecider, evolve: (state: UserState, event: UserEvent) => { seen.push(event); return userDecider.evolve(state, event); } };
+  const watching = {
+    ...userDecider,
+    evolve: (state: UserState, event: UserEvent) => {
+      seen.push(event);
+      return userDecider.evolve(state, event);
+    },
+  };
   const store = createEventStreams(ctx.pool, domainEventRegistry, topicOf(ctx.config.TOPIC_PREFIX));
-  await executeCommand(store, [decision(watching, streamId, (state: UserState) => ({
-    type: 'UpdateProfile' as const, data: { userId, actorId: userId, displayName: state.status === 'registered' ? state.displayName : 'x', now: changedAt },
-  }))], { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, { respond: () => undefined });
+  await executeCommand(
+    store,
+    [
+      decision(watching, streamId, (state: UserState) => ({
+        type: 'UpdateProfile' as const,
+        data: { userId, actorId: userId, displayName: state.status === 'registered' ? state.displayName : 'x', now: changedAt },
+      })),
+    ],
+    { tenantId: null, actor: userId, correlationId: randomUUID(), causationId: null, occurredAt: new Date() },
+    { respond: () => undefined },
+  );
   t.same(seen.find((e) => e.type === 'UserPasswordChanged')?.data, v2, 'the decider saw v2');
   const { state } = await loadAggregate(ctx.pool, streamId, userDecider);
   t.match(state, { status: 'registered', passwordChangedAt: changedAt });
@@ -63,12 +87,23 @@ t.test('a rebuild from the Kafka log sees version 2, while Kafka keeps version 1
   await startTestRelay(ctx, t);
   await eventually(async () => ((await unpublishedCount(ctx)) === 0 ? true : undefined));
   const applied: StoredEvent[] = [];
-  const apply: RebuildSpec['apply'] = async (_tx, event) => { applied.push(event); };
+  const apply: RebuildSpec['apply'] = async (_tx, event) => {
+    applied.push(event);
+  };
   await rebuildOne({
-    eventLog: ctx.eventLog, db: ctx.pool, logger: ctx.logger, groupId: `${ctx.config.TOPIC_PREFIX}upcasting-rebuild`,
+    eventLog: ctx.eventLog,
+    db: ctx.pool,
+    logger: ctx.logger,
+    groupId: `${ctx.config.TOPIC_PREFIX}upcasting-rebuild`,
     spec: {
-      name: 'upcasting-test', tables: [], checkpointKey: 'upcasting-test', topics: [ctx.topics.platform], belongs: () => true,
-      createBuilder: () => bufferingBuilder(apply), apply, loadAfter: async () => [],
+      name: 'upcasting-test',
+      tables: [],
+      checkpointKey: 'upcasting-test',
+      topics: [ctx.topics.platform],
+      belongs: () => true,
+      createBuilder: () => bufferingBuilder(apply),
+      apply,
+      loadAfter: async () => [],
     },
   });
   const changed = applied.find((e) => e.type === 'UserPasswordChanged');

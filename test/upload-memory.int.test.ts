@@ -31,9 +31,12 @@ t.test(`a ${SIZE / GiB} GiB upload keeps the command API's RSS growth under 64 M
 
   // Started as npm start, compose and the Dockerfile start it, with the same V8 flags.
   const server = spawn(process.execPath, ['--max-semi-space-size=4', 'command-api/server.ts'], {
-    env: { ...process.env, ...ctx.env, COMMAND_API_PORT: '0', RELAY_ENABLED: 'false', LOG_LEVEL: 'info', NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...ctx.env, COMMAND_API_PORT: '0', RELAY_ENABLED: 'false', LOG_LEVEL: 'info', NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  t.teardown(() => { server.kill('SIGKILL'); });
+  t.teardown(() => {
+    server.kill('SIGKILL');
+  });
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: server.stdout }).on('line', (line) => {
       const match = /listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
@@ -43,32 +46,48 @@ t.test(`a ${SIZE / GiB} GiB upload keeps the command API's RSS growth under 64 M
   });
 
   const boundary = 'ledgerline-memory-test';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   const chunk = randomBytes(1024 * 1024);
-  const upload = (size: number, hash = createHash('sha256')) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port, method: 'POST', path: `/api/tenants/${created.body.id}/documents`,
-      headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': String(head.length + size + tail.length) },
-    }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+  const upload = (size: number, hash = createHash('sha256')) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: `/api/tenants/${created.body.id}/documents`,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            'content-length': String(head.length + size + tail.length),
+          },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
+      req.on('error', reject);
+      let sent = 0;
+      const pump = () => {
+        let ok = sent > 0 || req.write(head);
+        while (ok && sent < size) {
+          const piece = size - sent >= chunk.length ? chunk : chunk.subarray(0, size - sent);
+          hash.update(piece);
+          sent += piece.length;
+          ok = req.write(piece);
+        }
+        if (sent >= size) req.end(tail);
+        else req.once('drain', pump);
+      };
+      pump();
     });
-    req.on('error', reject);
-    let sent = 0;
-    const pump = () => {
-      let ok = sent > 0 || req.write(head);
-      while (ok && sent < size) {
-        const piece = size - sent >= chunk.length ? chunk : chunk.subarray(0, size - sent);
-        hash.update(piece);
-        sent += piece.length;
-        ok = req.write(piece);
-      }
-      if (sent >= size) req.end(tail); else req.once('drain', pump);
-    };
-    pump();
-  });
 
   // Warm-up: the first upload loads the S3 multipart code paths; measure growth after it.
   t.equal((await upload(12 * 1024 * 1024)).status, 201);
@@ -78,12 +97,17 @@ t.test(`a ${SIZE / GiB} GiB upload keeps the command API's RSS growth under 64 M
   let peak = baseline;
   let breakdown = '';
   const sampler = setInterval(() => {
-    void rssBytes(server.pid!).then(async (rss) => {
-      if (rss <= peak) return;
-      peak = rss;
-      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      breakdown = metrics.split('\n').filter((l) => /nodejs_|resident/.test(l) && !l.startsWith('#')).join('; ');
-    }).catch(() => {});
+    void rssBytes(server.pid!)
+      .then(async (rss) => {
+        if (rss <= peak) return;
+        peak = rss;
+        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        breakdown = metrics
+          .split('\n')
+          .filter((l) => /nodejs_|resident/.test(l) && !l.startsWith('#'))
+          .join('; ');
+      })
+      .catch(() => {});
   }, 50);
   const started = performance.now();
   const answer = await upload(SIZE, expected);

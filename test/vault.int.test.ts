@@ -15,8 +15,10 @@ const ctx = await createTestContext(t);
 const logger = ctx.logger;
 const newKey = () => randomBytes(32).toString('hex');
 const secretFor = (jwtKey: string) => ({
-  DATABASE_URL: ctx.config.DATABASE_URL, JWT_SECRET: jwtKey,
-  S3_ACCESS_KEY_ID: ctx.config.S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: ctx.config.S3_SECRET_ACCESS_KEY,
+  DATABASE_URL: ctx.config.DATABASE_URL,
+  JWT_SECRET: jwtKey,
+  S3_ACCESS_KEY_ID: ctx.config.S3_ACCESS_KEY_ID,
+  S3_SECRET_ACCESS_KEY: ctx.config.S3_SECRET_ACCESS_KEY,
 });
 // Wrong on purpose: a process that works with these in its environment took its secrets from Vault.
 const DECOY_ENV = { DATABASE_URL: 'postgres://nobody:wrong@127.0.0.1:1/nothing', JWT_SECRET: 'decoy-jwt-secret-from-the-environment-0123456789' };
@@ -40,22 +42,32 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a real API process and waits until it answers /health. */
-async function startApi(tt: Parameters<typeof spawnNode>[0], entry: 'command-api/server.ts' | 'query-api/server.ts', env: Record<string, string>): Promise<{ url: string; child: Child }> {
+async function startApi(
+  tt: Parameters<typeof spawnNode>[0],
+  entry: 'command-api/server.ts' | 'query-api/server.ts',
+  env: Record<string, string>,
+): Promise<{ url: string; child: Child }> {
   const port = await freePort();
   const portVariable = entry.startsWith('command') ? 'COMMAND_API_PORT' : 'QUERY_API_PORT';
   const child = spawnNode(tt, entry, [], { ...ctx.env, ...DECOY_ENV, LOG_LEVEL: 'info', [portVariable]: String(port), ...env });
   const url = `http://127.0.0.1:${port}`;
-  await until(`${entry} to answer`, async () => {
-    if (child.output().includes('"level":60')) throw new Error(child.output());
-    return (await fetch(`${url}/health`)).ok ? true : undefined;
-  }, 180_000).catch((err: Error) => { throw new Error(`${err.message}\n${child.output()}`); }); // generous: a loaded 2-core machine
+  await until(
+    `${entry} to answer`,
+    async () => {
+      if (child.output().includes('"level":60')) throw new Error(child.output());
+      return (await fetch(`${url}/health`)).ok ? true : undefined;
+    },
+    180_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${child.output()}`);
+  }); // generous: a loaded 2-core machine
   return { url, child };
 }
 
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
-t.test('login and read: AppRole login, the KV v2 secret, and nothing outside the role\'s path', async (t) => {
+t.test("login and read: AppRole login, the KV v2 secret, and nothing outside the role's path", async (t) => {
   const key = newKey();
   const v = await createTestVault(t, { secret: secretFor(key) });
   const session = await openVaultSession(vaultOptionsFrom(v.env));
@@ -64,8 +76,11 @@ t.test('login and read: AppRole login, the KV v2 secret, and nothing outside the
   t.equal(session.status().logins, 1);
 
   const other = await createTestVault(t, { secret: secretFor(newKey()) });
-  await t.rejects(openVaultSession(vaultOptionsFrom({ ...v.env, VAULT_KV_PATH: other.path })), /refused reading .* permission denied/,
-    'a role cannot read another role\'s secret');
+  await t.rejects(
+    openVaultSession(vaultOptionsFrom({ ...v.env, VAULT_KV_PATH: other.path })),
+    /refused reading .* permission denied/,
+    "a role cannot read another role's secret",
+  );
   await t.rejects(openVaultSession(vaultOptionsFrom({ ...v.env, VAULT_SECRET_ID: 'not-the-secret-id' })), /refused the AppRole login/);
 });
 
@@ -98,7 +113,9 @@ t.test('rotation: a running process signs new tokens with the rotated JWT key an
   const [command, query] = await Promise.all([startApi(t, 'command-api/server.ts', env), startApi(t, 'query-api/server.ts', env)]);
   const user = { email: `rotation-${v.id}@example.com`, password: 'correct horse battery staple', displayName: 'Rotation' };
   t.equal((await fetch(`${command.url}/api/auth/register`, json(user))).status, 201);
-  const login = async () => ((await (await fetch(`${command.url}/api/auth/login`, json({ email: user.email, password: user.password }))).json()) as { access_token: string }).access_token;
+  const login = async () =>
+    ((await (await fetch(`${command.url}/api/auth/login`, json({ email: user.email, password: user.password }))).json()) as { access_token: string })
+      .access_token;
   const accepted = async (token: string) => [
     (await fetch(`${query.url}/api/tenants`, bearer(token))).status,
     (await fetch(`${command.url}/api/auth/password`, { ...json({}), ...bearer(token) })).status,
@@ -110,7 +127,7 @@ t.test('rotation: a running process signs new tokens with the rotated JWT key an
 
   const before = await login();
   t.equal(decodeJwt(before).header.kid, keyId(oldKey), 'tokens name the key that signed them');
-  t.ok(hmacValid(before, oldKey), 'signed with the key from Vault, not the environment\'s');
+  t.ok(hmacValid(before, oldKey), "signed with the key from Vault, not the environment's");
   t.same(await accepted(before), [200, 400], 'both APIs accept it (the password change answers 400 for its empty body, after authentication)');
 
   const newKeyValue = newKey();
@@ -144,19 +161,30 @@ t.test('Vault down at start-up: the process stops naming it, unless VAULT_FALLBA
   t.match(down.output(), new RegExp(`Vault at http://127.0.0.1:${closed} is unreachable`));
   t.notMatch(down.output(), /"secret"|VAULT_SECRET_ID=secret/, 'the secret id is not printed');
 
-  const fallback = await startApi(t, 'query-api/server.ts', { ...unreachable, VAULT_FALLBACK_TO_ENV: 'true', DATABASE_URL: ctx.config.DATABASE_URL, JWT_SECRET: ctx.config.JWT_SECRET });
+  const fallback = await startApi(t, 'query-api/server.ts', {
+    ...unreachable,
+    VAULT_FALLBACK_TO_ENV: 'true',
+    DATABASE_URL: ctx.config.DATABASE_URL,
+    JWT_SECRET: ctx.config.JWT_SECRET,
+  });
   t.match(fallback.child.output(), /"level":40.*VAULT_FALLBACK_TO_ENV=true: Vault is unreachable/, 'it runs, and warns');
   await fallback.child.stop();
 
   // Refusal is not unreachability: a wrong secret id never falls back to the environment.
   const v = await createTestVault(t, { secret: secretFor(newKey()) });
-  const refused = spawnNode(t, 'query-api/server.ts', [], { ...ctx.env, ...v.env, VAULT_SECRET_ID: 'wrong', VAULT_FALLBACK_TO_ENV: 'true', QUERY_API_PORT: String(await freePort()) });
+  const refused = spawnNode(t, 'query-api/server.ts', [], {
+    ...ctx.env,
+    ...v.env,
+    VAULT_SECRET_ID: 'wrong',
+    VAULT_FALLBACK_TO_ENV: 'true',
+    QUERY_API_PORT: String(await freePort()),
+  });
   t.equal((await refused.exited).code, 78);
   t.match(refused.output(), /refused the AppRole login/);
 });
 
 t.test('the test Vault is the real server', async (t) => {
-  const health = await rootClient().health() as { version?: string; sealed?: boolean };
+  const health = (await rootClient().health()) as { version?: string; sealed?: boolean };
   t.match(health.version, /^2\.7\.2/, 'OpenBao 2.7.2');
   t.equal(health.sealed, false);
 });

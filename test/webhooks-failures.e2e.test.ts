@@ -10,9 +10,15 @@ import { loadConfig } from '../core/adapters/config.ts';
 import { sql } from '../core/adapters/db.ts';
 
 const ctx = await createTestContext(t, {
-  WEBHOOK_ALLOW_PRIVATE: 'loopback', WEBHOOK_TIMEOUT_MS: '8000', WEBHOOK_POLL_INTERVAL_MS: '50',
-  WEBHOOK_RETRY_FIRST_DELAY_MS: '100', WEBHOOK_RETRY_MAX_DELAY_MS: '400', WEBHOOK_RETRY_WINDOW_MS: '1500',
-  WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES: '2', WEBHOOK_CONCURRENCY: '4', WEBHOOK_TENANT_CONCURRENCY: '2',
+  WEBHOOK_ALLOW_PRIVATE: 'loopback',
+  WEBHOOK_TIMEOUT_MS: '8000',
+  WEBHOOK_POLL_INTERVAL_MS: '50',
+  WEBHOOK_RETRY_FIRST_DELAY_MS: '100',
+  WEBHOOK_RETRY_MAX_DELAY_MS: '400',
+  WEBHOOK_RETRY_WINDOW_MS: '1500',
+  WEBHOOK_DISABLE_AFTER_FAILED_DELIVERIES: '2',
+  WEBHOOK_CONCURRENCY: '4',
+  WEBHOOK_TENANT_CONCURRENCY: '2',
 });
 const system = await startSystem(t, ctx);
 const id = identity(system);
@@ -24,7 +30,9 @@ async function adminWithTenant(slug: string) {
   let renames = 0;
   const base = `/api/tenants/${tenant.tenantId}/webhooks`;
   return {
-    admin, tenantId: tenant.tenantId, base,
+    admin,
+    tenantId: tenant.tenantId,
+    base,
     async subscribe(url: string) {
       const answer = await command('POST', base, { token: admin.token, body: { url, events: ['TenantRenamed'] } });
       if (answer.status !== 201) throw new Error(`subscribe: ${answer.status} ${JSON.stringify(answer.body)}`);
@@ -71,17 +79,28 @@ t.test('after a run of given-up deliveries the subscription is disabled, visibly
   const first = await acme.rename();
   const second = await acme.rename();
   const third = await acme.rename();
-  const disabled = await eventually(async () => {
-    const answer = await query('GET', `${acme.base}/${hook.id}`, { token: acme.admin.token });
-    return answer.body.enabled === false ? answer.body : undefined;
-  }, { timeoutMs: 30_000 });
+  const disabled = await eventually(
+    async () => {
+      const answer = await query('GET', `${acme.base}/${hook.id}`, { token: acme.admin.token });
+      return answer.body.enabled === false ? answer.body : undefined;
+    },
+    { timeoutMs: 30_000 },
+  );
   t.match(disabled, { enabled: false, disabledReason: 'failures' }, 'the admin sees why');
-  const events = await ctx.pool.any(sql.unsafe`
-    select actor, data from events where type = 'WebhookDisabled' and data->>'webhookId' = ${hook.id}`) as unknown as { actor: string; data: any }[];
-  t.match(events, [{ actor: 'system:webhooks', data: { reason: 'failures', failedDeliveries: 2, tenantId: acme.tenantId } }], 'one WebhookDisabled event, by the worker');
+  const events = (await ctx.pool.any(sql.unsafe`
+    select actor, data from events where type = 'WebhookDisabled' and data->>'webhookId' = ${hook.id}`)) as unknown as { actor: string; data: any }[];
+  t.match(
+    events,
+    [{ actor: 'system:webhooks', data: { reason: 'failures', failedDeliveries: 2, tenantId: acme.tenantId } }],
+    'one WebhookDisabled event, by the worker',
+  );
   const attempts = (await acme.attempts(hook.id)).reverse();
   t.ok(attempts.filter((a) => a.outcome === 'retrying').length >= 2, `retried (${attempts.length} attempts)`);
-  t.same(attempts.filter((a) => a.outcome === 'failed').map((a) => a.eventType), ['TenantRenamed', 'TenantRenamed'], 'two deliveries given up');
+  t.same(
+    attempts.filter((a) => a.outcome === 'failed').map((a) => a.eventType),
+    ['TenantRenamed', 'TenantRenamed'],
+    'two deliveries given up',
+  );
   const namesSeen = [...new Set(receiver.received.map((r) => r.json.data.name))];
   t.same(namesSeen, [first, second], 'the third event was never sent: it was cancelled with the subscription');
   t.notOk(namesSeen.includes(third));
@@ -128,7 +147,9 @@ t.test("one tenant's dead receivers do not slow another tenant's deliveries (mea
   const during = await latencies(healthy, fast, 8);
   const elapsed = performance.now() - started;
   const withDead = summary(during);
-  t.comment(`healthy tenant, event to receipt: alone p50 ${baseline.p50} ms, max ${baseline.max} ms; beside a tenant with 5 hanging subscriptions (8 s timeout, 20 deliveries, 4 slots, 2 per tenant): p50 ${withDead.p50} ms, max ${withDead.max} ms`);
+  t.comment(
+    `healthy tenant, event to receipt: alone p50 ${baseline.p50} ms, max ${baseline.max} ms; beside a tenant with 5 hanging subscriptions (8 s timeout, 20 deliveries, 4 slots, 2 per tenant): p50 ${withDead.p50} ms, max ${withDead.max} ms`,
+  );
   t.ok(dead.received.length >= 2, `the dead receivers were being tried meanwhile (${dead.received.length} requests hanging or timed out)`);
   // Queued behind the dead tenant, a delivery would wait out an 8 s timeout.
   t.ok(withDead.max < 8000, `no delivery waited for the dead tenant's timeouts (max ${withDead.max} ms over ${Math.round(elapsed)} ms)`);

@@ -10,8 +10,12 @@ import { messageIdOf } from '../projectors/webhooks/projection.ts';
 import { PDF, uploadOk } from './support/document-helpers.ts';
 
 const ctx = await createTestContext(t, {
-  WEBHOOK_ALLOW_PRIVATE: 'loopback', WEBHOOK_TIMEOUT_MS: '1000', WEBHOOK_POLL_INTERVAL_MS: '50',
-  WEBHOOK_RETRY_FIRST_DELAY_MS: '100', WEBHOOK_RETRY_MAX_DELAY_MS: '500', WEBHOOK_RETRY_WINDOW_MS: '60000',
+  WEBHOOK_ALLOW_PRIVATE: 'loopback',
+  WEBHOOK_TIMEOUT_MS: '1000',
+  WEBHOOK_POLL_INTERVAL_MS: '50',
+  WEBHOOK_RETRY_FIRST_DELAY_MS: '100',
+  WEBHOOK_RETRY_MAX_DELAY_MS: '500',
+  WEBHOOK_RETRY_WINDOW_MS: '60000',
 });
 const system = await startSystem(t, ctx);
 const id = identity(system);
@@ -71,8 +75,18 @@ t.test('bad subscriptions are refused with a code: scheme, event types, private 
   t.same(await refused('http://user:pw@127.0.0.1/x'), [400, 'INVALID_WEBHOOK_URL'], 'no credentials (they would be on the log)');
   t.same(await refused('http://127.0.0.1:9/x', ['DocumentExploded']), [400, 'UNKNOWN_EVENT_TYPE']);
   t.same(await refused('http://127.0.0.1:9/x', []), [400, 'VALIDATION_FAILED']);
-  for (const url of ['http://10.1.2.3/hook', 'http://192.168.1.10/hook', 'https://172.16.0.1/', 'http://169.254.169.254/latest/meta-data',
-    'http://[fd00::1]/hook', 'http://[fe80::1]/hook', 'http://0.0.0.0:8080/', 'http://224.0.0.1/', 'http://[::ffff:10.0.0.1]/', 'http://0x0a000001/']) {
+  for (const url of [
+    'http://10.1.2.3/hook',
+    'http://192.168.1.10/hook',
+    'https://172.16.0.1/',
+    'http://169.254.169.254/latest/meta-data',
+    'http://[fd00::1]/hook',
+    'http://[fe80::1]/hook',
+    'http://0.0.0.0:8080/',
+    'http://224.0.0.1/',
+    'http://[::ffff:10.0.0.1]/',
+    'http://0x0a000001/',
+  ]) {
     t.same(await refused(url), [422, 'WEBHOOK_URL_NOT_ALLOWED'], `${url} is refused (only loopback is allowed here)`);
   }
   const unnamed = await command('POST', base, { token: admin.token, body: { url: 'http://no-such-host.invalid/hook', events: ['*'] } });
@@ -116,7 +130,7 @@ t.test('users and viewers get 403 on every webhook route, other tenants 404', as
   t.equal((await command('DELETE', `${base}/${hook.id}`, { token: admin.token })).status, 200);
 });
 
-t.test('deliveries: signed, the public envelope, in the tenant\'s order, listed with their outcome', async (t) => {
+t.test("deliveries: signed, the public envelope, in the tenant's order, listed with their outcome", async (t) => {
   const receiver = await startReceiver(t);
   const hook = await subscribe(receiver.url);
   const positions: number[] = [];
@@ -128,7 +142,11 @@ t.test('deliveries: signed, the public envelope, in the tenant\'s order, listed 
     t.doesNotThrow(() => verify(hook.secret, request), `${request.id} verifies`);
     t.equal(request.id, messageIdOf(request.json.eventId, hook.id), 'webhook-id: the event and the subscription');
     t.equal(request.headers['content-type'], 'application/json');
-    t.same(Object.keys(request.json).sort(), ['actor', 'data', 'eventId', 'occurredAt', 'schemaVersion', 'streamId', 'streamVersion', 'tenantId', 'type'], 'the public envelope, no internal fields');
+    t.same(
+      Object.keys(request.json).sort(),
+      ['actor', 'data', 'eventId', 'occurredAt', 'schemaVersion', 'streamId', 'streamVersion', 'tenantId', 'type'],
+      'the public envelope, no internal fields',
+    );
   }
   t.throws(() => verify(`whsec_${Buffer.alloc(32, 1).toString('base64')}`, receiver.received[0]!), 'another secret does not verify');
   const tampered = { ...receiver.received[0]!, body: receiver.received[0]!.body.replace('Hooked', 'Hijacked') };
@@ -137,7 +155,10 @@ t.test('deliveries: signed, the public envelope, in the tenant\'s order, listed 
   await eventually(async () => ((await query('GET', `${base}/${hook.id}/deliveries`, { token: admin.token })).body.items?.length === 6 ? true : undefined));
   const listed = await query('GET', `${base}/${hook.id}/deliveries?limit=4`, { token: admin.token });
   t.match(listed.body.items[0], { outcome: 'delivered', statusCode: 200, attempt: 1, eventType: 'TenantRenamed', error: null, responseBody: 'thanks' });
-  t.ok(listed.body.items.every((a: any) => Number.isInteger(a.durationMs) && a.durationMs >= 0), 'each attempt has its duration');
+  t.ok(
+    listed.body.items.every((a: any) => Number.isInteger(a.durationMs) && a.durationMs >= 0),
+    'each attempt has its duration',
+  );
   const next = await query('GET', `${base}/${hook.id}/deliveries?limit=4&before=${listed.body.nextBefore}`, { token: admin.token });
   t.equal(next.body.items.length, 2, 'the second page holds the rest');
   t.equal(next.body.nextBefore, null);
@@ -150,10 +171,19 @@ t.test('an upload reaches a subscription to DocumentCreated, and only that event
   await rename();
   const document = await uploadOk({ ctx, system, id }, admin.token, tenant.tenantId, { data: PDF('quarterly'), filename: 'q3.pdf', fields: { title: 'Q3' } });
   const request = await eventually(async () => receiver.received[0]);
-  t.match(request.json, { type: 'DocumentCreated', tenantId: tenant.tenantId, actor: admin.userId, data: { documentId: document.id, filename: 'q3.pdf', title: 'Q3' } });
+  t.match(request.json, {
+    type: 'DocumentCreated',
+    tenantId: tenant.tenantId,
+    actor: admin.userId,
+    data: { documentId: document.id, filename: 'q3.pdf', title: 'Q3' },
+  });
   t.doesNotThrow(() => verify(hook.secret, request));
   await new Promise((resolve) => setTimeout(resolve, 300));
-  t.same(receiver.received.map((r) => r.json.type), ['DocumentCreated'], 'no TenantRenamed, FileStored or DocumentAttached');
+  t.same(
+    receiver.received.map((r) => r.json.type),
+    ['DocumentCreated'],
+    'no TenantRenamed, FileStored or DocumentAttached',
+  );
   await command('DELETE', `${base}/${hook.id}`, { token: admin.token });
 });
 
@@ -163,7 +193,9 @@ t.test('500s and timeouts are retried, and order holds behind them', async (t) =
   const hook = await subscribe(receiver.url);
   for (let i = 0; i < 4; i++) await rename();
   const expected = Array.from({ length: 4 }, (_, i) => `Hooked ${renames - 3 + i}`);
-  await eventually(async () => (firstArrivals(receiver.received).length >= 4 && names(receiver.received.slice(3)).length >= 4 ? true : undefined), { timeoutMs: 30_000 });
+  await eventually(async () => (firstArrivals(receiver.received).length >= 4 && names(receiver.received.slice(3)).length >= 4 ? true : undefined), {
+    timeoutMs: 30_000,
+  });
   t.same(names(receiver.received.slice(0, 3)), [expected[0], expected[0], expected[0]], 'the first event was tried three times before anything else');
   t.same(names(receiver.received.slice(3)), expected, 'then every event in order');
   const attempts = (await query('GET', `${base}/${hook.id}/deliveries`, { token: admin.token })).body.items.reverse();
@@ -185,10 +217,13 @@ t.test('a receiver down for a while gets every event afterwards, each webhook-id
   const downSince = performance.now();
   for (let i = 0; i < 5; i++) await rename();
   const expected = Array.from({ length: 5 }, (_, i) => `Hooked ${renames - 4 + i}`);
-  await eventually(async () => {
-    const answer = await query('GET', `${base}/${hook.id}/deliveries`, { token: admin.token });
-    return answer.body.items?.filter((a: any) => /ECONNREFUSED/.test(a.error ?? '')).length >= 3 ? true : undefined;
-  }, { timeoutMs: 20_000 });
+  await eventually(
+    async () => {
+      const answer = await query('GET', `${base}/${hook.id}/deliveries`, { token: admin.token });
+      return answer.body.items?.filter((a: any) => /ECONNREFUSED/.test(a.error ?? '')).length >= 3 ? true : undefined;
+    },
+    { timeoutMs: 20_000 },
+  );
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3000 - (performance.now() - downSince))));
   await receiver.open();
   t.comment(`receiver was down for ${Math.round(performance.now() - downSince)} ms`);

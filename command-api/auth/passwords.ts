@@ -45,7 +45,7 @@ export function createPasswords(options: { cost: number; concurrency: number }) 
      * for the timing.
      */
     async verify(password: string, hash: string | null): Promise<boolean> {
-      const candidate = hash ?? await dummyHash;
+      const candidate = hash ?? (await dummyHash);
       const tooLong = Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
       const matches = await gate.run(() => bcrypt.compare(password.slice(0, 200), candidate));
       return matches && hash !== null && !tooLong;

@@ -24,10 +24,17 @@ export async function credentialRateLimits(app: App, pool: DatabasePool, limits:
 
   return function guard(route: string) {
     const byIp = app.createRateLimit({ max: limits.AUTH_RATE_LIMIT_PER_IP, timeWindow, keyGenerator: (request) => `${route}:ip:${request.ip}` });
-    const byAccount = app.createRateLimit({ max: limits.AUTH_RATE_LIMIT_PER_ACCOUNT, timeWindow, keyGenerator: (request) => `${route}:account:${accounts.get(request) ?? ''}` });
+    const byAccount = app.createRateLimit({
+      max: limits.AUTH_RATE_LIMIT_PER_ACCOUNT,
+      timeWindow,
+      keyGenerator: (request) => `${route}:account:${accounts.get(request) ?? ''}`,
+    });
     return async (request: FastifyRequest, account: string): Promise<void> => {
       accounts.set(request, account);
-      for (const [limit, what] of [[byIp, 'from this address'], [byAccount, 'for this account']] as const) {
+      for (const [limit, what] of [
+        [byIp, 'from this address'],
+        [byAccount, 'for this account'],
+      ] as const) {
         const outcome = await limit(request);
         if (!outcome.isAllowed && outcome.isExceeded) {
           throw retryLaterError(429, 'RATE_LIMITED', `too many attempts ${what}; retry in ${outcome.ttlInSeconds} s`, outcome.ttlInSeconds);

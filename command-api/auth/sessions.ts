@@ -11,9 +11,14 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest('
 
 const RemainingRow = rowSchema(Type.Object({ remaining: Type.Number() }));
 
-const RefreshRow = rowSchema(Type.Object({
-  session_id: Type.String(), user_id: Type.String(), rotated: Type.Boolean(), live: Type.Boolean(),
-}));
+const RefreshRow = rowSchema(
+  Type.Object({
+    session_id: Type.String(),
+    user_id: Type.String(),
+    rotated: Type.Boolean(),
+    live: Type.Boolean(),
+  }),
+);
 
 /** Sessions and rotating refresh tokens, in the shared database every API instance checks. */
 export function createSessions(app: FastifyInstance, pool: DatabasePool, config: Config) {
@@ -36,7 +41,13 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
       insert into refresh_tokens (token_hash, session_id, expires_at)
       values (${hashToken(refreshToken)}, ${sessionId}, now() + make_interval(secs => ${remaining}))`);
     const accessToken = app.signAccessToken({ sub: userId, sid: sessionId, typ: 'access' });
-    return { access_token: accessToken, refresh_token: refreshToken, token_type: 'Bearer', expires_in: config.ACCESS_TOKEN_TTL_SECONDS, refresh_expires_in: remaining };
+    return {
+      access_token: accessToken,
+      refresh_token: refreshToken,
+      token_type: 'Bearer',
+      expires_in: config.ACCESS_TOKEN_TTL_SECONDS,
+      refresh_expires_in: remaining,
+    };
   }
 
   return {
@@ -52,7 +63,8 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
      * whole session (the token family) is revoked, the thief's and the owner's tokens alike.
      */
     async refresh(refreshToken: string, onReuse: (userId: string, sessionId: string) => Promise<void>): Promise<TokenAnswer> {
-      type Outcome = { error: 'INVALID_REFRESH_TOKEN' | 'SESSION_REVOKED' } | { error: 'REFRESH_TOKEN_REUSED'; userId: string; sessionId: string } | { tokens: TokenAnswer };
+      type Outcome =
+        { error: 'INVALID_REFRESH_TOKEN' | 'SESSION_REVOKED' } | { error: 'REFRESH_TOKEN_REUSED'; userId: string; sessionId: string } | { tokens: TokenAnswer };
       const outcome = await pool.transaction(async (tx): Promise<Outcome> => {
         const row = await tx.maybeOne(sql.type(RefreshRow)`
           select s.session_id, s.user_id, r.rotated_at is not null as rotated,
@@ -74,9 +86,10 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
       if ('error' in outcome) {
         // Recorded after the revocation committed: the session ends even if the record fails.
         if (outcome.error === 'REFRESH_TOKEN_REUSED') await onReuse(outcome.userId, outcome.sessionId);
-        const message = outcome.error === 'REFRESH_TOKEN_REUSED'
-          ? 'this refresh token was already used; the session has been revoked'
-          : 'the refresh token is invalid, expired or revoked';
+        const message =
+          outcome.error === 'REFRESH_TOKEN_REUSED'
+            ? 'this refresh token was already used; the session has been revoked'
+            : 'the refresh token is invalid, expired or revoked';
         throw httpError(401, outcome.error, message);
       }
       return outcome.tokens;

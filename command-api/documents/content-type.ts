@@ -36,7 +36,7 @@ export function detectContentType(head: Buffer, filename: string, claimed: strin
 
 function looksLikeText(head: Buffer): boolean {
   if (head.length === 0) return false;
-  return !head.some((b) => b === 0 || (b < 0x09) || (b > 0x0d && b < 0x20 && b !== 0x1b));
+  return !head.some((b) => b === 0 || b < 0x09 || (b > 0x0d && b < 0x20 && b !== 0x1b));
 }
 
 /**

@@ -18,8 +18,10 @@ export function createFileQueries(db: Queryable) {
     },
     /** The content-identity stream a file id was stored in (its FileStored event). */
     async fileStreamOf(fileId: string): Promise<string> {
-      return String(await db.oneFirst(sql.unsafe`
-        select stream_id from events where type = 'FileStored' and data->>'fileId' = ${fileId} order by global_position limit 1`));
+      return String(
+        await db.oneFirst(sql.unsafe`
+        select stream_id from events where type = 'FileStored' and data->>'fileId' = ${fileId} order by global_position limit 1`),
+      );
     },
   };
 }

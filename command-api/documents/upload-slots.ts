@@ -22,7 +22,8 @@ export function createUploadSlots(limits: { perUser: number; perProcess: number 
       released = true;
       total--;
       const left = (byUser.get(userId) ?? 1) - 1;
-      if (left === 0) byUser.delete(userId); else byUser.set(userId, left);
+      if (left === 0) byUser.delete(userId);
+      else byUser.set(userId, left);
     };
   }
 

@@ -6,8 +6,10 @@ import { sql, type DatabasePool } from '../../core/adapters/db.ts';
  * quota is a guard against runaway creation, not an exact count.
  */
 export async function liveTenantsCreatedBy(pool: DatabasePool, userId: string): Promise<number> {
-  return Number(await pool.oneFirst(sql.unsafe`
+  return Number(
+    await pool.oneFirst(sql.unsafe`
     select count(*) from events c
     where c.type = 'TenantCreated' and c.data->>'createdBy' = ${userId}
-      and not exists (select 1 from events d where d.stream_id = c.stream_id and d.type = 'TenantDeleted')`));
+      and not exists (select 1 from events d where d.stream_id = c.stream_id and d.type = 'TenantDeleted')`),
+  );
 }

@@ -15,7 +15,9 @@ import { accessFrom, requireRole, tenantReads, type TenantAccess } from '../tena
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 422: ErrorResponse };
 const WebhookParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), webhookId: Type.String({ format: 'uuid' }) });
 const EventFilter = Type.Array(Type.String({ minLength: 1, maxLength: 100 }), {
-  minItems: 1, maxItems: 100, description: 'event types (see the event catalogue), or ["*"] for every event of the tenant',
+  minItems: 1,
+  maxItems: 100,
+  description: 'event types (see the event catalogue), or ["*"] for every event of the tenant',
 });
 const Url = Type.String({ minLength: 1, maxLength: 2000, description: 'http or https; must resolve to public addresses' });
 const Description = Type.String({ maxLength: 500 });
@@ -36,75 +38,114 @@ export async function webhookRoutes(app: App, options: { store: EventStreams; co
     await assertPublicUrl(requireWebhookUrl(url), allowed);
   }
 
-  app.post('/api/tenants/:tenantId/webhooks', {
-    schema: {
-      tags: ['webhooks'], summary: 'Subscribe a URL to the tenant\'s events (admin); the answer holds the signing secret, once', ...secured,
-      params: TenantParams,
-      body: Type.Object({ url: Url, events: EventFilter, description: Type.Optional(Description) }, { additionalProperties: false }),
-      response: { 201: WithSecret, ...errors },
-    },
-  }, async (request, reply) => {
-    const { tenantId } = request.params;
-    const webhookId = randomUUID();
-    const secret = newWebhookSecret();
-    return webhookCommand(request, reply, tenantId, webhookId, {
-      statusCode: 201,
-      // The caller's role is checked (in the plan) before the URL's host is resolved.
-      command: (access) => ({
-        type: 'SubscribeWebhook',
-        data: { ...facts(request, tenantId, access), webhookId, url: request.body.url, events: request.body.events, description: request.body.description ?? '' },
-      }),
-      check: () => requireReachableUrl(request.body.url),
-      inTransaction: (tx) => createWebhookSecretQueries(tx).store(webhookId, 1, secret),
-      body: { secret },
-    });
-  });
-
-  app.put('/api/tenants/:tenantId/webhooks/:webhookId', {
-    schema: {
-      tags: ['webhooks'], summary: "Change a webhook's url, events, description, or enable/disable it (admin)", ...secured, params: WebhookParams,
-      body: Type.Object({ url: Type.Optional(Url), events: Type.Optional(EventFilter), description: Type.Optional(Description), enabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }),
-      response: { 200: CommandAccepted, ...errors },
-    },
-  }, async (request, reply) => {
-    const { tenantId, webhookId } = request.params;
-    const { url } = request.body;
-    return webhookCommand(request, reply, tenantId, webhookId, {
-      command: (access) => ({ type: 'UpdateWebhook', data: { ...facts(request, tenantId, access), ...request.body } }),
-      ...(url === undefined ? {} : { check: () => requireReachableUrl(url) }),
-    });
-  });
-
-  app.post('/api/tenants/:tenantId/webhooks/:webhookId/rotate-secret', {
-    schema: {
-      tags: ['webhooks'], summary: 'Replace the signing secret (admin); the previous one keeps signing beside it for a day', ...secured, params: WebhookParams,
-      response: { 200: Type.Object({ ...WithSecret.properties, previousSecretValidUntil: Type.String() }), ...errors },
-    },
-  }, async (request, reply) => {
-    const { tenantId, webhookId } = request.params;
-    const secret = newWebhookSecret();
-    const previousValidUntil = new Date(Date.now() + config.WEBHOOK_SECRET_OVERLAP_SECONDS * 1000).toISOString();
-    // The version the rotation gives the secret, from the state it is decided on (each attempt).
-    let secretVersion = 0;
-    return webhookCommand(request, reply, tenantId, webhookId, {
-      command: (access, state) => {
-        secretVersion = state.status === 'enabled' || state.status === 'disabled' ? state.secretVersion + 1 : 0;
-        return { type: 'RotateWebhookSecret', data: { ...facts(request, tenantId, access), previousValidUntil } };
+  app.post(
+    '/api/tenants/:tenantId/webhooks',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: "Subscribe a URL to the tenant's events (admin); the answer holds the signing secret, once",
+        ...secured,
+        params: TenantParams,
+        body: Type.Object({ url: Url, events: EventFilter, description: Type.Optional(Description) }, { additionalProperties: false }),
+        response: { 201: WithSecret, ...errors },
       },
-      inTransaction: (tx) => createWebhookSecretQueries(tx).store(webhookId, secretVersion, secret, previousValidUntil),
-      body: { secret, previousSecretValidUntil: previousValidUntil },
-    });
-  });
+    },
+    async (request, reply) => {
+      const { tenantId } = request.params;
+      const webhookId = randomUUID();
+      const secret = newWebhookSecret();
+      return webhookCommand(request, reply, tenantId, webhookId, {
+        statusCode: 201,
+        // The caller's role is checked (in the plan) before the URL's host is resolved.
+        command: (access) => ({
+          type: 'SubscribeWebhook',
+          data: {
+            ...facts(request, tenantId, access),
+            webhookId,
+            url: request.body.url,
+            events: request.body.events,
+            description: request.body.description ?? '',
+          },
+        }),
+        check: () => requireReachableUrl(request.body.url),
+        inTransaction: (tx) => createWebhookSecretQueries(tx).store(webhookId, 1, secret),
+        body: { secret },
+      });
+    },
+  );
 
-  app.delete('/api/tenants/:tenantId/webhooks/:webhookId', {
-    schema: { tags: ['webhooks'], summary: 'Remove a webhook (admin); its pending deliveries are dropped', ...secured, params: WebhookParams, response: { 200: CommandAccepted, ...errors } },
-  }, async (request, reply) => {
-    const { tenantId, webhookId } = request.params;
-    return webhookCommand(request, reply, tenantId, webhookId, {
-      command: (access) => ({ type: 'RemoveWebhook', data: facts(request, tenantId, access) }),
-      inTransaction: (tx) => createWebhookSecretQueries(tx).forget(webhookId),
-    });
-  });
+  app.put(
+    '/api/tenants/:tenantId/webhooks/:webhookId',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: "Change a webhook's url, events, description, or enable/disable it (admin)",
+        ...secured,
+        params: WebhookParams,
+        body: Type.Object(
+          { url: Type.Optional(Url), events: Type.Optional(EventFilter), description: Type.Optional(Description), enabled: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: CommandAccepted, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { tenantId, webhookId } = request.params;
+      const { url } = request.body;
+      return webhookCommand(request, reply, tenantId, webhookId, {
+        command: (access) => ({ type: 'UpdateWebhook', data: { ...facts(request, tenantId, access), ...request.body } }),
+        ...(url === undefined ? {} : { check: () => requireReachableUrl(url) }),
+      });
+    },
+  );
+
+  app.post(
+    '/api/tenants/:tenantId/webhooks/:webhookId/rotate-secret',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Replace the signing secret (admin); the previous one keeps signing beside it for a day',
+        ...secured,
+        params: WebhookParams,
+        response: { 200: Type.Object({ ...WithSecret.properties, previousSecretValidUntil: Type.String() }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { tenantId, webhookId } = request.params;
+      const secret = newWebhookSecret();
+      const previousValidUntil = new Date(Date.now() + config.WEBHOOK_SECRET_OVERLAP_SECONDS * 1000).toISOString();
+      // The version the rotation gives the secret, from the state it is decided on (each attempt).
+      let secretVersion = 0;
+      return webhookCommand(request, reply, tenantId, webhookId, {
+        command: (access, state) => {
+          secretVersion = state.status === 'enabled' || state.status === 'disabled' ? state.secretVersion + 1 : 0;
+          return { type: 'RotateWebhookSecret', data: { ...facts(request, tenantId, access), previousValidUntil } };
+        },
+        inTransaction: (tx) => createWebhookSecretQueries(tx).store(webhookId, secretVersion, secret, previousValidUntil),
+        body: { secret, previousSecretValidUntil: previousValidUntil },
+      });
+    },
+  );
+
+  app.delete(
+    '/api/tenants/:tenantId/webhooks/:webhookId',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Remove a webhook (admin); its pending deliveries are dropped',
+        ...secured,
+        params: WebhookParams,
+        response: { 200: CommandAccepted, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { tenantId, webhookId } = request.params;
+      return webhookCommand(request, reply, tenantId, webhookId, {
+        command: (access) => ({ type: 'RemoveWebhook', data: facts(request, tenantId, access) }),
+        inTransaction: (tx) => createWebhookSecretQueries(tx).forget(webhookId),
+      });
+    },
+  );
 
   function facts(request: FastifyRequest, tenantId: string, access: TenantAccess) {
     return { tenantId, actorId: request.actor.userId, actorRole: access.role, now: new Date().toISOString() };
@@ -115,17 +156,24 @@ export async function webhookRoutes(app: App, options: { store: EventStreams; co
    * (users and viewers 403, outsiders 404), then `check` (I/O such as DNS), then the decision.
    * `inTransaction` writes the secret rows with the events; If-Match is honoured.
    */
-  function webhookCommand(request: FastifyRequest, reply: FastifyReply, tenantId: string, webhookId: string, options: {
-    command: (access: TenantAccess, state: WebhookState) => WebhookCommand;
-    check?: () => Promise<void>;
-    inTransaction?: (tx: DatabaseTransactionConnection) => Promise<void>;
-    statusCode?: 200 | 201;
-    body?: Record<string, unknown>;
-  }) {
+  function webhookCommand(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    tenantId: string,
+    webhookId: string,
+    options: {
+      command: (access: TenantAccess, state: WebhookState) => WebhookCommand;
+      check?: () => Promise<void>;
+      inTransaction?: (tx: DatabaseTransactionConnection) => Promise<void>;
+      statusCode?: 200 | 201;
+      body?: Record<string, unknown>;
+    },
+  ) {
     const ifMatch = ifMatchVersion(request);
     const streamId = webhookStreamId(webhookId);
     return answerCommand(store, request, reply, {
-      actor: request.actor.userId, tenantId,
+      actor: request.actor.userId,
+      tenantId,
       decisions: {
         reads: tenantReads(tenantId),
         decide: async (loaded) => {

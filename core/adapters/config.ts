@@ -8,7 +8,10 @@ import { parseTenantServers } from './tenant-servers.ts';
 const DEV_JWT_SECRET = 'dev-only-secret-change-me-0123456789abcdef';
 const Settings = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'production' }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
   HOST: Type.String({ default: '127.0.0.1' }),
   COMMAND_API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 4999 }),
   QUERY_API_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 4998 }),
@@ -111,11 +114,25 @@ export const SETTING_NAMES = Object.keys(Settings.properties) as SettingName[];
 
 /** Settings a production deployment must set explicitly: their development defaults are unsafe there. */
 const REQUIRED_IN_PRODUCTION: SettingName[] = [
-  'DATABASE_URL', 'KAFKA_BROKERS', 'S3_ENDPOINT', 'S3_PUBLIC_URL', 'S3_ACCESS_KEY_ID',
-  'S3_SECRET_ACCESS_KEY', 'S3_BUCKET', 'JWT_SECRET', 'SMTP_URL',
+  'DATABASE_URL',
+  'KAFKA_BROKERS',
+  'S3_ENDPOINT',
+  'S3_PUBLIC_URL',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'S3_BUCKET',
+  'JWT_SECRET',
+  'SMTP_URL',
 ];
 /** Settings Vault may supply (KV v2) when USE_VAULT=true. */
-export const SECRET_SETTINGS: SettingName[] = ['DATABASE_URL', 'TENANT_SERVERS', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'JWT_SECRET', 'AUDIT_PSEUDONYM_KEY'];
+export const SECRET_SETTINGS: SettingName[] = [
+  'DATABASE_URL',
+  'TENANT_SERVERS',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'JWT_SECRET',
+  'AUDIT_PSEUDONYM_KEY',
+];
 /** Settings whose value is never printed, not even when it is malformed. */
 const HIDDEN_SETTINGS = new Set<SettingName>([...SECRET_SETTINGS, 'VAULT_ROLE_ID', 'VAULT_SECRET_ID']);
 
@@ -172,9 +189,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems: { variable: string; problem: string }[] = [];
   const explicitlyDevelopment = raw.NODE_ENV === 'development' || raw.NODE_ENV === 'test';
   if (!explicitlyDevelopment && (raw.NODE_ENV === undefined || raw.NODE_ENV === 'production')) {
-    const why = raw.NODE_ENV === undefined
-      ? 'is required: NODE_ENV is not set, and the development defaults apply only with NODE_ENV=development or test'
-      : 'is required when NODE_ENV=production';
+    const why =
+      raw.NODE_ENV === undefined
+        ? 'is required: NODE_ENV is not set, and the development defaults apply only with NODE_ENV=development or test'
+        : 'is required when NODE_ENV=production';
     for (const key of REQUIRED_IN_PRODUCTION) {
       if (raw[key] === undefined) problems.push({ variable: key, problem: why });
     }
@@ -192,7 +210,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push({ variable, problem: `${error.message} ${shown(variable, raw[variable])}` });
   }
   if (typeof raw.TENANT_SERVERS === 'string') {
-    try { parseTenantServers(raw.TENANT_SERVERS, 'postgres://-'); } catch (err) {
+    try {
+      parseTenantServers(raw.TENANT_SERVERS, 'postgres://-');
+    } catch (err) {
       problems.push({ variable: 'TENANT_SERVERS', problem: (err as Error).message });
     }
   }

@@ -1,5 +1,14 @@
 import pg from 'pg';
-import { createPool, createTypeParserPreset, SchemaValidationError, sql, type Interceptor, type DatabasePool, type DatabaseTransactionConnection, type CommonQueryMethods } from 'slonik';
+import {
+  createPool,
+  createTypeParserPreset,
+  SchemaValidationError,
+  sql,
+  type Interceptor,
+  type DatabasePool,
+  type DatabaseTransactionConnection,
+  type CommonQueryMethods,
+} from 'slonik';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { Compile } from 'typebox/compile';
 import type { Static, TSchema } from 'typebox';

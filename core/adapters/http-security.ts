@@ -18,33 +18,54 @@ export function trustProxyFrom(setting: string): boolean | string[] | ((address:
     const hops = Number(value);
     return (_address, hop) => hop < hops;
   }
-  return value.split(',').map((part) => part.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
 }
 
 /** CORS_ORIGINS: a comma-separated list of exact origins; empty means no cross-origin access. */
 export function corsOriginsFrom(setting: string): string[] {
-  return setting.split(',').map((origin) => origin.trim()).filter(Boolean);
+  return setting
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
 }
 
 /**
  * Security headers on every answer (helmet; a JSON API needs no script, so the CSP is
  * `default-src 'none'`; the Swagger UI sets its own) and CORS for the configured origins only.
  */
-export const httpSecurity = fp(async (app: FastifyInstance, options: { corsOrigins: string[] }) => {
-  // helmet's middleware built once: @fastify/helmet builds it again on every request (parsing
-  // the CSP each time), which was 3-6 % of a cached read's CPU in the query API's profile.
-  const securityHeaders = helmet({
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginResourcePolicy: { policy: 'same-site' },
-  });
-  app.addHook('onRequest', (request, reply, done) => { securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined)); });
-  await app.register(cors, {
-    origin: options.corsOrigins.length === 0 ? false : options.corsOrigins,
-    exposedHeaders: ['etag', 'x-position', 'idempotent-replayed', 'retry-after', 'content-disposition'],
-    allowedHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key', 'x-min-position', 'x-correlation-id', 'x-content-sha256', 'x-content-md5', 'range'],
-    maxAge: 600,
-  });
-}, { name: 'http-security' });
+export const httpSecurity = fp(
+  async (app: FastifyInstance, options: { corsOrigins: string[] }) => {
+    // helmet's middleware built once: @fastify/helmet builds it again on every request (parsing
+    // the CSP each time), which was 3-6 % of a cached read's CPU in the query API's profile.
+    const securityHeaders = helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      crossOriginResourcePolicy: { policy: 'same-site' },
+    });
+    app.addHook('onRequest', (request, reply, done) => {
+      securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err as Error | undefined));
+    });
+    await app.register(cors, {
+      origin: options.corsOrigins.length === 0 ? false : options.corsOrigins,
+      exposedHeaders: ['etag', 'x-position', 'idempotent-replayed', 'retry-after', 'content-disposition'],
+      allowedHeaders: [
+        'authorization',
+        'content-type',
+        'if-match',
+        'idempotency-key',
+        'x-min-position',
+        'x-correlation-id',
+        'x-content-sha256',
+        'x-content-md5',
+        'range',
+      ],
+      maxAge: 600,
+    });
+  },
+  { name: 'http-security' },
+);
 
 /** Whether the request carries the operator bearer token (constant-time; never when none is configured). */
 export function isOperator(request: FastifyRequest, operatorToken: string): boolean {

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import fp from 'fastify-plugin';
@@ -8,9 +17,12 @@ import { unavailableDependency } from './unavailable.ts';
 import { isOperator } from './http-security.ts';
 
 /** The body of every error answer (the shape `errorHandling` sends), for route schemas. */
-export const ErrorResponse = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
-}, { description: 'Every error: a stable machine-readable code and a human message' });
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({ code: Type.String(), message: Type.String() }),
+  },
+  { description: 'Every error: a stable machine-readable code and a human message' },
+);
 
 /** An error that carries its HTTP status and a stable machine-readable code. */
 export type CodedError = Error & { statusCode: number; code: string };
@@ -45,65 +57,73 @@ const FASTIFY_CODES: Record<string, string> = {
 };
 
 /** One error shape for every route: `{ error: { code, message } }`; 5xx details stay in the log. */
-export const errorHandling = fp(async (app: FastifyInstance) => {
-  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
-    if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
-    if (error.validation) {
-      return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: error.message } });
-    }
-    const status = error.statusCode ?? 500;
-    // A coded 5xx (e.g. 504 READ_MODEL_BEHIND) is an answer we chose, not a failure to hide.
-    if (isCoded(error) && status >= 500 && status !== 500) {
-      request.log.warn({ code: error.code }, error.message);
-      return reply.code(status).send({ error: { code: error.code, message: error.message } });
-    }
-    if (status >= 500 || !isCoded(error)) {
-      if (status < 500 && typeof error.statusCode === 'number') {
-        const code = FASTIFY_CODES[error.code] ?? 'BAD_REQUEST';
-        return reply.code(status).send({ error: { code, message: error.message } });
+export const errorHandling = fp(
+  async (app: FastifyInstance) => {
+    app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(Math.max(1, Math.ceil(retryAfter))));
+      if (error.validation) {
+        return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: error.message } });
       }
-      const down = unavailableDependency(error);
-      if (down) {
-        request.log.warn({ err: error, code: down.code }, 'dependency unavailable');
-        return reply.code(503).header('retry-after', '2').send({ error: down });
+      const status = error.statusCode ?? 500;
+      // A coded 5xx (e.g. 504 READ_MODEL_BEHIND) is an answer we chose, not a failure to hide.
+      if (isCoded(error) && status >= 500 && status !== 500) {
+        request.log.warn({ code: error.code }, error.message);
+        return reply.code(status).send({ error: { code: error.code, message: error.message } });
       }
-      request.log.error({ err: error }, 'request failed');
-      return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
-    }
-    return reply.code(status).send({ error: { code: FASTIFY_CODES[error.code] ?? error.code, message: error.message } });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
-  });
-}, { name: 'error-handling' });
+      if (status >= 500 || !isCoded(error)) {
+        if (status < 500 && typeof error.statusCode === 'number') {
+          const code = FASTIFY_CODES[error.code] ?? 'BAD_REQUEST';
+          return reply.code(status).send({ error: { code, message: error.message } });
+        }
+        const down = unavailableDependency(error);
+        if (down) {
+          request.log.warn({ err: error, code: down.code }, 'dependency unavailable');
+          return reply.code(503).header('retry-after', '2').send({ error: down });
+        }
+        request.log.error({ err: error }, 'request failed');
+        return reply.code(500).send({ error: { code: 'INTERNAL', message: 'internal error' } });
+      }
+      return reply.code(status).send({ error: { code: FASTIFY_CODES[error.code] ?? error.code, message: error.message } });
+    });
+    app.setNotFoundHandler((request, reply) => {
+      reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
+    });
+  },
+  { name: 'error-handling' },
+);
 
 export type ReadinessCheck = { name: string; check: () => Promise<unknown> };
 
 /** GET /health (the process lives), GET /ready (its dependencies answer), GET /metrics. */
-export const operations = fp(async (app: FastifyInstance, options: { checks: ReadinessCheck[]; metrics: Metrics; service: string; operatorToken?: string }) => {
-  const latency = options.metrics.histogram('http_request_duration_seconds', 'HTTP request latency');
-  app.addHook('onResponse', async (request, reply) => {
-    latency.observe(reply.elapsedTime / 1000, { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
-  });
-  app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: options.service }));
-  app.get('/ready', { logLevel: 'warn' }, async (request, reply) => {
-    const results = await Promise.all(options.checks.map(async ({ name, check }) => {
-      const started = performance.now();
-      try {
-        await withTimeout(check(), 2000);
-        return { name, ok: true, ms: Math.round(performance.now() - started) };
-      } catch (err) {
-        return { name, ok: false, error: (err as Error).message };
-      }
-    }));
-    const ready = results.every((r) => r.ok);
-    // Which dependency fails, and its error text, is for operators (OPERATOR_TOKEN), not the public.
-    const details = isOperator(request, options.operatorToken ?? '') ? { checks: results } : {};
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', service: options.service, ...details });
-  });
-  app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.render()));
-}, { name: 'operations' });
+export const operations = fp(
+  async (app: FastifyInstance, options: { checks: ReadinessCheck[]; metrics: Metrics; service: string; operatorToken?: string }) => {
+    const latency = options.metrics.histogram('http_request_duration_seconds', 'HTTP request latency');
+    app.addHook('onResponse', async (request, reply) => {
+      latency.observe(reply.elapsedTime / 1000, { route: request.routeOptions.url ?? 'unmatched', method: request.method, status: String(reply.statusCode) });
+    });
+    app.get('/health', { logLevel: 'warn' }, async () => ({ status: 'ok', service: options.service }));
+    app.get('/ready', { logLevel: 'warn' }, async (request, reply) => {
+      const results = await Promise.all(
+        options.checks.map(async ({ name, check }) => {
+          const started = performance.now();
+          try {
+            await withTimeout(check(), 2000);
+            return { name, ok: true, ms: Math.round(performance.now() - started) };
+          } catch (err) {
+            return { name, ok: false, error: (err as Error).message };
+          }
+        }),
+      );
+      const ready = results.every((r) => r.ok);
+      // Which dependency fails, and its error text, is for operators (OPERATOR_TOKEN), not the public.
+      const details = isOperator(request, options.operatorToken ?? '') ? { checks: results } : {};
+      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not-ready', service: options.service, ...details });
+    });
+    app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => reply.type(options.metrics.contentType).send(await options.metrics.render()));
+  },
+  { name: 'operations' },
+);
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
@@ -112,7 +132,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 /** A Fastify instance with our logger, the TypeBox type provider and the shared error shape. */
-export async function createApp(logger: FastifyBaseLogger, options: { bodyLimit?: number; trustProxy?: boolean | string[] | ((address: string, hop: number) => boolean); requestTimeout?: number; connectionTimeout?: number } = {}): Promise<App> {
+export async function createApp(
+  logger: FastifyBaseLogger,
+  options: {
+    bodyLimit?: number;
+    trustProxy?: boolean | string[] | ((address: string, hop: number) => boolean);
+    requestTimeout?: number;
+    connectionTimeout?: number;
+  } = {},
+): Promise<App> {
   const app = Fastify({
     loggerInstance: logger,
     trustProxy: options.trustProxy ?? false,
@@ -128,7 +156,7 @@ export async function createApp(logger: FastifyBaseLogger, options: { bodyLimit?
     // the one error shape too; Fastify's own answer has no { error: { code } }.
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
-      const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URL_TOO_LONG' : FASTIFY_CODES[error.code] ?? 'BAD_REQUEST';
+      const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'URL_TOO_LONG' : (FASTIFY_CODES[error.code] ?? 'BAD_REQUEST');
       void reply.code(status).send({ error: { code, message: error.message } });
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },

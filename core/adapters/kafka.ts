@@ -76,13 +76,14 @@ export type SubscribeOptions = {
 export type Subscription = { stop: () => Promise<void> };
 
 function kafkaLogger(logger: Logger) {
-  return () => ({ level, log }: LogEntry) => {
-    const { message, ...extra } = log;
-    const bound = logger.child({ component: 'kafkajs' });
-    if (level <= logLevel.ERROR) bound.error(extra, message);
-    else if (level === logLevel.WARN) bound.warn(extra, message);
-    else bound.debug(extra, message);
-  };
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      const bound = logger.child({ component: 'kafkajs' });
+      if (level <= logLevel.ERROR) bound.error(extra, message);
+      else if (level === logLevel.WARN) bound.warn(extra, message);
+      else bound.debug(extra, message);
+    };
 }
 
 const ENSURE_TOPICS_TIMEOUT_MS = 120_000;
@@ -99,7 +100,18 @@ class NotReadyYet extends Error {
 export function isRetriableKafkaError(err: unknown): boolean {
   for (let e = err as { retriable?: boolean; originalError?: unknown; cause?: unknown; name?: string } | undefined, depth = 0; e && depth < 5; depth += 1) {
     if (e.retriable === true) return true;
-    if (['KafkaJSConnectionError', 'KafkaJSRequestTimeoutError', 'KafkaJSConnectionClosedError', 'KafkaJSBrokerNotFound', 'KafkaJSTimeout', 'KafkaJSLockTimeout', 'KafkaJSMetadataNotLoaded'].includes(e.name ?? '')) return true;
+    if (
+      [
+        'KafkaJSConnectionError',
+        'KafkaJSRequestTimeoutError',
+        'KafkaJSConnectionClosedError',
+        'KafkaJSBrokerNotFound',
+        'KafkaJSTimeout',
+        'KafkaJSLockTimeout',
+        'KafkaJSMetadataNotLoaded',
+      ].includes(e.name ?? '')
+    )
+      return true;
     if ((e as { type?: string }).type === 'NOT_CONTROLLER') return true;
     e = (e.originalError ?? e.cause) as typeof e;
   }
@@ -114,7 +126,10 @@ export async function retryKafka<T>(what: string, deadline: number, logger: Logg
       return await step();
     } catch (err) {
       if (!isRetriableKafkaError(err) || Date.now() + delay > deadline) throw err;
-      logger.warn({ err: { name: (err as Error).name, message: (err as Error).message }, attempt, retryInMs: delay }, `kafka: ${what} not possible yet; retrying`);
+      logger.warn(
+        { err: { name: (err as Error).name, message: (err as Error).message }, attempt, retryInMs: delay },
+        `kafka: ${what} not possible yet; retrying`,
+      );
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 3000);
     }
@@ -135,7 +150,11 @@ export function createEventLog(options: { brokers: string; clientId: string; log
   const consumers: Consumer[] = [];
   const producers: Producer[] = [];
   // A failed connect must not be remembered: the next call tries again.
-  const connectAdmin = () => (adminConnected ??= admin.connect().catch((err: unknown) => { adminConnected = undefined; throw err; }));
+  const connectAdmin = () =>
+    (adminConnected ??= admin.connect().catch((err: unknown) => {
+      adminConnected = undefined;
+      throw err;
+    }));
   /** True when the group is gone; false when the broker refused (e.g. it still has a member). */
   async function deleteGroup(groupId: string): Promise<boolean> {
     try {
@@ -160,13 +179,21 @@ export function createEventLog(options: { brokers: string; clientId: string; log
       const wanted = ranges.filter((r) => BigInt(r.to) > BigInt(r.from));
       if (wanted.length === 0) return;
       const consumer = kafka.consumer({
-        groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 100, allowAutoTopicCreation: false,
-        maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, partitionAssigners: [onlyThese(wanted)],
+        groupId,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1000,
+        maxWaitTimeInMs: 100,
+        allowAutoTopicCreation: false,
+        maxBytesPerPartition: 16 * 1024 * 1024,
+        maxBytes: 64 * 1024 * 1024,
+        partitionAssigners: [onlyThese(wanted)],
       });
       const remaining = new Map(wanted.map((r) => [`${r.topic}:${r.partition}`, r]));
       try {
         await new Promise<void>((resolve, reject) => {
-          consumer.on(consumer.events.CRASH, ({ payload }) => { if (!payload.restart) reject(payload.error); });
+          consumer.on(consumer.events.CRASH, ({ payload }) => {
+            if (!payload.restart) reject(payload.error);
+          });
           (async () => {
             await consumer.connect();
             await consumer.subscribe({ topics: [...new Set(wanted.map((r) => r.topic))], fromBeginning: true });
@@ -176,7 +203,8 @@ export function createEventLog(options: { brokers: string; clientId: string; log
                 const range = remaining.get(`${batch.topic}:${batch.partition}`);
                 if (!range) return;
                 const end = BigInt(range.to);
-                const messages = batch.messages.filter((m) => BigInt(m.offset) >= BigInt(range.from) && BigInt(m.offset) < end)
+                const messages = batch.messages
+                  .filter((m) => BigInt(m.offset) >= BigInt(range.from) && BigInt(m.offset) < end)
                   .map((m) => ({ offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null }));
                 if (messages.length > 0) await onBatch({ topic: batch.topic, partition: batch.partition, messages });
                 await heartbeat();
@@ -200,21 +228,30 @@ export function createEventLog(options: { brokers: string; clientId: string; log
       const existing = new Set(await retryKafka('list topics', deadline, options.logger, () => admin.listTopics()));
       const missing = topics.filter((t) => !existing.has(t));
       if (missing.length > 0) {
-        await retryKafka('create topics', deadline, options.logger, () => admin.createTopics({
-          waitForLeaders: false,
-          topics: missing.map((topic) => ({
-            topic, numPartitions: partitions, replicationFactor: 1,
-            // Event topics are the log replay and audit consumers read from offset 0: keep everything.
-            configEntries: [{ name: 'retention.ms', value: '-1' }, { name: 'retention.bytes', value: '-1' }, { name: 'cleanup.policy', value: 'delete' }],
-          })),
-        }));
+        await retryKafka('create topics', deadline, options.logger, () =>
+          admin.createTopics({
+            waitForLeaders: false,
+            topics: missing.map((topic) => ({
+              topic,
+              numPartitions: partitions,
+              replicationFactor: 1,
+              // Event topics are the log replay and audit consumers read from offset 0: keep everything.
+              configEntries: [
+                { name: 'retention.ms', value: '-1' },
+                { name: 'retention.bytes', value: '-1' },
+                { name: 'cleanup.policy', value: 'delete' },
+              ],
+            })),
+          }),
+        );
       }
       await retryKafka('wait for partition leaders', deadline, options.logger, async () => {
         const { topics: found } = await admin.fetchTopicMetadata({ topics });
         for (const topic of topics) {
           const partitionsOf = found.find((f) => f.name === topic)?.partitions ?? [];
           const led = partitionsOf.filter((p) => p.leader >= 0 && p.partitionErrorCode === 0);
-          if (led.length === 0 || led.length < partitionsOf.length) throw new NotReadyYet(`topic ${topic}: ${led.length}/${partitionsOf.length} partitions have a leader`);
+          if (led.length === 0 || led.length < partitionsOf.length)
+            throw new NotReadyYet(`topic ${topic}: ${led.length}/${partitionsOf.length} partitions have a leader`);
         }
       });
     },
@@ -250,10 +287,16 @@ export function createEventLog(options: { brokers: string; clientId: string; log
             topic: batch.topic,
             partition: batch.partition,
             messages: batch.messages.map((m) => ({
-              offset: m.offset, key: m.key?.toString() ?? null, value: m.value?.toString() ?? null,
+              offset: m.offset,
+              key: m.key?.toString() ?? null,
+              value: m.value?.toString() ?? null,
               headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
             })),
-            isRunning, isStale, heartbeat, resolveOffset, commitOffsetsIfNecessary: () => commitOffsetsIfNecessary(),
+            isRunning,
+            isStale,
+            heartbeat,
+            resolveOffset,
+            commitOffsetsIfNecessary: () => commitOffsetsIfNecessary(),
           });
         },
       });
@@ -307,7 +350,8 @@ function onlyThese(ranges: LogRange[]): PartitionAssigner {
     version: 0,
     async assign({ members }) {
       return members.slice(0, 1).map(({ memberId }) => ({
-        memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
       }));
     },
     protocol({ topics }) {

@@ -34,18 +34,36 @@ export function createMetrics(prefix = 'ledgerline_'): Metrics {
   };
   return {
     contentType: registry.contentType,
-    counter: (name, help) => once(name, () => {
-      const metric = lazily((labelNames) => new PromCounter({ name: prefix + name, help, labelNames, registers: [registry] }));
-      return { inc: (by = 1, labels) => { if (labels) metric(labels).inc(labels, by); else metric(labels).inc(by); } };
-    }),
-    gauge: (name, help) => once(name, () => {
-      const metric = lazily((labelNames) => new PromGauge({ name: prefix + name, help, labelNames, registers: [registry] }));
-      return { set: (value, labels) => { if (labels) metric(labels).set(labels, value); else metric(labels).set(value); } };
-    }),
-    histogram: (name, help) => once(name, () => {
-      const metric = lazily((labelNames) => new PromHistogram({ name: prefix + name, help, labelNames, buckets: BUCKETS, registers: [registry] }));
-      return { observe: (seconds, labels) => { if (labels) metric(labels).observe(labels, seconds); else metric(labels).observe(seconds); } };
-    }),
+    counter: (name, help) =>
+      once(name, () => {
+        const metric = lazily((labelNames) => new PromCounter({ name: prefix + name, help, labelNames, registers: [registry] }));
+        return {
+          inc: (by = 1, labels) => {
+            if (labels) metric(labels).inc(labels, by);
+            else metric(labels).inc(by);
+          },
+        };
+      }),
+    gauge: (name, help) =>
+      once(name, () => {
+        const metric = lazily((labelNames) => new PromGauge({ name: prefix + name, help, labelNames, registers: [registry] }));
+        return {
+          set: (value, labels) => {
+            if (labels) metric(labels).set(labels, value);
+            else metric(labels).set(value);
+          },
+        };
+      }),
+    histogram: (name, help) =>
+      once(name, () => {
+        const metric = lazily((labelNames) => new PromHistogram({ name: prefix + name, help, labelNames, buckets: BUCKETS, registers: [registry] }));
+        return {
+          observe: (seconds, labels) => {
+            if (labels) metric(labels).observe(labels, seconds);
+            else metric(labels).observe(seconds);
+          },
+        };
+      }),
     render: () => registry.metrics(),
   };
 }

@@ -23,8 +23,11 @@ export type MigrateOptions = { dryRun?: boolean | undefined; lockWaitMs?: number
 export class ChangedMigrationError extends Error {
   readonly files: { name: string; recorded: string; current: string }[];
   constructor(files: { name: string; recorded: string; current: string }[]) {
-    super(`applied migration${files.length > 1 ? 's' : ''} changed since applied (write a new numbered file instead): ${
-      files.map((f) => `${f.name} recorded sha256 ${f.recorded.slice(0, 12)}, now ${f.current.slice(0, 12)}`).join('; ')}`);
+    super(
+      `applied migration${files.length > 1 ? 's' : ''} changed since applied (write a new numbered file instead): ${files
+        .map((f) => `${f.name} recorded sha256 ${f.recorded.slice(0, 12)}, now ${f.current.slice(0, 12)}`)
+        .join('; ')}`,
+    );
     this.name = 'ChangedMigrationError';
     this.files = files;
   }
@@ -39,12 +42,13 @@ export class MigrationLockedError extends Error {
 
 export async function readMigrations(directory: string): Promise<MigrationFile[]> {
   const names = (await readdir(directory)).filter((f) => /^\d{3}_[\w-]+\.sql$/.test(f)).sort();
-  return Promise.all(names.map(async (name) => {
-    const text = await readFile(join(directory, name), 'utf8');
-    return { name, text, checksum: createHash('sha256').update(text).digest('hex') };
-  }));
+  return Promise.all(
+    names.map(async (name) => {
+      const text = await readFile(join(directory, name), 'utf8');
+      return { name, text, checksum: createHash('sha256').update(text).digest('hex') };
+    }),
+  );
 }
-
 
 const LOCK = `hashtext('ledgerline.migrations')`;
 
@@ -72,7 +76,8 @@ async function ensureLedger(client: pg.Client): Promise<void> {
 /** What is applied (with recorded checksums) and what is pending; throws if an applied file changed. */
 async function plan(client: pg.Client, files: MigrationFile[]): Promise<MigrationPlan> {
   const { rows } = await client.query<{ name: string; checksum: string | null; applied_at: string }>(
-    `select name, checksum, to_json(applied_at)#>>'{}' as applied_at from schema_migrations order by name`);
+    `select name, checksum, to_json(applied_at)#>>'{}' as applied_at from schema_migrations order by name`,
+  );
   const byName = new Map(files.map((f) => [f.name, f]));
   const changed: { name: string; recorded: string; current: string }[] = [];
   for (const row of rows) {
@@ -103,7 +108,7 @@ async function plan(client: pg.Client, files: MigrationFile[]): Promise<Migratio
  * Provisioning a new tenant and `npm run migrate[:tenants]` both come through here.
  */
 export async function migrate(connectionUri: string, directory: string, options: MigrateOptions | Logger = {}): Promise<string[]> {
-  const { dryRun = false, lockWaitMs = 60_000, logger } = 'info' in options ? { logger: options } as MigrateOptions : options;
+  const { dryRun = false, lockWaitMs = 60_000, logger } = 'info' in options ? ({ logger: options } as MigrateOptions) : options;
   const files = await readMigrations(directory);
   return withClient(connectionUri, async (client) => {
     await acquireLock(client, lockWaitMs);

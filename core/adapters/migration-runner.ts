@@ -17,7 +17,12 @@ export type DatabaseOutcome = {
  * One database's part of `npm run migrate[:tenants]`, never throwing: the caller lists every
  * database's outcome, so one failure does not hide (or stop) the others.
  */
-export async function migrateDatabase(mode: MigrationMode, connectionUri: string, directory: string, options: { lockWaitMs?: number | undefined; logger?: Logger | undefined } = {}): Promise<DatabaseOutcome> {
+export async function migrateDatabase(
+  mode: MigrationMode,
+  connectionUri: string,
+  directory: string,
+  options: { lockWaitMs?: number | undefined; logger?: Logger | undefined } = {},
+): Promise<DatabaseOutcome> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   try {
@@ -29,9 +34,7 @@ export async function migrateDatabase(mode: MigrationMode, connectionUri: string
     }
     const names = await migrate(connectionUri, directory, { dryRun: mode === 'dry-run', lockWaitMs: options.lockWaitMs, logger: options.logger });
     if (names.length === 0) return { ok: true, result: 'up to date', ms: ms() };
-    return mode === 'dry-run'
-      ? { ok: true, result: 'would apply', pending: names, ms: ms() }
-      : { ok: true, result: 'migrated', applied: names, ms: ms() };
+    return mode === 'dry-run' ? { ok: true, result: 'would apply', pending: names, ms: ms() } : { ok: true, result: 'migrated', applied: names, ms: ms() };
   } catch (err) {
     return { ok: false, result: 'failed', error: (err as Error).message, ms: ms() };
   }

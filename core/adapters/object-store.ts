@@ -1,8 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand, UploadPartCopyCommand,
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Clients } from './s3.ts';
 import { httpError } from './http.ts';
@@ -57,7 +65,10 @@ const stalledError = () => httpError(408, 'UPLOAD_STALLED', 'the upload stopped 
  * Exceeding the size limit aborts at once and leaves nothing behind.
  */
 export async function receiveFile(
-  s3: S3Clients, stream: Readable & { truncated?: boolean }, databaseName: string, stallMs = 30_000,
+  s3: S3Clients,
+  stream: Readable & { truncated?: boolean },
+  databaseName: string,
+  stallMs = 30_000,
   declared?: { md5: string; key: string },
 ): Promise<ReceivedFile> {
   const md5 = createHash('md5');
@@ -88,10 +99,18 @@ export async function receiveFile(
     const full = buffer;
     const body = full.subarray(0, filled);
     parts.push({ ETag: '', PartNumber: partNumber });
-    const sent: Promise<void> = s3.internal.send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }))
-      .then((answer) => { parts[partNumber - 1] = { ETag: answer.ETag ?? '', PartNumber: partNumber }; })
-      .catch((err: unknown) => { failure ??= err; })
-      .finally(() => { inFlight.delete(sent); free.push(full); });
+    const sent: Promise<void> = s3.internal
+      .send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }))
+      .then((answer) => {
+        parts[partNumber - 1] = { ETag: answer.ETag ?? '', PartNumber: partNumber };
+      })
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => {
+        inFlight.delete(sent);
+        free.push(full);
+      });
     inFlight.add(sent);
     buffer = free.pop() ?? Buffer.allocUnsafe(PART_SIZE);
     filled = 0;
@@ -111,7 +130,10 @@ export async function receiveFile(
         const copied = chunk.copy(buffer, filled, offset);
         filled += copied;
         offset += copied;
-        if (filled === PART_SIZE) { await sendPart(); stall.refresh(); }
+        if (filled === PART_SIZE) {
+          await sendPart();
+          stall.refresh();
+        }
       }
     }
     clearTimeout(stall);
@@ -145,7 +167,10 @@ export async function receiveFile(
   }
   let storedInPlace = false;
   return {
-    md5: digest, sha256: sha256.digest('hex'), size, head: Buffer.from(head.subarray(0, headLength)),
+    md5: digest,
+    sha256: sha256.digest('hex'),
+    size,
+    head: Buffer.from(head.subarray(0, headLength)),
     async storeAt(finalKey) {
       if (small) {
         await s3.internal.send(new PutObjectCommand({ Bucket: s3.bucket, Key: finalKey, Body: small, ContentLength: small.length }));
@@ -155,7 +180,9 @@ export async function receiveFile(
         await copyObject(s3, staged!, finalKey, size);
       }
     },
-    discard: async () => { if (staged && !storedInPlace) await deleteObject(s3, staged); },
+    discard: async () => {
+      if (staged && !storedInPlace) await deleteObject(s3, staged);
+    },
   };
 }
 
@@ -167,16 +194,25 @@ export async function copyObject(s3: S3Clients, from: string, to: string, size: 
   try {
     const parts: { ETag: string; PartNumber: number }[] = [];
     let next = 0;
-    await Promise.all(Array.from({ length: Math.min(4, partCount) }, async () => {
-      for (let index = next++; index < partCount; index = next++) {
-        const start = index * COPY_PART_SIZE;
-        const end = Math.min(size, start + COPY_PART_SIZE) - 1;
-        const answer = await s3.internal.send(new UploadPartCopyCommand({
-          Bucket: s3.bucket, Key: to, UploadId, PartNumber: index + 1, CopySource: source, CopySourceRange: `bytes=${start}-${end}`,
-        }));
-        parts[index] = { ETag: answer.CopyPartResult?.ETag ?? '', PartNumber: index + 1 };
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(4, partCount) }, async () => {
+        for (let index = next++; index < partCount; index = next++) {
+          const start = index * COPY_PART_SIZE;
+          const end = Math.min(size, start + COPY_PART_SIZE) - 1;
+          const answer = await s3.internal.send(
+            new UploadPartCopyCommand({
+              Bucket: s3.bucket,
+              Key: to,
+              UploadId,
+              PartNumber: index + 1,
+              CopySource: source,
+              CopySourceRange: `bytes=${start}-${end}`,
+            }),
+          );
+          parts[index] = { ETag: answer.CopyPartResult?.ETag ?? '', PartNumber: index + 1 };
+        }
+      }),
+    );
     await s3.internal.send(new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: to, UploadId, MultipartUpload: { Parts: parts } }));
   } catch (err) {
     await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: to, UploadId })).catch(() => {});

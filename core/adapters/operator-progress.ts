@@ -14,12 +14,23 @@ const interactive = () => Boolean(process.stderr.isTTY) && process.env.LEDGERLIN
 
 export function createProgress(logger: Logger, label: string, total: number, unit: string): Progress {
   if (interactive()) {
-    const bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {duration_formatted} | {note}`, hideCursor: true,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {duration_formatted} | {note}`,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(total, 0, { note: '' });
     return {
-      update: (done, note) => bar.update(done, { note: note ? Object.entries(note).map(([k, v]) => `${k} ${String(v)}`).join(', ') : '' }),
+      update: (done, note) =>
+        bar.update(done, {
+          note: note
+            ? Object.entries(note)
+                .map(([k, v]) => `${k} ${String(v)}`)
+                .join(', ')
+            : '',
+        }),
       setTotal: (value) => bar.setTotal(value),
       stop: () => bar.stop(),
     };
@@ -33,7 +44,9 @@ export function createProgress(logger: Logger, label: string, total: number, uni
       last = Date.now();
       logger.info({ done, total: all, unit, percent: all === 0 ? 100 : Math.round((done / all) * 100), ...note }, `${label} progress`);
     },
-    setTotal: (value) => { all = value; },
+    setTotal: (value) => {
+      all = value;
+    },
     stop: () => {},
   };
 }
@@ -60,7 +73,12 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
 export function printSummary(logger: Logger, title: string, rows: Record<string, unknown>[]): void {
   if (interactive()) {
     process.stdout.write(`${title}\n`);
-    for (const row of rows) process.stdout.write(`  ${Object.entries(row).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('  ')}\n`);
+    for (const row of rows)
+      process.stdout.write(
+        `  ${Object.entries(row)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join('  ')}\n`,
+      );
     return;
   }
   for (const row of rows) logger.info(row, title);

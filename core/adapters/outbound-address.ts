@@ -44,7 +44,10 @@ export function classifyAddress(address: string): AddressClass | null {
 
 /** WEBHOOK_ALLOW_PRIVATE ("loopback", "loopback,private", "all", "") as a set of classes. */
 export function allowedClasses(setting: string): ReadonlySet<AddressClass> {
-  const names = setting.split(',').map((part) => part.trim()).filter(Boolean);
+  const names = setting
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
   if (names.includes('all')) return new Set(ADDRESS_CLASSES);
   const unknown = names.filter((name) => !(ADDRESS_CLASSES as readonly string[]).includes(name));
   if (unknown.length > 0) throw new Error(`WEBHOOK_ALLOW_PRIVATE: unknown address classes ${unknown.join(', ')} (known: ${ADDRESS_CLASSES.join(', ')}, all)`);

@@ -11,7 +11,10 @@ const yes = (value: string | undefined) => /^(true|1|yes)$/i.test(value ?? '');
  * with EX_CONFIG. Vault unreachable at start-up stops the process too (fail closed), unless
  * VAULT_FALLBACK_TO_ENV=true, which takes the secrets from the environment and says so.
  */
-export async function bootstrap(service: string, env: Record<string, string | undefined> = process.env): Promise<{ config: Config; logger: Logger; secrets: LiveSecrets }> {
+export async function bootstrap(
+  service: string,
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ config: Config; logger: Logger; secrets: LiveSecrets }> {
   const stop = (message: string): never => {
     // writeSync: the message must be out before process.exit, whatever stderr is (pipe, file, tty).
     writeSync(2, `${JSON.stringify({ level: 60, service, msg: message })}\n`);
@@ -31,7 +34,8 @@ export async function bootstrap(service: string, env: Record<string, string | un
     const config = loadConfig(env, session?.values() ?? {});
     const logger = createLogger(service, config);
     exitOnStrayErrors(logger);
-    if (fallbackReason) logger.warn({ reason: fallbackReason }, 'VAULT_FALLBACK_TO_ENV=true: Vault is unreachable, running with the secrets of the environment');
+    if (fallbackReason)
+      logger.warn({ reason: fallbackReason }, 'VAULT_FALLBACK_TO_ENV=true: Vault is unreachable, running with the secrets of the environment');
     const secrets = session ? await vaultSecrets(config, session, logger) : fixedSecrets(config);
     logger.info({ env: config.NODE_ENV, vault: session ? { version: session.current().version } : false }, 'configuration loaded');
     return { config, logger, secrets };
@@ -48,12 +52,21 @@ export function onShutdown(logger: Logger, close: () => Promise<void>): void {
     if (closing) process.exit(130);
     closing = true;
     logger.info({ signal }, 'shutting down');
-    const timer = setTimeout(() => { logger.error('shutdown timed out'); process.exit(1); }, 15_000);
-    timer.unref();
-    close().then(() => { logger.info('stopped'); process.exit(0); }, (err: unknown) => {
-      logger.error({ err }, 'shutdown failed');
+    const timer = setTimeout(() => {
+      logger.error('shutdown timed out');
       process.exit(1);
-    });
+    }, 15_000);
+    timer.unref();
+    close().then(
+      () => {
+        logger.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));

@@ -6,8 +6,13 @@ export type SecretValues = Partial<Record<SettingName, string>>;
 
 /** Where a process gets its secrets from Vault (or OpenBao, same API): read from the environment before the rest of the configuration. */
 export type VaultOptions = {
-  address: string; roleId: string; secretId: string; mount: string; path: string;
-  refreshIntervalMs: number; timeoutMs: number;
+  address: string;
+  roleId: string;
+  secretId: string;
+  mount: string;
+  path: string;
+  refreshIntervalMs: number;
+  timeoutMs: number;
 };
 
 /** Vault could not be reached (network, timeout, sealed or 5xx), as opposed to refusing us. */
@@ -43,8 +48,10 @@ export function vaultOptionsFrom(env: Record<string, string | undefined>): Vault
   const int = (name: string, fallback: number) => (env[name] && /^\d+$/.test(env[name]) ? Number(env[name]) : fallback);
   return {
     address: env.VAULT_ADDR || 'http://127.0.0.1:58200',
-    roleId: env.VAULT_ROLE_ID!, secretId: env.VAULT_SECRET_ID!,
-    mount: env.VAULT_KV_MOUNT || 'secret', path: env.VAULT_KV_PATH || 'ledgerline',
+    roleId: env.VAULT_ROLE_ID!,
+    secretId: env.VAULT_SECRET_ID!,
+    mount: env.VAULT_KV_MOUNT || 'secret',
+    path: env.VAULT_KV_PATH || 'ledgerline',
     refreshIntervalMs: Math.max(100, int('VAULT_REFRESH_INTERVAL_MS', 30_000)),
     timeoutMs: Math.max(100, int('VAULT_TIMEOUT_MS', 5_000)),
   };
@@ -69,14 +76,17 @@ export async function openVaultSession(options: VaultOptions): Promise<VaultSess
   };
   const later = (ms: number, run: () => Promise<void>) => {
     if (closed) return;
-    const timer = setTimeout(() => { timers.delete(timer); void run(); }, ms);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      void run();
+    }, ms);
     timer.unref();
     timers.add(timer);
   };
 
   let tokenTtlSeconds = 0;
   async function login(): Promise<void> {
-    const answer = await call('the AppRole login', () => client.approleLogin({ role_id: options.roleId, secret_id: options.secretId })) as VaultAuth;
+    const answer = (await call('the AppRole login', () => client.approleLogin({ role_id: options.roleId, secret_id: options.secretId }))) as VaultAuth;
     status.logins += 1;
     tokenTtlSeconds = answer.auth.lease_duration;
   }
@@ -87,14 +97,16 @@ export async function openVaultSession(options: VaultOptions): Promise<VaultSess
     later(Math.max(200, (tokenTtlSeconds * 1000 * 2) / 3), async () => {
       const before = tokenTtlSeconds;
       try {
-        const answer = await call('the token renewal', () => client.tokenRenewSelf()) as VaultAuth;
+        const answer = (await call('the token renewal', () => client.tokenRenewSelf())) as VaultAuth;
         tokenTtlSeconds = answer.auth.lease_duration;
         status.renewals += 1;
         // Near the role's max TTL Vault grants less than asked: log in again rather than run out.
         if (!answer.auth.renewable || tokenTtlSeconds < before / 2) await login();
       } catch (err) {
         logger?.warn({ err: describe(err) }, 'vault token renewal failed; logging in again');
-        await login().catch((loginErr: unknown) => { status.lastError = describe(loginErr); });
+        await login().catch((loginErr: unknown) => {
+          status.lastError = describe(loginErr);
+        });
       }
       scheduleRenewal();
     });
@@ -102,7 +114,7 @@ export async function openVaultSession(options: VaultOptions): Promise<VaultSess
 
   const dataPath = `${options.mount}/data/${options.path}`;
   async function readVersion(version?: number): Promise<KvVersion> {
-    const answer = await call(`reading ${dataPath}`, () => client.read(version ? `${dataPath}?version=${version}` : dataPath)) as KvAnswer;
+    const answer = (await call(`reading ${dataPath}`, () => client.read(version ? `${dataPath}?version=${version}` : dataPath))) as KvAnswer;
     const data = answer.data?.data ?? {};
     const values: SecretValues = {};
     for (const name of SECRET_SETTINGS) {
@@ -149,7 +161,9 @@ export async function openVaultSession(options: VaultOptions): Promise<VaultSess
       }
       return older;
     },
-    onRotation: (listener) => { listeners.push(listener); },
+    onRotation: (listener) => {
+      listeners.push(listener);
+    },
     start(processLogger) {
       logger = processLogger;
       scheduleRenewal();

@@ -9,7 +9,8 @@ export function createSemaphore(size: number, maxWaiting: number) {
   const waiting: (() => void)[] = [];
   const release = () => {
     const next = waiting.shift();
-    if (next) next(); else held--;
+    if (next) next();
+    else held--;
   };
   return {
     async run<T>(work: () => Promise<T>): Promise<T> {

@@ -35,7 +35,13 @@ export async function createServices(config: Config, logger: Logger, secrets: Li
   const topics = topicNames(config.TOPIC_PREFIX);
   const topicOfCategory = topicOf(config.TOPIC_PREFIX);
   return {
-    config, logger, secrets, pool, eventLog, s3, topics,
+    config,
+    logger,
+    secrets,
+    pool,
+    eventLog,
+    s3,
+    topics,
     topicOf: topicOfCategory,
     store: createEventStreams(pool, domainEventRegistry, topicOfCategory, { emailKey: emailKeyFrom(config) }),
     metrics: createMetrics(),

@@ -8,8 +8,13 @@ type Entry = { pool: Promise<DatabasePool>; usage: Usage; ready?: DatabasePool; 
 /** No call running and no connection checked out or awaited: nothing runs on the pool. */
 function isIdle(entry: Entry, pool: DatabasePool): boolean {
   const state = pool.state();
-  return entry.usage.inFlight === 0 && state.acquiredConnections === 0 && state.pendingConnections === 0
-    && state.waitingClients === 0 && state.pendingReleaseConnections === 0;
+  return (
+    entry.usage.inFlight === 0 &&
+    state.acquiredConnections === 0 &&
+    state.pendingConnections === 0 &&
+    state.waitingClients === 0 &&
+    state.pendingReleaseConnections === 0
+  );
 }
 
 /** The pool as callers see it: every method call counts as use, and as in flight until it settles. */
@@ -23,7 +28,10 @@ function tracked(pool: DatabasePool, usage: Usage): DatabasePool {
         const result: unknown = Reflect.apply(value, target, args);
         if (!(result instanceof Promise)) return result;
         usage.inFlight++;
-        return result.finally(() => { usage.inFlight--; usage.lastUsed = Date.now(); });
+        return result.finally(() => {
+          usage.inFlight--;
+          usage.lastUsed = Date.now();
+        });
       };
     },
   });
@@ -42,7 +50,9 @@ function tracked(pool: DatabasePool, usage: Usage): DatabasePool {
  * on two servers). `maxPools` bounds them per process across all servers: a process holds at
  * most maxPools × poolSize tenant connections, however many tenants and servers there are.
  */
-export function createTenantPools(options: ({ mainUri: string } | { servers: TenantServers }) & { poolSize: number; maxPools: number; idleMs?: number; graceMs?: number; drainMs?: number }) {
+export function createTenantPools(
+  options: ({ mainUri: string } | { servers: TenantServers }) & { poolSize: number; maxPools: number; idleMs?: number; graceMs?: number; drainMs?: number },
+) {
   const servers = 'servers' in options ? options.servers : singleServer(options.mainUri);
   const pools = new Map<string, Entry>();
   const retiring = new Set<Promise<void>>();
@@ -93,15 +103,18 @@ export function createTenantPools(options: ({ mainUri: string } | { servers: Ten
     void retire(oldest[1], graceMs);
   }
 
-  const timer = setInterval(() => {
-    const now = Date.now();
-    for (const [name, entry] of pools) {
-      if (now - entry.usage.lastUsed > idleMs) {
-        pools.delete(name);
-        void retire(entry, graceMs);
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [name, entry] of pools) {
+        if (now - entry.usage.lastUsed > idleMs) {
+          pools.delete(name);
+          void retire(entry, graceMs);
+        }
       }
-    }
-  }, Math.min(idleMs, 10_000));
+    },
+    Math.min(idleMs, 10_000),
+  );
   timer.unref();
 
   return {
@@ -121,10 +134,15 @@ export function createTenantPools(options: ({ mainUri: string } | { servers: Ten
       const usage: Usage = { lastUsed: Date.now(), inFlight: 0 };
       const entry: Entry = { usage, pool: createDatabasePool(uri, { maxPoolSize: options.poolSize, name: key }).then((pool) => tracked(pool, usage)) };
       pools.set(key, entry);
-      entry.pool.then((pool) => { entry.ready = pool; }, () => {
-        entry.failed = true;
-        if (pools.get(key) === entry) pools.delete(key);
-      });
+      entry.pool.then(
+        (pool) => {
+          entry.ready = pool;
+        },
+        () => {
+          entry.failed = true;
+          if (pools.get(key) === entry) pools.delete(key);
+        },
+      );
       return entry.pool;
     },
     close,
@@ -133,7 +151,13 @@ export function createTenantPools(options: ({ mainUri: string } | { servers: Ten
     retiring: () => retiring.size,
     async closeAll(): Promise<void> {
       clearInterval(timer);
-      await Promise.all([...pools.keys()].map((key) => { const entry = pools.get(key); pools.delete(key); return entry ? retire(entry, 0) : undefined; }));
+      await Promise.all(
+        [...pools.keys()].map((key) => {
+          const entry = pools.get(key);
+          pools.delete(key);
+          return entry ? retire(entry, 0) : undefined;
+        }),
+      );
       await Promise.all([...retiring]);
     },
   };

@@ -29,7 +29,11 @@ export function parseTenantServers(text: string, mainDatabaseUrl: string): Map<s
   if (trimmed === '') entries = [];
   else if (trimmed.startsWith('{')) {
     let parsed: unknown;
-    try { parsed = JSON.parse(trimmed); } catch { throw new Error('is not valid JSON'); }
+    try {
+      parsed = JSON.parse(trimmed);
+    } catch {
+      throw new Error('is not valid JSON');
+    }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('must be a JSON object of name → URL');
     entries = Object.entries(parsed);
   } else {
@@ -42,7 +46,11 @@ export function parseTenantServers(text: string, mainDatabaseUrl: string): Map<s
   for (const [name, url] of entries) {
     if (!SERVER_NAME.test(name)) throw new Error(`has a bad server name ${JSON.stringify(name.slice(0, 40))} (lower-case letters, digits, - and _)`);
     if (typeof url !== 'string' || !/^postgres(ql)?:\/\/./.test(url)) throw new Error(`server ${name}: the URL must start with postgres://`);
-    try { new URL(url); } catch { throw new Error(`server ${name}: the URL is malformed`); }
+    try {
+      new URL(url);
+    } catch {
+      throw new Error(`server ${name}: the URL is malformed`);
+    }
     if (servers.has(name)) throw new Error(`names server ${name} twice`);
     servers.set(name, url);
   }

@@ -12,7 +12,8 @@ const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT'
  * 53300 (too many connections), 3D000 (a tenant database that is gone, e.g. being restored).
  */
 const PG_UNAVAILABLE = /^(08...|57P0[123]|53300|3D000)$/;
-const PG_MESSAGES = /Connection terminated|terminating connection|the database system is (starting up|shutting down|in recovery mode)|Backend has been terminated|timeout exceeded when trying to connect|Connection refused|is not currently accepting connections/i;
+const PG_MESSAGES =
+  /Connection terminated|terminating connection|the database system is (starting up|shutting down|in recovery mode)|Backend has been terminated|timeout exceeded when trying to connect|Connection refused|is not currently accepting connections/i;
 const SLONIK_UNAVAILABLE = new Set(['ConnectionError', 'BackendTerminatedError', 'BackendTerminatedUnexpectedlyError']);
 
 function chain(err: unknown): ErrorLike[] {
@@ -31,7 +32,8 @@ export function unavailableDependency(err: unknown): Unavailable | undefined {
   if (errors.some(isS3Error)) {
     const s3 = errors.find(isS3Error)!;
     const status = s3.$metadata?.httpStatusCode;
-    const down = status === undefined || status >= 500 || errors.some((e) => typeof e.code === 'string' && SOCKET_CODES.has(e.code)) || s3.name === 'TimeoutError';
+    const down =
+      status === undefined || status >= 500 || errors.some((e) => typeof e.code === 'string' && SOCKET_CODES.has(e.code)) || s3.name === 'TimeoutError';
     return down ? { code: 'STORAGE_UNAVAILABLE', message: 'file storage is unavailable; retry shortly' } : undefined;
   }
   for (const e of errors) {

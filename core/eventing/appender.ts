@@ -15,7 +15,12 @@ export type Appender = {
 
 type Waiting = { command: AppendCommand; resolve: (outcome: AppendOutcome) => void; reject: (err: unknown) => void };
 
-export function createAppender(pool: DatabasePool, registry: EventRegistry, topicOf: (category: string) => string, options: { maxBatch?: number; inFlight?: number } = {}): Appender {
+export function createAppender(
+  pool: DatabasePool,
+  registry: EventRegistry,
+  topicOf: (category: string) => string,
+  options: { maxBatch?: number; inFlight?: number } = {},
+): Appender {
   const maxBatch = options.maxBatch ?? 100;
   const maxInFlight = options.inFlight ?? 2;
   const queue: Waiting[] = [];
@@ -34,10 +39,18 @@ export function createAppender(pool: DatabasePool, registry: EventRegistry, topi
 
   async function send(batch: Waiting[]): Promise<void> {
     try {
-      const outcomes = await appendCommands(pool, batch.map((w) => w.command), registry, topicOf);
+      const outcomes = await appendCommands(
+        pool,
+        batch.map((w) => w.command),
+        registry,
+        topicOf,
+      );
       batch.forEach((w, i) => w.resolve(outcomes[i]!));
     } catch (err) {
-      if (batch.length === 1) { batch[0]!.reject(err); return; }
+      if (batch.length === 1) {
+        batch[0]!.reject(err);
+        return;
+      }
       // One command's bad data must not fail the others it happened to be batched with.
       await Promise.all(batch.map((w) => send([w])));
     }

@@ -1,4 +1,14 @@
-import { readStream, readStreamTails, WrongExpectedVersionError, type AppendContext, type AppendResult, type EventRegistry, type NewEvent, type StoredEvent, type StreamAppend } from './event-store.ts';
+import {
+  readStream,
+  readStreamTails,
+  WrongExpectedVersionError,
+  type AppendContext,
+  type AppendResult,
+  type EventRegistry,
+  type NewEvent,
+  type StoredEvent,
+  type StreamAppend,
+} from './event-store.ts';
 import type { DatabasePool, DatabaseTransactionConnection, Queryable } from '../adapters/db.ts';
 import { createAggregateCache, type AggregateCache } from './aggregate-cache.ts';
 import { createAppender, type Appender } from './appender.ts';
@@ -37,7 +47,9 @@ export function streamRef<S>(decider: Pick<DeciderOf<never, S>, 'initialState' |
  * returns the command. The decider's own types are checked here, then erased for the handler.
  */
 export function decision<C, S>(
-  decider: DeciderOf<C, S>, streamId: string, command: C | ((state: S) => C),
+  decider: DeciderOf<C, S>,
+  streamId: string,
+  command: C | ((state: S) => C),
   options: { ifMatch?: number | undefined; anyVersion?: boolean } = {},
 ): Decision {
   const commandFor = (state: S): C => (typeof command === 'function' ? (command as (state: S) => C)(state) : command);
@@ -63,9 +75,18 @@ export type EventStreams = {
 // Without a configured key (unit and backbone tests), the development derivation.
 const developmentEmailKey = emailKeyFrom({ AUDIT_PSEUDONYM_KEY: 'ledgerline.development-only', JWT_SECRET: '' });
 
-export function createEventStreams(pool: DatabasePool, registry: EventRegistry, topicOf: (category: string) => string, options: { cacheSize?: number; emailKey?: EmailKey } = {}): EventStreams {
+export function createEventStreams(
+  pool: DatabasePool,
+  registry: EventRegistry,
+  topicOf: (category: string) => string,
+  options: { cacheSize?: number; emailKey?: EmailKey } = {},
+): EventStreams {
   return {
-    pool, registry, topicOf, cache: createAggregateCache(options.cacheSize ?? 10_000), appender: createAppender(pool, registry, topicOf),
+    pool,
+    registry,
+    topicOf,
+    cache: createAggregateCache(options.cacheSize ?? 10_000),
+    appender: createAppender(pool, registry, topicOf),
     emailKey: options.emailKey ?? developmentEmailKey,
   };
 }
@@ -77,7 +98,10 @@ export function createEventStreams(pool: DatabasePool, registry: EventRegistry, 
  */
 export async function loadStreams(store: EventStreams, refs: readonly StreamRef<unknown>[], db: Queryable = store.pool): Promise<Map<string, Loaded<unknown>>> {
   const known = refs.map((ref) => store.cache.get(ref.streamId) ?? { streamId: ref.streamId, state: ref.initialState(), version: 0 });
-  const tails = await readStreamTails(db, known.map((k) => ({ streamId: k.streamId, after: k.version })));
+  const tails = await readStreamTails(
+    db,
+    known.map((k) => ({ streamId: k.streamId, after: k.version })),
+  );
   const opened = await openEvents(store.pool, [...tails.values()].flat());
   const loaded = new Map<string, Loaded<unknown>>();
   refs.forEach((ref, i) => {
@@ -141,23 +165,28 @@ export async function executeCommand<T>(store: EventStreams, plan: CommandPlan, 
     const appends = await sealAppends(store.pool, decided.appends, context, store.emailKey);
     const response = options.respond(versions);
     const idempotency = options.idempotency && {
-      actor: options.idempotency.actor, key: options.idempotency.key, hash: options.idempotency.hash,
-      statusCode: options.idempotency.statusCode(response), body: options.idempotency.body(response),
+      actor: options.idempotency.actor,
+      key: options.idempotency.key,
+      hash: options.idempotency.hash,
+      statusCode: options.idempotency.statusCode(response),
+      body: options.idempotency.body(response),
     };
     if (appends.every((a) => a.events.length === 0) && !idempotency && !options.inTransaction) {
       return { versions, lastPosition: 0, events: [], response };
     }
     const command = { appends, context, ...(idempotency ? { idempotency } : {}) };
     const outcome = options.inTransaction
-      ? await store.pool.transaction(async (tx) => {
-        await options.inTransaction!(tx);
-        const [result] = await store.appender.appendIn(tx, [command]);
-        if (result?.status === 'conflict') throw result.error;
-        return result!;
-      }, 0).catch((err: unknown) => {
-        if (err instanceof WrongExpectedVersionError) return { status: 'conflict' as const, error: err };
-        throw err;
-      })
+      ? await store.pool
+          .transaction(async (tx) => {
+            await options.inTransaction!(tx);
+            const [result] = await store.appender.appendIn(tx, [command]);
+            if (result?.status === 'conflict') throw result.error;
+            return result!;
+          }, 0)
+          .catch((err: unknown) => {
+            if (err instanceof WrongExpectedVersionError) return { status: 'conflict' as const, error: err };
+            throw err;
+          })
       : await store.appender.append(command);
     if (outcome.status === 'ok') {
       rememberAppended(store, decisions, await openEvents(store.pool, outcome.result.events));
@@ -190,7 +219,7 @@ async function decideOnce(store: EventStreams, plan: CommandPlan) {
     if (d.ifMatch !== undefined && d.ifMatch !== current.version) throw new WrongExpectedVersionError(d.ref.streamId, d.ifMatch, current.version);
     const events = d.decide(current.state);
     versions[d.ref.streamId] = current.version + events.length;
-    return { streamId: d.ref.streamId, expectedVersion: d.anyVersion ? 'any' as const : current.version, events };
+    return { streamId: d.ref.streamId, expectedVersion: d.anyVersion ? ('any' as const) : current.version, events };
   });
   return { appends, versions, decisions, loaded };
 }
@@ -201,13 +230,20 @@ function rememberAppended(store: EventStreams, decisions: readonly Decision[], e
     if (d.anyVersion) continue;
     const own = events.filter((e) => e.streamId === d.ref.streamId);
     const cached = store.cache.get(d.ref.streamId);
-    if (own.length === 0 || !cached || cached.version !== own[0]!.streamVersion - 1) { store.cache.delete(d.ref.streamId); continue; }
+    if (own.length === 0 || !cached || cached.version !== own[0]!.streamVersion - 1) {
+      store.cache.delete(d.ref.streamId);
+      continue;
+    }
     store.cache.set(fold(d.ref, cached, own));
   }
 }
 
 /** Folds a whole stream (for reads outside the hot path: scripts, projectors). */
-export async function loadAggregate<S>(db: Queryable, streamId: string, decider: { initialState: () => S; evolve: (s: S, e: never) => S }): Promise<{ state: S; version: number }> {
+export async function loadAggregate<S>(
+  db: Queryable,
+  streamId: string,
+  decider: { initialState: () => S; evolve: (s: S, e: never) => S },
+): Promise<{ state: S; version: number }> {
   const history = await openEvents(db, await readStream(db, streamId));
   const evolve = decider.evolve as (s: S, e: unknown) => S;
   return {

@@ -11,10 +11,15 @@ export const domainEventRegistry: EventRegistry = (type): EventTypeInfo => {
   const { schemaVersion, category } = eventDefinition(type);
   const validator = validators.get(type)!;
   return {
-    schemaVersion, category,
+    schemaVersion,
+    category,
     check: (event) => {
       if (validator.Check(event)) return undefined;
-      return validator.Errors(event).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+      return validator
+        .Errors(event)
+        .slice(0, 3)
+        .map((e) => `${e.instancePath || '/'} ${e.message}`)
+        .join('; ');
     },
   };
 };

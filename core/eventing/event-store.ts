@@ -76,11 +76,19 @@ export class WrongExpectedVersionError extends Error {
 }
 
 const EventRow = Type.Object({
-  event_id: Type.String(), type: Type.String(), schema_version: Type.Number(), category: Type.String(),
-  stream_id: Type.String(), stream_version: Type.Number(), global_position: Type.Number(),
-  tenant_id: Type.Union([Type.String(), Type.Null()]), occurred_at: Type.String(),
-  actor: Type.Union([Type.String(), Type.Null()]), correlation_id: Type.String(),
-  causation_id: Type.Union([Type.String(), Type.Null()]), data: Type.Unknown(),
+  event_id: Type.String(),
+  type: Type.String(),
+  schema_version: Type.Number(),
+  category: Type.String(),
+  stream_id: Type.String(),
+  stream_version: Type.Number(),
+  global_position: Type.Number(),
+  tenant_id: Type.Union([Type.String(), Type.Null()]),
+  occurred_at: Type.String(),
+  actor: Type.Union([Type.String(), Type.Null()]),
+  correlation_id: Type.String(),
+  causation_id: Type.Union([Type.String(), Type.Null()]),
+  data: Type.Unknown(),
 });
 const eventRow = rowSchema(EventRow);
 const EVENT_COLUMNS = sql.fragment`event_id, type, schema_version, category, stream_id, stream_version,
@@ -91,10 +99,19 @@ function toEnvelope(row: Static<typeof EventRow>): StoredEvent {
   // slonik returns int8 (global_position) as a bigint whatever the row type says; JSON cannot carry
   // a bigint, and positions stay far below 2^53, so the envelope's number is made true here.
   return {
-    eventId: row.event_id, type: row.type, schemaVersion: row.schema_version, category: row.category,
-    streamId: row.stream_id, streamVersion: row.stream_version, globalPosition: row.global_position,
-    tenantId: row.tenant_id, occurredAt: row.occurred_at, actor: row.actor,
-    correlationId: row.correlation_id, causationId: row.causation_id, data: row.data,
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    category: row.category,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    globalPosition: row.global_position,
+    tenantId: row.tenant_id,
+    occurredAt: row.occurred_at,
+    actor: row.actor,
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+    data: row.data,
   };
 }
 
@@ -111,16 +128,20 @@ export type AppendCommand = {
   idempotency?: { actor: string; key: string; hash: string; statusCode: number; body: Record<string, unknown> };
 };
 
-export type AppendOutcome =
-  | { status: 'ok'; result: AppendResult }
-  | { status: 'conflict'; error: WrongExpectedVersionError }
-  | { status: 'idempotency_race' };
+export type AppendOutcome = { status: 'ok'; result: AppendResult } | { status: 'conflict'; error: WrongExpectedVersionError } | { status: 'idempotency_race' };
 
-const AppendReply = Type.Array(Type.Union([
-  Type.Object({ status: Type.Literal('ok'), positions: Type.Array(Type.Number()), versions: Type.Record(Type.String(), Type.Number()), occurredAt: Type.String() }),
-  Type.Object({ status: Type.Literal('conflict'), streamId: Type.String(), expected: Type.Number(), actual: Type.Number() }),
-  Type.Object({ status: Type.Literal('idempotency_race') }),
-]));
+const AppendReply = Type.Array(
+  Type.Union([
+    Type.Object({
+      status: Type.Literal('ok'),
+      positions: Type.Array(Type.Number()),
+      versions: Type.Record(Type.String(), Type.Number()),
+      occurredAt: Type.String(),
+    }),
+    Type.Object({ status: Type.Literal('conflict'), streamId: Type.String(), expected: Type.Number(), actual: Type.Number() }),
+    Type.Object({ status: Type.Literal('idempotency_race') }),
+  ]),
+);
 const appendReply = rowSchema(Type.Object({ results: AppendReply }));
 
 /**
@@ -129,7 +150,10 @@ const appendReply = rowSchema(Type.Object({ results: AppendReply }));
  * Events are checked against the registry before anything is sent.
  */
 export async function appendCommands(
-  db: Queryable, commands: AppendCommand[], registry: EventRegistry, topicOf: (category: string) => string,
+  db: Queryable,
+  commands: AppendCommand[],
+  registry: EventRegistry,
+  topicOf: (category: string) => string,
 ): Promise<AppendOutcome[]> {
   const prepared = commands.map((command) => ({
     command,
@@ -140,13 +164,24 @@ export async function appendCommands(
         const info = registry(event.type);
         const problem = info.check?.(event);
         if (problem !== undefined) throw new InvalidEventError(event.type, problem);
-        return { eventId: randomUUID(), type: event.type, schemaVersion: info.schemaVersion, category: info.category, topic: topicOf(info.category), data: event.data };
+        return {
+          eventId: randomUUID(),
+          type: event.type,
+          schemaVersion: info.schemaVersion,
+          category: info.category,
+          topic: topicOf(info.category),
+          data: event.data,
+        };
       }),
     })),
   }));
   const batch = prepared.map(({ command, streams }) => ({
-    tenantId: command.context.tenantId, actor: command.context.actor, correlationId: command.context.correlationId,
-    causationId: command.context.causationId, occurredAt: command.context.occurredAt.toISOString(), streams,
+    tenantId: command.context.tenantId,
+    actor: command.context.actor,
+    correlationId: command.context.correlationId,
+    causationId: command.context.causationId,
+    occurredAt: command.context.occurredAt.toISOString(),
+    streams,
     ...(command.idempotency ? { idempotency: command.idempotency } : {}),
   }));
   const { results } = await db.one(sql.type(appendReply)`select ll_append(${sql.jsonb(batch as never)}) as results`);
@@ -160,10 +195,19 @@ export async function appendCommands(
       const first = reply.versions[stream.streamId]! - stream.events.length;
       stream.events.forEach((event, i) => {
         events.push({
-          eventId: event.eventId, type: event.type, schemaVersion: event.schemaVersion, category: event.category,
-          streamId: stream.streamId, streamVersion: first + i + 1, globalPosition: reply.positions[next++]!,
-          tenantId: command.context.tenantId, occurredAt: reply.occurredAt, actor: command.context.actor,
-          correlationId: command.context.correlationId, causationId: command.context.causationId, data: event.data,
+          eventId: event.eventId,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          category: event.category,
+          streamId: stream.streamId,
+          streamVersion: first + i + 1,
+          globalPosition: reply.positions[next++]!,
+          tenantId: command.context.tenantId,
+          occurredAt: reply.occurredAt,
+          actor: command.context.actor,
+          correlationId: command.context.correlationId,
+          causationId: command.context.causationId,
+          data: event.data,
         });
       });
     }
@@ -176,8 +220,11 @@ export async function appendCommands(
  * transaction (the append lock is then held until that transaction commits: keep it short).
  */
 export async function appendToStreams(
-  tx: DatabaseTransactionConnection, appends: StreamAppend[], context: AppendContext,
-  registry: EventRegistry, topicOf: (category: string) => string,
+  tx: DatabaseTransactionConnection,
+  appends: StreamAppend[],
+  context: AppendContext,
+  registry: EventRegistry,
+  topicOf: (category: string) => string,
 ): Promise<AppendResult> {
   const [outcome] = await appendCommands(tx, [{ appends, context }], registry, topicOf);
   if (outcome?.status === 'conflict') throw outcome.error;
@@ -191,8 +238,10 @@ export function messageKey(event: Pick<StoredEvent, 'tenantId' | 'streamId'>): s
 }
 
 export async function streamVersion(db: Queryable, streamId: string): Promise<number> {
-  return Number(await db.oneFirst(sql.unsafe`
-    select coalesce(max(stream_version), 0) from events where stream_id = ${streamId}`));
+  return Number(
+    await db.oneFirst(sql.unsafe`
+    select coalesce(max(stream_version), 0) from events where stream_id = ${streamId}`),
+  );
 }
 
 export async function readStream(db: Queryable, streamId: string): Promise<StoredEvent[]> {
@@ -207,7 +256,13 @@ export async function readStreamTails(db: Queryable, tails: readonly { streamId:
   if (tails.length === 0) return byStream;
   const rows = await db.any(sql.type(eventRow)`
     select ${EVENT_COLUMNS} from events e
-    join unnest(${sql.array(tails.map((tail) => tail.streamId), 'text')}::text[], ${sql.array(tails.map((tail) => tail.after), 'int4')}::int4[]) as tail(tail_stream, tail_after)
+    join unnest(${sql.array(
+      tails.map((tail) => tail.streamId),
+      'text',
+    )}::text[], ${sql.array(
+      tails.map((tail) => tail.after),
+      'int4',
+    )}::int4[]) as tail(tail_stream, tail_after)
       on e.stream_id = tail.tail_stream and e.stream_version > tail.tail_after
     order by e.stream_id, e.stream_version`);
   for (const row of rows) byStream.get(row.stream_id)?.push(toStoredEvent(row));
@@ -226,7 +281,9 @@ export async function readUnpublished(db: Queryable, limit: number): Promise<{ t
 
 /** Events of one category (optionally one tenant) with from < position <= to, in position order. */
 export async function readCategory(
-  db: Queryable, category: string, range: { after: number; upTo: number; tenantId?: string; limit?: number },
+  db: Queryable,
+  category: string,
+  range: { after: number; upTo: number; tenantId?: string; limit?: number },
 ): Promise<StoredEvent[]> {
   const tenant = range.tenantId === undefined ? sql.fragment`true` : sql.fragment`tenant_id = ${range.tenantId}`;
   const rows = await db.any(sql.type(eventRow)`
@@ -239,9 +296,11 @@ export async function readCategory(
 /** The highest position of a category (and tenant) at or below `position`: what a reader must have applied. */
 export async function lastPositionAtOrBelow(db: Queryable, category: string, position: number, tenantId?: string): Promise<number> {
   const tenant = tenantId === undefined ? sql.fragment`true` : sql.fragment`tenant_id = ${tenantId}`;
-  return Number(await db.oneFirst(sql.unsafe`
+  return Number(
+    await db.oneFirst(sql.unsafe`
     select coalesce(max(global_position), 0) from events
-    where category = ${category} and ${tenant} and global_position <= ${position}`));
+    where category = ${category} and ${tenant} and global_position <= ${position}`),
+  );
 }
 
 /** Every tenant-scoped event (all categories) with after < position <= upTo, in position order. */
@@ -263,7 +322,11 @@ export async function readAllEvents(db: Queryable, range: { after: number; upTo:
 }
 
 /** Events of the given types (any category) with after < position <= upTo, in position order. */
-export async function readEventsOfTypes(db: Queryable, types: readonly string[], range: { after: number; upTo: number; limit?: number }): Promise<StoredEvent[]> {
+export async function readEventsOfTypes(
+  db: Queryable,
+  types: readonly string[],
+  range: { after: number; upTo: number; limit?: number },
+): Promise<StoredEvent[]> {
   const rows = await db.any(sql.type(eventRow)`
     select ${EVENT_COLUMNS} from events
     where type = any(${sql.array([...types], 'text')}) and global_position > ${range.after} and global_position <= ${range.upTo}

@@ -25,7 +25,9 @@ export function fingerprintKeyFrom(serverSecret: string): Buffer {
  * unsalted hash in the table would let anyone who reads it test password guesses offline.
  */
 export function requestHash(fingerprintKey: Buffer, method: string, url: string, body: unknown): string {
-  return createHmac('sha256', fingerprintKey).update(`${method} ${url}\n${JSON.stringify(body ?? null)}`).digest('hex');
+  return createHmac('sha256', fingerprintKey)
+    .update(`${method} ${url}\n${JSON.stringify(body ?? null)}`)
+    .digest('hex');
 }
 
 /** The first answer for (actor, key) within 24 h, or null; a different request under the key is 422. */
@@ -39,4 +41,3 @@ export async function findAnswer(db: Queryable, actor: string, key: string, hash
   }
   return { statusCode: Number(row.status_code), body: row.response };
 }
-

@@ -21,14 +21,21 @@ export type Invalidations = {
   close: () => Promise<void>;
 };
 
-export async function listenForInvalidations(connectionUri: string, logger: Logger, options: { maxAgeMs?: number; retryMs?: number } = {}): Promise<Invalidations> {
+export async function listenForInvalidations(
+  connectionUri: string,
+  logger: Logger,
+  options: { maxAgeMs?: number; retryMs?: number } = {},
+): Promise<Invalidations> {
   const handlers: ((subject: string) => void)[] = [];
   let generation = 0;
   let listening = false;
   let closed = false;
   let client: pg.Client | undefined;
   const retryMs = options.retryMs ?? 1000;
-  const dropAll = () => { generation += 1; for (const handler of handlers) handler('*'); };
+  const dropAll = () => {
+    generation += 1;
+    for (const handler of handlers) handler('*');
+  };
 
   async function connect(): Promise<void> {
     const next = new pg.Client({ connectionString: connectionUri });
@@ -65,7 +72,9 @@ export async function listenForInvalidations(connectionUri: string, logger: Logg
   return {
     caching: () => listening,
     generation: () => generation,
-    subscribe: (handler) => { handlers.push(handler); },
+    subscribe: (handler) => {
+      handlers.push(handler);
+    },
     maxAgeMs: options.maxAgeMs ?? 60_000,
     async close() {
       closed = true;
@@ -82,7 +91,11 @@ export async function listenForInvalidations(connectionUri: string, logger: Logg
  * whose notification drops it). Negative answers (no row) are cached too: the triggers also
  * notify on insert.
  */
-export function createInvalidatedCache<V>(invalidations: Invalidations, subjectsOf: (key: string) => string[], options: { maxEntries?: number; maxAgeMs?: number } = {}) {
+export function createInvalidatedCache<V>(
+  invalidations: Invalidations,
+  subjectsOf: (key: string) => string[],
+  options: { maxEntries?: number; maxAgeMs?: number } = {},
+) {
   const maxEntries = options.maxEntries ?? 50_000;
   const maxAgeMs = Math.min(options.maxAgeMs ?? Infinity, invalidations.maxAgeMs);
   const entries = new Map<string, { value: V; at: number }>();
@@ -96,7 +109,11 @@ export function createInvalidatedCache<V>(invalidations: Invalidations, subjects
     }
   };
   invalidations.subscribe((subject) => {
-    if (subject === '*') { entries.clear(); keysBySubject.clear(); return; }
+    if (subject === '*') {
+      entries.clear();
+      keysBySubject.clear();
+      return;
+    }
     for (const key of keysBySubject.get(subject) ?? []) forget(key);
   });
   return {

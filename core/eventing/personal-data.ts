@@ -12,19 +12,28 @@ import { dropKeyCache, keyForSubject, keysById } from './subject-keys.ts';
  * append: the events table, the outbox and Kafka only ever hold the ciphertext. Microseconds per
  * field once the key is cached; the first event of a subject creates its key.
  */
-export async function sealAppends(db: Queryable, appends: readonly StreamAppend[], context: Pick<AppendContext, 'actor' | 'tenantId'>, emailKey: EmailKey): Promise<StreamAppend[]> {
+export async function sealAppends(
+  db: Queryable,
+  appends: readonly StreamAppend[],
+  context: Pick<AppendContext, 'actor' | 'tenantId'>,
+  emailKey: EmailKey,
+): Promise<StreamAppend[]> {
   if (!appends.some((a) => a.events.some((e) => personalFieldsOf(e.type)))) return [...appends];
-  return Promise.all(appends.map(async (append) => ({
-    ...append,
-    events: await Promise.all(append.events.map(async (event) => {
-      const personal = personalFieldsOf(event.type);
-      if (!personal) return event;
-      const data = { ...(event.data as Record<string, unknown>) };
-      const { keyId, key } = await keyForSubject(db, personal.subject(data, context), emailKey);
-      for (const field of personal.fields) if (data[field] !== undefined) data[field] = sealValue(data[field], keyId, key);
-      return { ...event, data };
+  return Promise.all(
+    appends.map(async (append) => ({
+      ...append,
+      events: await Promise.all(
+        append.events.map(async (event) => {
+          const personal = personalFieldsOf(event.type);
+          if (!personal) return event;
+          const data = { ...(event.data as Record<string, unknown>) };
+          const { keyId, key } = await keyForSubject(db, personal.subject(data, context), emailKey);
+          for (const field of personal.fields) if (data[field] !== undefined) data[field] = sealValue(data[field], keyId, key);
+          return { ...event, data };
+        }),
+      ),
     })),
-  })));
+  );
 }
 
 /** Events whose appearance means keys were deleted: a reader drops its cached keys before opening past them. */
@@ -35,7 +44,11 @@ const ERASING = new Set(['SubjectErased', 'TenantContentErased', 'TenantDeleted'
  * value (domain/personal-fields.ts) when its key is gone. Keys are read through `db` (one
  * query for the keys not cached); `cached: false` for reads that must see an erasure at once.
  */
-export async function openEvents<E extends { type: string; data: unknown }>(db: Queryable, events: readonly E[], options: { cached?: boolean } = {}): Promise<E[]> {
+export async function openEvents<E extends { type: string; data: unknown }>(
+  db: Queryable,
+  events: readonly E[],
+  options: { cached?: boolean } = {},
+): Promise<E[]> {
   const keyIds = new Set<string>();
   let erasing = false;
   let personalEvents = 0;

@@ -19,7 +19,10 @@ export async function tenantScopesLag(pool: DatabasePool, checkpoints: Record<st
   if (tenants.length === 0) return {};
   const rows = await pool.any(sql.type(LagRow)`
     select c.tenant_id::text as scope, count(*)::int as events, extract(epoch from now() - min(e.occurred_at))::float8 as seconds
-    from unnest(${sql.array(tenants, 'uuid')}, ${sql.array(tenants.map((t) => checkpoints[t] ?? 0), 'int8')}) as c(tenant_id, position)
+    from unnest(${sql.array(tenants, 'uuid')}, ${sql.array(
+      tenants.map((t) => checkpoints[t] ?? 0),
+      'int8',
+    )}) as c(tenant_id, position)
     join events e on e.tenant_id = c.tenant_id and e.global_position > c.position and ${where}
     group by c.tenant_id`);
   return Object.fromEntries(rows.map((r) => [r.scope, { events: r.events, seconds: r.seconds }]));

@@ -12,7 +12,11 @@ import type { Projection, ScopeState } from './projector.ts';
 export function setAsideBoard(pool: DatabasePool, projection: string, logger: Logger) {
   const known = new Set<string>();
   const safely = async (what: string, work: () => Promise<unknown>) => {
-    try { await work(); } catch (err) { logger.warn({ err, projection }, `set-aside board: ${what} failed`); }
+    try {
+      await work();
+    } catch (err) {
+      logger.warn({ err, projection }, `set-aside board: ${what} failed`);
+    }
   };
   return {
     async recorded(): Promise<string[]> {
@@ -20,23 +24,26 @@ export function setAsideBoard(pool: DatabasePool, projection: string, logger: Lo
       for (const scope of scopes) known.add(scope);
       return scopes;
     },
-    record: (scope: string, state: ScopeState) => safely('record', async () => {
-      known.add(scope);
-      await pool.query(sql.unsafe`
+    record: (scope: string, state: ScopeState) =>
+      safely('record', async () => {
+        known.add(scope);
+        await pool.query(sql.unsafe`
         insert into projection_set_aside (projection, scope, state, reason, failures, since, retry_at)
         values (${projection}, ${scope}, ${state.state}, ${state.error ?? null}, ${state.failures ?? 0}, ${state.since}, ${state.retryAt ?? null})
         on conflict (projection, scope) do update set state = excluded.state, reason = excluded.reason, failures = excluded.failures,
           retry_at = excluded.retry_at, updated_at = now()`);
-    }),
+      }),
     clear: async (scope: string) => {
       if (!known.delete(scope)) return;
       await safely('clear', () => pool.query(sql.unsafe`delete from projection_set_aside where projection = ${projection} and scope = ${scope}`));
     },
     async takeRetryRequests(): Promise<string[]> {
       try {
-        return (await pool.anyFirst(sql.unsafe`
+        return (
+          await pool.anyFirst(sql.unsafe`
           update projection_set_aside set retry_requested_at = null
-          where projection = ${projection} and retry_requested_at is not null returning scope`)).map(String);
+          where projection = ${projection} and retry_requested_at is not null returning scope`)
+        ).map(String);
       } catch (err) {
         logger.warn({ err, projection }, 'set-aside board: reading retry requests failed');
         return [];
@@ -62,7 +69,11 @@ export function trackLag(projection: Projection, metrics: Metrics, logger: Logge
         events.set(value.events, { projection: projection.name, scope });
         seconds.set(value.seconds, { projection: projection.name, scope });
       }
-      shown = new Set(Object.entries(lag).filter(([, v]) => v.events > 0).map(([scope]) => scope));
+      shown = new Set(
+        Object.entries(lag)
+          .filter(([, v]) => v.events > 0)
+          .map(([scope]) => scope),
+      );
     } catch (err) {
       logger.warn({ err, projection: projection.name }, 'measuring projection lag failed');
     } finally {
@@ -70,7 +81,9 @@ export function trackLag(projection: Projection, metrics: Metrics, logger: Logge
     }
   };
   void measure();
-  const timer = setInterval(() => { void measure(); }, intervalMs);
+  const timer = setInterval(() => {
+    void measure();
+  }, intervalMs);
   timer.unref();
   return timer;
 }

@@ -38,10 +38,16 @@ export type Projector = { stop: () => Promise<void>; status: () => Record<string
 export const LATEST = Number.MAX_SAFE_INTEGER;
 
 export async function startProjector(options: {
-  eventLog: EventLog; projection: Projection; groupId: string; logger: Logger; metrics: Metrics;
-  sweepIntervalMs?: number; onFatal: (error: Error) => void;
+  eventLog: EventLog;
+  projection: Projection;
+  groupId: string;
+  logger: Logger;
+  metrics: Metrics;
+  sweepIntervalMs?: number;
+  onFatal: (error: Error) => void;
   /** The main database: set-aside scopes are recorded there and retry requests read from it (`npm run projections`). */
-  registry?: DatabasePool; lagIntervalMs?: number;
+  registry?: DatabasePool;
+  lagIntervalMs?: number;
 }): Promise<Projector> {
   const { projection, logger, metrics } = options;
   const board = options.registry ? setAsideBoard(options.registry, projection.name, logger) : undefined;
@@ -81,7 +87,9 @@ export async function startProjector(options: {
       }
     });
     queues.set(scope, next);
-    void next.finally(() => { if (queues.get(scope) === next) queues.delete(scope); });
+    void next.finally(() => {
+      if (queues.get(scope) === next) queues.delete(scope);
+    });
     return next;
   }
 
@@ -123,11 +131,16 @@ export async function startProjector(options: {
   // Subscribe first, then catch up whatever may be behind: a scope slow to catch up (a tenant
   // whose provisioning keeps failing) must not hold back the events of the others meanwhile.
   const subscription: Subscription = await options.eventLog.subscribe({
-    groupId: options.groupId, topics: projection.topics, onBatch, onCrash: options.onFatal,
+    groupId: options.groupId,
+    topics: projection.topics,
+    onBatch,
+    onCrash: options.onFatal,
   });
   const initial = new Set([...((await projection.scopesToSweep?.()) ?? []), ...((await board?.recorded()) ?? [])]);
   await Promise.all([...initial].map((scope) => runScope(scope, LATEST)));
-  const timer = setInterval(() => { void sweep().catch((err: unknown) => logger.warn({ err }, 'sweep failed')); }, options.sweepIntervalMs ?? 1000);
+  const timer = setInterval(() => {
+    void sweep().catch((err: unknown) => logger.warn({ err }, 'sweep failed'));
+  }, options.sweepIntervalMs ?? 1000);
   const lagTimer = projection.lag ? trackLag(projection, metrics, logger, options.lagIntervalMs ?? 5000) : undefined;
   return {
     status: () => Object.fromEntries(setAside),
@@ -150,7 +163,10 @@ export async function startProjector(options: {
  * once as the pool has connections then wait on each other forever.
  */
 export async function applyFromCheckpoint(options: {
-  db: DatabasePool; key: string; upTo: number; batchSize?: number;
+  db: DatabasePool;
+  key: string;
+  upTo: number;
+  batchSize?: number;
   load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
   apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
   heartbeat?: (() => Promise<void>) | undefined;
@@ -160,8 +176,10 @@ export async function applyFromCheckpoint(options: {
   for (;;) {
     const count = await options.db.transaction(async (tx) => {
       await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${options.key}) on conflict do nothing`);
-      const position = Number(await tx.oneFirst(sql.unsafe`
-        select position from projection_checkpoints where projection = ${options.key} for update`));
+      const position = Number(
+        await tx.oneFirst(sql.unsafe`
+        select position from projection_checkpoints where projection = ${options.key} for update`),
+      );
       if (position >= options.upTo) return 0;
       const events = await options.load(position, options.upTo, batchSize, tx);
       for (const event of events) await options.apply(tx, event);

@@ -29,28 +29,38 @@ export async function purgeExpired(pool: DatabasePool, config: Pick<Config, 'PUB
           if (n < BATCH) return total;
         }
       };
-      const refreshTokens = await drain(() => connection.oneFirst(sql.type(CountRow)`
+      const refreshTokens = await drain(() =>
+        connection.oneFirst(sql.type(CountRow)`
         with gone as (delete from refresh_tokens where token_hash in (
           select token_hash from refresh_tokens where expires_at < now() limit ${BATCH}) returning 1)
-        select count(*)::int as n from gone`));
-      const sessions = await drain(() => connection.oneFirst(sql.type(CountRow)`
+        select count(*)::int as n from gone`),
+      );
+      const sessions = await drain(() =>
+        connection.oneFirst(sql.type(CountRow)`
         with gone as (delete from sessions where session_id in (
           select session_id from sessions where expires_at < now() or revoked_at < now() - interval '1 day' limit ${BATCH}) returning 1)
-        select count(*)::int as n from gone`));
-      const idempotencyKeys = await drain(() => connection.oneFirst(sql.type(CountRow)`
+        select count(*)::int as n from gone`),
+      );
+      const idempotencyKeys = await drain(() =>
+        connection.oneFirst(sql.type(CountRow)`
         with gone as (delete from idempotency_keys where (actor, key) in (
           select actor, key from idempotency_keys where created_at <= now() - interval '24 hours' limit ${BATCH}) returning 1)
-        select count(*)::int as n from gone`));
-      const outbox = await drain(() => connection.oneFirst(sql.type(CountRow)`
+        select count(*)::int as n from gone`),
+      );
+      const outbox = await drain(() =>
+        connection.oneFirst(sql.type(CountRow)`
         with gone as (delete from outbox where global_position in (
           select global_position from outbox
           where published_at is not null and published_at < now() - make_interval(secs => ${config.PUBLISHED_OUTBOX_RETENTION_SECONDS})
           limit ${BATCH}) returning 1)
-        select count(*)::int as n from gone`));
-      const rateLimits = await drain(() => connection.oneFirst(sql.type(CountRow)`
+        select count(*)::int as n from gone`),
+      );
+      const rateLimits = await drain(() =>
+        connection.oneFirst(sql.type(CountRow)`
         with gone as (delete from rate_limits where key in (
           select key from rate_limits where window_ends < now() limit ${BATCH}) returning 1)
-        select count(*)::int as n from gone`));
+        select count(*)::int as n from gone`),
+      );
       return { sessions, refreshTokens, idempotencyKeys, outbox, rateLimits };
     } finally {
       await connection.query(sql.unsafe`select pg_advisory_unlock(hashtext('ledgerline.purge'))`);
@@ -64,7 +74,9 @@ export function startPurger(options: { pool: DatabasePool; config: Config; logge
   let running: Promise<unknown> = Promise.resolve();
   const run = () => {
     running = purgeExpired(pool, config)
-      .then((counts) => { if (counts) logger.info({ purged: counts }, 'expired rows purged'); })
+      .then((counts) => {
+        if (counts) logger.info({ purged: counts }, 'expired rows purged');
+      })
       .catch((err: unknown) => logger.warn({ err }, 'purge failed; retried at the next interval'));
   };
   run();

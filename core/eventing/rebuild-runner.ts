@@ -17,8 +17,14 @@ export type JobOutcome = { job: RebuildJob; result?: RebuildResult; error?: Erro
  * is its own outcome: the others go on. `onOutcome` is called as each job ends (the run table).
  */
 export async function rebuildJobs(options: {
-  eventLog: EventLog; groupId: string; jobs: RebuildJob[]; dryRun?: boolean; concurrency?: number;
-  logger: Logger; progress?: Progress; onOutcome?: (outcome: JobOutcome) => Promise<void>;
+  eventLog: EventLog;
+  groupId: string;
+  jobs: RebuildJob[];
+  dryRun?: boolean;
+  concurrency?: number;
+  logger: Logger;
+  progress?: Progress;
+  onOutcome?: (outcome: JobOutcome) => Promise<void>;
 }): Promise<JobOutcome[]> {
   const { eventLog, logger } = options;
   const groups = new Map<string, { ranges: LogRange[]; jobs: RebuildJob[] }>();
@@ -32,7 +38,10 @@ export async function rebuildJobs(options: {
         if (only === undefined || end.partition === only) ranges.push({ topic, partition: end.partition, from: end.low, to: end.high });
       }
     }
-    const signature = ranges.map((r) => `${r.topic}:${r.partition}`).sort().join(',');
+    const signature = ranges
+      .map((r) => `${r.topic}:${r.partition}`)
+      .sort()
+      .join(',');
     const group = groups.get(signature);
     if (group) group.jobs.push(job);
     else {
@@ -66,7 +75,8 @@ export async function rebuildJobs(options: {
     const lastInPartition = new Map<string, number>();
     try {
       await eventLog.readRanges({
-        groupId: `${options.groupId}.${groupIndex}`, ranges,
+        groupId: `${options.groupId}.${groupIndex}`,
+        ranges,
         onBatch: async (batch) => {
           const partition = `${batch.topic}:${batch.partition}`;
           let last = lastInPartition.get(partition) ?? 0;
@@ -91,7 +101,8 @@ export async function rebuildJobs(options: {
     }
     // Every event at or below the lowest of its partitions' last positions was in the snapshot.
     const gapFrom = ranges.every((r) => lastInPartition.has(`${r.topic}:${r.partition}`))
-      ? Math.min(...ranges.map((r) => lastInPartition.get(`${r.topic}:${r.partition}`) ?? 0)) : 0;
+      ? Math.min(...ranges.map((r) => lastInPartition.get(`${r.topic}:${r.partition}`) ?? 0))
+      : 0;
     await mapBounded(targets, options.concurrency ?? 4, async ({ job, target }) => {
       try {
         await record({ job, result: await target.finish(gapFrom) });
@@ -105,7 +116,14 @@ export async function rebuildJobs(options: {
 }
 
 /** One read model, rebuilt (or compared, on a dry run); throws its failure. */
-export async function rebuildOne(options: { eventLog: EventLog; db: DatabasePool; spec: RebuildSpec; logger: Logger; groupId: string; dryRun?: boolean }): Promise<RebuildResult> {
+export async function rebuildOne(options: {
+  eventLog: EventLog;
+  db: DatabasePool;
+  spec: RebuildSpec;
+  logger: Logger;
+  groupId: string;
+  dryRun?: boolean;
+}): Promise<RebuildResult> {
   const [outcome] = await rebuildJobs({ ...options, jobs: [{ spec: options.spec, db: async () => options.db }] });
   if (!outcome?.result) throw outcome?.error ?? new Error('rebuild produced no outcome');
   return outcome.result;

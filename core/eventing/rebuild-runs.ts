@@ -13,7 +13,9 @@ export async function startRun(pool: DatabasePool, options: { dryRun: boolean; f
   return pool.transaction(async (tx) => {
     // Two runners must not resume the same run at once: the second waits here until the first has started.
     await tx.query(sql.unsafe`select pg_advisory_xact_lock(hashtext('ledgerline.rebuild-runs'))`);
-    const open = options.fresh ? null : await tx.maybeOneFirst(sql.unsafe`
+    const open = options.fresh
+      ? null
+      : await tx.maybeOneFirst(sql.unsafe`
       select run_id from rebuild_runs where finished_at is null and dry_run = ${options.dryRun} order by started_at desc limit 1`);
     if (options.fresh) await tx.query(sql.unsafe`update rebuild_runs set finished_at = now() where finished_at is null and dry_run = ${options.dryRun}`);
     if (open !== null) {

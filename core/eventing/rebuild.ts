@@ -34,7 +34,11 @@ export type RebuildSpec = {
 };
 
 export type RebuildResult = {
-  name: string; applied: number; position: number; livePosition: number; swappedAt: string | null;
+  name: string;
+  applied: number;
+  position: number;
+  livePosition: number;
+  swappedAt: string | null;
   /** Dry runs only: how the rebuilt rows differ from the live ones (empty when equal). */
   differences?: TableDifferences[];
 };
@@ -68,7 +72,9 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
   const builder = spec.createBuilder();
   const applied = new Set<number>();
   let position = 0;
-  const discard = async () => { await db.query(sql.unsafe`drop schema if exists ${scratch} cascade`); };
+  const discard = async () => {
+    await db.query(sql.unsafe`drop schema if exists ${scratch} cascade`);
+  };
 
   return {
     spec,
@@ -87,8 +93,10 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
         });
         const result = await db.transaction(async (tx) => {
           await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${spec.checkpointKey}) on conflict do nothing`);
-          const live = Number(await tx.oneFirst(sql.unsafe`
-            select position from projection_checkpoints where projection = ${spec.checkpointKey} for update`));
+          const live = Number(
+            await tx.oneFirst(sql.unsafe`
+            select position from projection_checkpoints where projection = ${spec.checkpointKey} for update`),
+          );
           await tx.query(sql.unsafe`set local search_path to ${scratch}, public`);
           for (const event of await spec.loadAfter(gapFrom, Math.max(live, position))) {
             if (applied.has(event.globalPosition)) continue;
@@ -126,7 +134,9 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
 export function bufferingBuilder(apply: RebuildSpec['apply']): ReadModelBuilder {
   const events: StoredEvent[] = [];
   return {
-    add: (event) => { events.push(event); },
+    add: (event) => {
+      events.push(event);
+    },
     async flush(tx) {
       events.sort((a, b) => a.globalPosition - b.globalPosition);
       for (const event of events) await apply(tx, event);

@@ -6,7 +6,6 @@ import { readUnpublished } from './event-store.ts';
 import { failpoint } from '../adapters/failpoints.ts';
 import type { Metrics } from '../adapters/metrics.ts';
 
-
 // Lock id shared by every process that can take the relay role: only the holder publishes.
 const RELAY_LOCK = 'ledgerline.relay';
 
@@ -23,8 +22,13 @@ export type Relay = { publishPending: () => Promise<number>; stop: () => Promise
  * A Kafka outage leaves rows pending and the loop retries with back-off, in the same order.
  */
 export function startRelay(options: {
-  pool: DatabasePool; connectionUri: string; producer: EventLogProducer; logger: Logger; metrics: Metrics;
-  batchSize?: number; pollIntervalMs?: number;
+  pool: DatabasePool;
+  connectionUri: string;
+  producer: EventLogProducer;
+  logger: Logger;
+  metrics: Metrics;
+  batchSize?: number;
+  pollIntervalMs?: number;
 }): Relay {
   const { pool, producer, logger, metrics } = options;
   const batchSize = options.batchSize ?? 500;
@@ -45,8 +49,15 @@ export function startRelay(options: {
     for (const { topic, key, event } of rows) {
       const messages = byTopic.get(topic) ?? [];
       messages.push({
-        key, value: JSON.stringify(event),
-        headers: { 'event-type': event.type, 'schema-version': String(event.schemaVersion), 'event-id': event.eventId, 'global-position': String(event.globalPosition), ...(event.tenantId ? { 'tenant-id': event.tenantId } : {}) },
+        key,
+        value: JSON.stringify(event),
+        headers: {
+          'event-type': event.type,
+          'schema-version': String(event.schemaVersion),
+          'event-id': event.eventId,
+          'global-position': String(event.globalPosition),
+          ...(event.tenantId ? { 'tenant-id': event.tenantId } : {}),
+        },
       });
       byTopic.set(topic, messages);
     }
@@ -54,7 +65,10 @@ export function startRelay(options: {
     failpoint('relay-after-send');
     await pool.query(sql.unsafe`
       update outbox set published_at = now()
-      where global_position = any(${sql.array(rows.map((r) => r.event.globalPosition), 'int8')})`);
+      where global_position = any(${sql.array(
+        rows.map((r) => r.event.globalPosition),
+        'int8',
+      )})`);
     published.inc(rows.length);
     return rows.length;
   }
@@ -89,7 +103,10 @@ export function startRelay(options: {
   async function runLoop(client: pg.Client): Promise<void> {
     let backoff = 100;
     let broken = false;
-    client.on('end', () => { broken = true; wake(); });
+    client.on('end', () => {
+      broken = true;
+      wake();
+    });
     while (!stopped && !broken) {
       try {
         const sent = await publishPending();
@@ -105,7 +122,10 @@ export function startRelay(options: {
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollIntervalMs);
-        wake = () => { clearTimeout(timer); resolve(); };
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
     }
     if (broken) throw new Error('relay lock connection ended');

@@ -14,7 +14,10 @@ const TAG_BYTES = 16;
 const pool = Buffer.alloc(4096);
 let used = pool.length;
 function freshIv(): Buffer {
-  if (used + IV_BYTES > pool.length) { randomFillSync(pool); used = 0; }
+  if (used + IV_BYTES > pool.length) {
+    randomFillSync(pool);
+    used = 0;
+  }
   const iv = Buffer.from(pool.subarray(used, used + IV_BYTES));
   used += IV_BYTES;
   return iv;

@@ -27,15 +27,23 @@ export function dropKeyCache(): void {
 
 /** Invalidations on key deletion (and a lost notification connection) drop the cache. */
 export function followKeyDeletions(invalidations: Invalidations): void {
-  invalidations.subscribe((subject) => { if (subject === '*' || subject.startsWith('subject-key:')) dropKeyCache(); });
+  invalidations.subscribe((subject) => {
+    if (subject === '*' || subject.startsWith('subject-key:')) dropKeyCache();
+  });
 }
 
 /** The row naming a subject's key, and the columns the erasures find it by. */
-export function subjectRow(subject: DataSubject, emailKey: EmailKey): { subject: string; userId: string | null; tenantId: string | null; emailHash: string | null } {
+export function subjectRow(
+  subject: DataSubject,
+  emailKey: EmailKey,
+): { subject: string; userId: string | null; tenantId: string | null; emailHash: string | null } {
   switch (subject.kind) {
-    case 'user': return { subject: `user:${subject.userId}`, userId: subject.userId, tenantId: null, emailHash: null };
-    case 'author': return { subject: `author:${subject.tenantId}:${subject.userId}`, userId: subject.userId, tenantId: subject.tenantId, emailHash: null };
-    case 'tenant': return { subject: `tenant:${subject.tenantId}`, userId: null, tenantId: subject.tenantId, emailHash: null };
+    case 'user':
+      return { subject: `user:${subject.userId}`, userId: subject.userId, tenantId: null, emailHash: null };
+    case 'author':
+      return { subject: `author:${subject.tenantId}:${subject.userId}`, userId: subject.userId, tenantId: subject.tenantId, emailHash: null };
+    case 'tenant':
+      return { subject: `tenant:${subject.tenantId}`, userId: null, tenantId: subject.tenantId, emailHash: null };
     case 'address': {
       const emailHash = subject.emailHash ?? emailKey(subject.email ?? '');
       return { subject: `address:${subject.tenantId ?? '-'}:${emailHash}`, userId: null, tenantId: subject.tenantId, emailHash };

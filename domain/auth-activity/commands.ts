@@ -23,6 +23,9 @@ export const RecordRefreshTokenReuseCommand = defineCommand('RecordRefreshTokenR
 export type RecordRefreshTokenReuse = Static<typeof RecordRefreshTokenReuseCommand>;
 
 export const AuthActivityCommandSchema = Type.Union([
-  RecordLoginSucceededCommand, RecordLoginFailedCommand, RecordLogoutCommand, RecordRefreshTokenReuseCommand,
+  RecordLoginSucceededCommand,
+  RecordLoginFailedCommand,
+  RecordLogoutCommand,
+  RecordRefreshTokenReuseCommand,
 ]);
 export type AuthActivityCommand = Static<typeof AuthActivityCommandSchema>;

@@ -40,8 +40,11 @@ function loginFailed({ data }: RecordLoginFailed, client: ReturnType<typeof clie
   return {
     type: 'LoginFailed',
     data: {
-      userId: data.userId, emailPseudonym: data.emailPseudonym,
-      reason: data.userId === null ? 'unknown_email' : 'wrong_password', client, at: data.now,
+      userId: data.userId,
+      emailPseudonym: data.emailPseudonym,
+      reason: data.userId === null ? 'unknown_email' : 'wrong_password',
+      client,
+      at: data.now,
     },
   };
 }

@@ -46,10 +46,5 @@ export const IssueDownloadUrlCommand = defineCommand('IssueDownloadUrl', {
 });
 export type IssueDownloadUrl = Static<typeof IssueDownloadUrlCommand>;
 
-export const DocumentCommandSchema = Type.Union([
-  CreateDocumentCommand,
-  UpdateDocumentCommand,
-  DeleteDocumentCommand,
-  IssueDownloadUrlCommand,
-]);
+export const DocumentCommandSchema = Type.Union([CreateDocumentCommand, UpdateDocumentCommand, DeleteDocumentCommand, IssueDownloadUrlCommand]);
 export type DocumentCommand = Static<typeof DocumentCommandSchema>;

@@ -65,9 +65,7 @@ function updateDocument({ data }: UpdateDocument, document: ActiveDocument): Doc
     if (!sameList(tags, document.tags)) changes.tags = tags;
   }
   if (Object.keys(changes).length === 0) return [];
-  return [
-    { type: 'DocumentUpdated', data: { documentId: document.documentId, tenantId: document.tenantId, ...changes, updatedAt: data.now } },
-  ];
+  return [{ type: 'DocumentUpdated', data: { documentId: document.documentId, tenantId: document.tenantId, ...changes, updatedAt: data.now } }];
 }
 
 function deleteDocument({ data }: DeleteDocument, document: ActiveDocument): DocumentEvent[] {

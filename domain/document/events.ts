@@ -50,10 +50,5 @@ export const DownloadUrlIssuedEvent = defineEvent('DownloadUrlIssued', {
 });
 export type DownloadUrlIssued = Static<typeof DownloadUrlIssuedEvent>;
 
-export const DocumentEventSchema = Type.Union([
-  DocumentCreatedEvent,
-  DocumentUpdatedEvent,
-  DocumentDeletedEvent,
-  DownloadUrlIssuedEvent,
-]);
+export const DocumentEventSchema = Type.Union([DocumentCreatedEvent, DocumentUpdatedEvent, DocumentDeletedEvent, DownloadUrlIssuedEvent]);
 export type DocumentEvent = Static<typeof DocumentEventSchema>;

@@ -8,7 +8,10 @@ export type TenantErasureState = { status: 'never' } | { status: 'erased'; times
 export const tenantErasureStreamId = (tenantId: string, userId: string): string => `erasure-${tenantId}-${userId}`;
 
 export function decideEraseInTenant({ data }: EraseInTenant): ErasureEvent[] {
-  const content: ErasureEvent = { type: 'TenantContentErased', data: { tenantId: data.tenantId, userId: data.userId, erasedBy: data.erasedBy, erasedAt: data.now } };
+  const content: ErasureEvent = {
+    type: 'TenantContentErased',
+    data: { tenantId: data.tenantId, userId: data.userId, erasedBy: data.erasedBy, erasedAt: data.now },
+  };
   if (data.scope === 'content') return [content];
   return [content, { type: 'SubjectErased', data: { userId: data.userId, tenantId: data.tenantId, erasedBy: data.erasedBy, erasedAt: data.now } }];
 }

@@ -34,11 +34,5 @@ export const FileObjectDeletedEvent = defineEvent('FileObjectDeleted', {
 });
 export type FileObjectDeleted = Static<typeof FileObjectDeletedEvent>;
 
-export const FileEventSchema = Type.Union([
-  FileStoredEvent,
-  DocumentAttachedEvent,
-  DocumentDetachedEvent,
-  FileDeletionScheduledEvent,
-  FileObjectDeletedEvent,
-]);
+export const FileEventSchema = Type.Union([FileStoredEvent, DocumentAttachedEvent, DocumentDetachedEvent, FileDeletionScheduledEvent, FileObjectDeletedEvent]);
 export type FileEvent = Static<typeof FileEventSchema>;

@@ -30,9 +30,7 @@ export function evolveFile(state: FileState, event: FileEvent): FileState {
         ? { ...state, documentIds: [...state.documentIds, event.data.documentId] }
         : state;
     case 'DocumentDetached':
-      return state.status === 'active'
-        ? { ...state, documentIds: state.documentIds.filter((id) => id !== event.data.documentId) }
-        : state;
+      return state.status === 'active' ? { ...state, documentIds: state.documentIds.filter((id) => id !== event.data.documentId) } : state;
     case 'FileDeletionScheduled': {
       if (state.status === 'initial') return state;
       const pendingDeletions = [...state.pendingDeletions, { fileId: event.data.fileId, s3Key: event.data.s3Key }];

@@ -46,7 +46,9 @@ t.test('StoreFile', async (t) => {
     given(fileDecider, []).when(store()).then(t, [stored]);
   });
   t.test('the same content again is a no-op (first event wins)', async (t) => {
-    given(fileDecider, [stored]).when(store({ fileId: newFileId, s3Key: 'other' })).then(t, []);
+    given(fileDecider, [stored])
+      .when(store({ fileId: newFileId, s3Key: 'other' }))
+      .then(t, []);
   });
   t.test('after the object was scheduled for deletion or deleted, a new generation starts', async (t) => {
     const again = store({ fileId: newFileId, s3Key: `${tenantId}/${newFileId}` });
@@ -57,23 +59,43 @@ t.test('StoreFile', async (t) => {
     given(fileDecider, [stored, scheduled(), objectDeleted]).when(store()).thenThrows(t, 'FILE_ID_REUSED', ConflictError);
   });
   t.test('other content in this stream is refused', async (t) => {
-    given(fileDecider, [stored]).when(store({ size: 44 })).thenThrows(t, 'FILE_IDENTITY_MISMATCH', ValidationError);
+    given(fileDecider, [stored])
+      .when(store({ size: 44 }))
+      .thenThrows(t, 'FILE_IDENTITY_MISMATCH', ValidationError);
   });
   t.test('validates size, md5, sha256, content type and key', async (t) => {
-    given(fileDecider, []).when(store({ size: 0 })).thenThrows(t, 'INVALID_SIZE', ValidationError);
-    given(fileDecider, []).when(store({ size: 1.5 })).thenThrows(t, 'INVALID_SIZE', ValidationError);
-    given(fileDecider, []).when(store({ md5: md5.slice(1) })).thenThrows(t, 'INVALID_MD5', ValidationError);
-    given(fileDecider, []).when(store({ md5: md5.toUpperCase() })).thenThrows(t, 'INVALID_MD5', ValidationError);
-    given(fileDecider, []).when(store({ sha256: `${sha256.slice(1)}g` })).thenThrows(t, 'INVALID_SHA256', ValidationError);
-    given(fileDecider, []).when(store({ contentType: ' ' })).thenThrows(t, 'INVALID_CONTENT_TYPE', ValidationError);
-    given(fileDecider, []).when(store({ s3Key: '' })).thenThrows(t, 'INVALID_S3_KEY', ValidationError);
+    given(fileDecider, [])
+      .when(store({ size: 0 }))
+      .thenThrows(t, 'INVALID_SIZE', ValidationError);
+    given(fileDecider, [])
+      .when(store({ size: 1.5 }))
+      .thenThrows(t, 'INVALID_SIZE', ValidationError);
+    given(fileDecider, [])
+      .when(store({ md5: md5.slice(1) }))
+      .thenThrows(t, 'INVALID_MD5', ValidationError);
+    given(fileDecider, [])
+      .when(store({ md5: md5.toUpperCase() }))
+      .thenThrows(t, 'INVALID_MD5', ValidationError);
+    given(fileDecider, [])
+      .when(store({ sha256: `${sha256.slice(1)}g` }))
+      .thenThrows(t, 'INVALID_SHA256', ValidationError);
+    given(fileDecider, [])
+      .when(store({ contentType: ' ' }))
+      .thenThrows(t, 'INVALID_CONTENT_TYPE', ValidationError);
+    given(fileDecider, [])
+      .when(store({ s3Key: '' }))
+      .thenThrows(t, 'INVALID_S3_KEY', ValidationError);
   });
 });
 
 t.test('AttachDocument', async (t) => {
   t.test('attaches a document to the active file; twice is a no-op', async (t) => {
-    given(fileDecider, [stored]).when(attach(doc1)).then(t, [attached(doc1)]);
-    given(fileDecider, [stored, attached(doc1)]).when(attach(doc1)).then(t, []);
+    given(fileDecider, [stored])
+      .when(attach(doc1))
+      .then(t, [attached(doc1)]);
+    given(fileDecider, [stored, attached(doc1)])
+      .when(attach(doc1))
+      .then(t, []);
   });
   t.test('a file being deleted takes no document', async (t) => {
     given(fileDecider, [stored, scheduled()]).when(attach(doc1)).thenThrows(t, 'FILE_NOT_ACTIVE', ConflictError);
@@ -86,14 +108,22 @@ t.test('AttachDocument', async (t) => {
 
 t.test('DetachDocument', async (t) => {
   t.test('detaching one of several documents keeps the file', async (t) => {
-    given(fileDecider, [stored, attached(doc1), attached(doc2)]).when(detach(doc1)).then(t, [detached(doc1)]);
+    given(fileDecider, [stored, attached(doc1), attached(doc2)])
+      .when(detach(doc1))
+      .then(t, [detached(doc1)]);
   });
   t.test('detaching the last document schedules the object deletion', async (t) => {
-    given(fileDecider, [stored, attached(doc1), attached(doc2), detached(doc1)]).when(detach(doc2)).then(t, [detached(doc2), scheduled()]);
+    given(fileDecider, [stored, attached(doc1), attached(doc2), detached(doc1)])
+      .when(detach(doc2))
+      .then(t, [detached(doc2), scheduled()]);
   });
   t.test('a document that is not attached is a no-op', async (t) => {
-    given(fileDecider, [stored, attached(doc1)]).when(detach(doc2)).then(t, []);
-    given(fileDecider, [stored, attached(doc1), detached(doc1), scheduled()]).when(detach(doc1)).then(t, []);
+    given(fileDecider, [stored, attached(doc1)])
+      .when(detach(doc2))
+      .then(t, []);
+    given(fileDecider, [stored, attached(doc1), detached(doc1), scheduled()])
+      .when(detach(doc1))
+      .then(t, []);
   });
   t.test('an unknown file is not found', async (t) => {
     given(fileDecider, []).when(detach(doc1)).thenThrows(t, 'FILE_NOT_FOUND', NotFoundError);
@@ -102,10 +132,14 @@ t.test('DetachDocument', async (t) => {
 
 t.test('ScheduleFileDeletion', async (t) => {
   t.test('schedules an unused file', async (t) => {
-    given(fileDecider, [stored]).when(schedule()).then(t, [scheduled('orphan upload')]);
+    given(fileDecider, [stored])
+      .when(schedule())
+      .then(t, [scheduled('orphan upload')]);
   });
   t.test('refuses while documents use it', async (t) => {
-    given(fileDecider, [stored, attached(doc1)]).when(schedule()).thenThrows(t, 'FILE_IN_USE', ConflictError);
+    given(fileDecider, [stored, attached(doc1)])
+      .when(schedule())
+      .thenThrows(t, 'FILE_IN_USE', ConflictError);
   });
   t.test('already scheduled, or another generation, is a no-op', async (t) => {
     given(fileDecider, [stored, scheduled()]).when(schedule()).then(t, []);
@@ -128,7 +162,9 @@ t.test('MarkFileObjectDeleted', async (t) => {
     given(fileDecider, [stored, scheduled(), storedAgain]).when(markDeleted()).then(t, [objectDeleted]);
   });
   t.test('refuses for an object in use', async (t) => {
-    given(fileDecider, [stored, attached(doc1)]).when(markDeleted()).thenThrows(t, 'FILE_DELETION_NOT_SCHEDULED', ConflictError);
+    given(fileDecider, [stored, attached(doc1)])
+      .when(markDeleted())
+      .thenThrows(t, 'FILE_DELETION_NOT_SCHEDULED', ConflictError);
   });
   t.test('an unknown file is not found', async (t) => {
     given(fileDecider, []).when(markDeleted()).thenThrows(t, 'FILE_NOT_FOUND', NotFoundError);
@@ -155,16 +191,27 @@ t.test('evolve', async (t) => {
   const object = { fileId, s3Key: `${tenantId}/${fileId}` };
   given(fileDecider, []).thenState(t, { status: 'initial' });
   given(fileDecider, [stored, attached(doc1), attached(doc2), detached(doc1)]).thenState(t, {
-    status: 'active', file, documentIds: [doc2], pendingDeletions: [],
+    status: 'active',
+    file,
+    documentIds: [doc2],
+    pendingDeletions: [],
   });
   given(fileDecider, [stored, attached(doc1), detached(doc1), scheduled()]).thenState(t, {
-    status: 'deletionScheduled', file, pendingDeletions: [object],
+    status: 'deletionScheduled',
+    file,
+    pendingDeletions: [object],
   });
   given(fileDecider, [stored, scheduled(), objectDeleted]).thenState(t, { status: 'deleted', file, pendingDeletions: [] });
   given(fileDecider, [stored, scheduled(), storedAgain]).thenState(t, {
-    status: 'active', file: storedAgain.data, documentIds: [], pendingDeletions: [object],
+    status: 'active',
+    file: storedAgain.data,
+    documentIds: [],
+    pendingDeletions: [object],
   });
   given(fileDecider, [stored, scheduled(), storedAgain, objectDeleted]).thenState(t, {
-    status: 'active', file: storedAgain.data, documentIds: [], pendingDeletions: [],
+    status: 'active',
+    file: storedAgain.data,
+    documentIds: [],
+    pendingDeletions: [],
   });
 });

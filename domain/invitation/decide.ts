@@ -25,10 +25,12 @@ function invite({ data }: InviteMember, state: InvitationState): InvitationEvent
   if (data.tenantStatus === 'deleted') throw new ConflictError('TENANT_DELETED', 'this tenant has been deleted');
   if (!canManageMembers(data.actorRole)) throw new ForbiddenError('FORBIDDEN', 'only a tenant admin can invite members');
   const email = requireValidEmail(data.email);
-  return [{
-    type: 'MemberInvited',
-    data: { invitationId: data.invitationId, tenantId: data.tenantId, email, role: data.role, invitedBy: data.actorId, invitedAt: data.now },
-  }];
+  return [
+    {
+      type: 'MemberInvited',
+      data: { invitationId: data.invitationId, tenantId: data.tenantId, email, role: data.role, invitedBy: data.actorId, invitedAt: data.now },
+    },
+  ];
 }
 
 /**

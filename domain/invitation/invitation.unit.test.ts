@@ -15,9 +15,15 @@ const invite = (overrides: Partial<{ email: string; actorRole: Role; tenantStatu
   type: 'InviteMember',
   data: { invitationId, tenantId, email: ' Bob@Example.com ', role: 'user', actorId: admin, actorRole: 'admin', tenantStatus: 'active', now, ...overrides },
 });
-const answer = (type: 'AcceptInvitation' | 'DeclineInvitation', userEmail = 'BOB@example.com'): InvitationCommand => ({ type, data: { invitationId, userId: bob, userEmail, now } });
+const answer = (type: 'AcceptInvitation' | 'DeclineInvitation', userEmail = 'BOB@example.com'): InvitationCommand => ({
+  type,
+  data: { invitationId, userId: bob, userEmail, now },
+});
 
-const invited: InvitationEvent = { type: 'MemberInvited', data: { invitationId, tenantId, email: 'bob@example.com', role: 'user', invitedBy: admin, invitedAt: now } };
+const invited: InvitationEvent = {
+  type: 'MemberInvited',
+  data: { invitationId, tenantId, email: 'bob@example.com', role: 'user', invitedBy: admin, invitedAt: now },
+};
 const accepted: InvitationEvent = { type: 'InvitationAccepted', data: { invitationId, tenantId, userId: bob, acceptedAt: now } };
 const declined: InvitationEvent = { type: 'InvitationDeclined', data: { invitationId, tenantId, userId: bob, declinedAt: now } };
 
@@ -30,14 +36,22 @@ t.test('InviteMember', async (t) => {
     given(invitationDecider, []).when(invite()).then(t, [invited]);
   });
   t.test('users and viewers cannot invite', async (t) => {
-    given(invitationDecider, []).when(invite({ actorRole: 'user' })).thenThrows(t, 'FORBIDDEN', ForbiddenError);
-    given(invitationDecider, []).when(invite({ actorRole: 'viewer' })).thenThrows(t, 'FORBIDDEN', ForbiddenError);
+    given(invitationDecider, [])
+      .when(invite({ actorRole: 'user' }))
+      .thenThrows(t, 'FORBIDDEN', ForbiddenError);
+    given(invitationDecider, [])
+      .when(invite({ actorRole: 'viewer' }))
+      .thenThrows(t, 'FORBIDDEN', ForbiddenError);
   });
   t.test('a deleted tenant invites nobody', async (t) => {
-    given(invitationDecider, []).when(invite({ tenantStatus: 'deleted' })).thenThrows(t, 'TENANT_DELETED', ConflictError);
+    given(invitationDecider, [])
+      .when(invite({ tenantStatus: 'deleted' }))
+      .thenThrows(t, 'TENANT_DELETED', ConflictError);
   });
   t.test('a malformed address is refused', async (t) => {
-    given(invitationDecider, []).when(invite({ email: 'not-an-email' })).thenThrows(t, 'INVALID_EMAIL', ValidationError);
+    given(invitationDecider, [])
+      .when(invite({ email: 'not-an-email' }))
+      .thenThrows(t, 'INVALID_EMAIL', ValidationError);
   });
   t.test('the same invitation id twice is a conflict', async (t) => {
     given(invitationDecider, [invited]).when(invite()).thenThrows(t, 'INVITATION_EXISTS', ConflictError);

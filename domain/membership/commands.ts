@@ -19,7 +19,11 @@ export type AddFounder = Static<typeof AddFounderCommand>;
  * who invited is recorded as addedBy. Nobody is added without their consent.
  */
 export const JoinByInvitationCommand = defineCommand('JoinByInvitation', {
-  tenantId: Uuid(), userId: Uuid(), role: RoleSchema, invitedBy: Uuid(), tenantStatus: TenantStatusSchema,
+  tenantId: Uuid(),
+  userId: Uuid(),
+  role: RoleSchema,
+  invitedBy: Uuid(),
+  tenantStatus: TenantStatusSchema,
 });
 export type JoinByInvitation = Static<typeof JoinByInvitationCommand>;
 
@@ -29,10 +33,5 @@ export type ChangeMemberRole = Static<typeof ChangeMemberRoleCommand>;
 export const RemoveMemberCommand = defineCommand('RemoveMember', MemberCommandFacts);
 export type RemoveMember = Static<typeof RemoveMemberCommand>;
 
-export const MembershipCommandSchema = Type.Union([
-  AddFounderCommand,
-  JoinByInvitationCommand,
-  ChangeMemberRoleCommand,
-  RemoveMemberCommand,
-]);
+export const MembershipCommandSchema = Type.Union([AddFounderCommand, JoinByInvitationCommand, ChangeMemberRoleCommand, RemoveMemberCommand]);
 export type MembershipCommand = Static<typeof MembershipCommandSchema>;

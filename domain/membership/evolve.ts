@@ -3,9 +3,7 @@ import type { MembershipEvent } from './events.ts';
 
 export type Member = { userId: string; role: Role };
 
-export type MembershipState =
-  | { status: 'initial' }
-  | { status: 'active'; tenantId: string; members: readonly Member[] };
+export type MembershipState = { status: 'initial' } | { status: 'active'; tenantId: string; members: readonly Member[] };
 
 export const initialMembershipState = (): MembershipState => ({ status: 'initial' });
 

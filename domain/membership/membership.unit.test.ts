@@ -35,32 +35,50 @@ t.test('stream id', async (t) => {
 
 t.test('AddFounder', async (t) => {
   t.test('the creator becomes the first admin', async (t) => {
-    given(membershipDecider, []).when({ type: 'AddFounder', data: { tenantId, userId: founder } }).then(t, [founded]);
+    given(membershipDecider, [])
+      .when({ type: 'AddFounder', data: { tenantId, userId: founder } })
+      .then(t, [founded]);
   });
   t.test('again for the same founder is a no-op', async (t) => {
-    given(membershipDecider, [founded]).when({ type: 'AddFounder', data: { tenantId, userId: founder } }).then(t, []);
+    given(membershipDecider, [founded])
+      .when({ type: 'AddFounder', data: { tenantId, userId: founder } })
+      .then(t, []);
   });
   t.test('a second founder is refused', async (t) => {
-    given(membershipDecider, [founded]).when({ type: 'AddFounder', data: { tenantId, userId: bob } }).thenThrows(t, 'ALREADY_FOUNDED', ConflictError);
+    given(membershipDecider, [founded])
+      .when({ type: 'AddFounder', data: { tenantId, userId: bob } })
+      .thenThrows(t, 'ALREADY_FOUNDED', ConflictError);
   });
 });
 
 t.test('JoinByInvitation', async (t) => {
   t.test('the invitee joins with the invited role, also while the tenant is provisioning', async (t) => {
-    given(membershipDecider, [founded]).when(join(bob, 'user')).then(t, [added(bob, 'user')]);
-    given(membershipDecider, [founded]).when(join(bob, 'viewer', founder, 'provisioning')).then(t, [added(bob, 'viewer')]);
+    given(membershipDecider, [founded])
+      .when(join(bob, 'user'))
+      .then(t, [added(bob, 'user')]);
+    given(membershipDecider, [founded])
+      .when(join(bob, 'viewer', founder, 'provisioning'))
+      .then(t, [added(bob, 'viewer')]);
   });
   t.test('the inviting admin is recorded as addedBy', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'admin')]).when(join(carol, 'user', bob)).then(t, [added(carol, 'user', bob)]);
+    given(membershipDecider, [founded, added(bob, 'admin')])
+      .when(join(carol, 'user', bob))
+      .then(t, [added(carol, 'user', bob)]);
   });
   t.test('an existing member cannot join again', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'user')]).when(join(bob, 'viewer')).thenThrows(t, 'ALREADY_MEMBER', ConflictError);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(join(bob, 'viewer'))
+      .thenThrows(t, 'ALREADY_MEMBER', ConflictError);
   });
   t.test('a deleted tenant takes no new members', async (t) => {
-    given(membershipDecider, [founded]).when(join(bob, 'user', founder, 'deleted')).thenThrows(t, 'TENANT_DELETED', ConflictError);
+    given(membershipDecider, [founded])
+      .when(join(bob, 'user', founder, 'deleted'))
+      .thenThrows(t, 'TENANT_DELETED', ConflictError);
   });
   t.test('an unknown role is refused', async (t) => {
-    given(membershipDecider, [founded]).when(join(bob, 'owner' as Role)).thenThrows(t, 'INVALID_ROLE', ValidationError);
+    given(membershipDecider, [founded])
+      .when(join(bob, 'owner' as Role))
+      .thenThrows(t, 'INVALID_ROLE', ValidationError);
   });
 });
 
@@ -70,44 +88,68 @@ t.test('ChangeMemberRole', async (t) => {
     data: { tenantId, userId, role, previousRole, changedBy: founder },
   });
   t.test('an admin changes a role', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'user')]).when(changeRole(bob, 'viewer')).then(t, [roleChanged(bob, 'viewer', 'user')]);
-    given(membershipDecider, [founded, added(bob, 'user')]).when(changeRole(bob, 'admin')).then(t, [roleChanged(bob, 'admin', 'user')]);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(changeRole(bob, 'viewer'))
+      .then(t, [roleChanged(bob, 'viewer', 'user')]);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(changeRole(bob, 'admin'))
+      .then(t, [roleChanged(bob, 'admin', 'user')]);
   });
   t.test('the same role is a no-op', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'user')]).when(changeRole(bob, 'user')).then(t, []);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(changeRole(bob, 'user'))
+      .then(t, []);
   });
   t.test('an admin can be demoted while another admin remains, even by himself', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'admin')]).when(changeRole(founder, 'user')).then(t, [roleChanged(founder, 'user', 'admin')]);
+    given(membershipDecider, [founded, added(bob, 'admin')])
+      .when(changeRole(founder, 'user'))
+      .then(t, [roleChanged(founder, 'user', 'admin')]);
   });
   t.test('the last admin cannot be demoted', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'user')]).when(changeRole(founder, 'user')).thenThrows(t, 'LAST_ADMIN', ConflictError);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(changeRole(founder, 'user'))
+      .thenThrows(t, 'LAST_ADMIN', ConflictError);
   });
   t.test('a non-member is not found', async (t) => {
     given(membershipDecider, [founded]).when(changeRole(bob, 'user')).thenThrows(t, 'MEMBER_NOT_FOUND', NotFoundError);
   });
   t.test('only admins, and not on a deleted tenant', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'user')]).when(changeRole(bob, 'admin', bob)).thenThrows(t, 'FORBIDDEN', ForbiddenError);
-    given(membershipDecider, [founded, added(bob, 'user')]).when(changeRole(bob, 'viewer', founder, 'deleted')).thenThrows(t, 'TENANT_DELETED', ConflictError);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(changeRole(bob, 'admin', bob))
+      .thenThrows(t, 'FORBIDDEN', ForbiddenError);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(changeRole(bob, 'viewer', founder, 'deleted'))
+      .thenThrows(t, 'TENANT_DELETED', ConflictError);
   });
 });
 
 t.test('RemoveMember', async (t) => {
   const removed = (userId: string): MembershipEvent => ({ type: 'MemberRemoved', data: { tenantId, userId, removedBy: founder } });
   t.test('an admin removes a member', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'viewer')]).when(removeMember(bob)).then(t, [removed(bob)]);
+    given(membershipDecider, [founded, added(bob, 'viewer')])
+      .when(removeMember(bob))
+      .then(t, [removed(bob)]);
   });
   t.test('an admin can leave while another admin remains', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'admin')]).when(removeMember(founder)).then(t, [removed(founder)]);
+    given(membershipDecider, [founded, added(bob, 'admin')])
+      .when(removeMember(founder))
+      .then(t, [removed(founder)]);
   });
   t.test('the last admin cannot be removed', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'user')]).when(removeMember(founder)).thenThrows(t, 'LAST_ADMIN', ConflictError);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(removeMember(founder))
+      .thenThrows(t, 'LAST_ADMIN', ConflictError);
   });
   t.test('a non-member is not found', async (t) => {
     given(membershipDecider, [founded]).when(removeMember(bob)).thenThrows(t, 'MEMBER_NOT_FOUND', NotFoundError);
   });
   t.test('only admins, and not on a deleted tenant', async (t) => {
-    given(membershipDecider, [founded, added(bob, 'user'), added(carol, 'user')]).when(removeMember(carol, bob)).thenThrows(t, 'FORBIDDEN', ForbiddenError);
-    given(membershipDecider, [founded, added(bob, 'user')]).when(removeMember(bob, founder, 'deleted')).thenThrows(t, 'TENANT_DELETED', ConflictError);
+    given(membershipDecider, [founded, added(bob, 'user'), added(carol, 'user')])
+      .when(removeMember(carol, bob))
+      .thenThrows(t, 'FORBIDDEN', ForbiddenError);
+    given(membershipDecider, [founded, added(bob, 'user')])
+      .when(removeMember(bob, founder, 'deleted'))
+      .thenThrows(t, 'TENANT_DELETED', ConflictError);
   });
 });
 
@@ -123,7 +165,10 @@ t.test('evolve and roleOf', async (t) => {
   given(membershipDecider, history).thenState(t, {
     status: 'active',
     tenantId,
-    members: [{ userId: founder, role: 'admin' }, { userId: bob, role: 'admin' }],
+    members: [
+      { userId: founder, role: 'admin' },
+      { userId: bob, role: 'admin' },
+    ],
   });
   const state = history.reduce(membershipDecider.evolve, membershipDecider.initialState());
   t.equal(roleOf(state, bob), 'admin');

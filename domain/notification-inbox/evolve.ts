@@ -1,9 +1,7 @@
 import type { NotificationInboxEvent } from './events.ts';
 import type { NotificationKind } from './kinds.ts';
 
-export type NotificationInboxState =
-  | { status: 'initial' }
-  | { status: 'active'; userId: string; readUpTo: number; emailOff: readonly NotificationKind[] };
+export type NotificationInboxState = { status: 'initial' } | { status: 'active'; userId: string; readUpTo: number; emailOff: readonly NotificationKind[] };
 
 export const initialNotificationInboxState = (): NotificationInboxState => ({ status: 'initial' });
 

@@ -11,5 +11,9 @@ export const NotificationKindSchema = Type.Union([
 export type NotificationKind = Static<typeof NotificationKindSchema>;
 
 export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
-  'member-added', 'member-role-changed', 'member-removed', 'document-uploaded', 'webhook-disabled',
+  'member-added',
+  'member-role-changed',
+  'member-removed',
+  'document-uploaded',
+  'webhook-disabled',
 ];

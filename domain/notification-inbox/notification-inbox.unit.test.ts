@@ -9,16 +9,20 @@ const n2 = '9b2e4c1a-0d3f-4e5a-8b6c-7d8e9f0a1b2c';
 const now = '2026-11-29T23:00:00.000Z';
 
 const markRead = (notificationIds: string[], upToPosition: number | null): NotificationInboxCommand => ({
-  type: 'MarkNotificationsRead', data: { userId, notificationIds, upToPosition, now },
+  type: 'MarkNotificationsRead',
+  data: { userId, notificationIds, upToPosition, now },
 });
 const read = (notificationIds: string[], upToPosition: number | null): NotificationInboxEvent => ({
-  type: 'NotificationsRead', data: { userId, notificationIds, upToPosition, readAt: now },
+  type: 'NotificationsRead',
+  data: { userId, notificationIds, upToPosition, readAt: now },
 });
 const setEmail = (...email: { kind: 'member-added' | 'document-uploaded' | 'webhook-disabled'; enabled: boolean }[]): NotificationInboxCommand => ({
-  type: 'SetNotificationPreferences', data: { userId, email, now },
+  type: 'SetNotificationPreferences',
+  data: { userId, email, now },
 });
 const changed = (...emailOff: ('member-added' | 'document-uploaded' | 'webhook-disabled')[]): NotificationInboxEvent => ({
-  type: 'NotificationPreferencesChanged', data: { userId, emailOff, changedAt: now },
+  type: 'NotificationPreferencesChanged',
+  data: { userId, emailOff, changedAt: now },
 });
 
 t.test('stream id', async (t) => {
@@ -27,16 +31,24 @@ t.test('stream id', async (t) => {
 
 t.test('MarkNotificationsRead', async (t) => {
   t.test('by ids, duplicates dropped', async (t) => {
-    given(notificationInboxDecider, []).when(markRead([n1, n2, n1], null)).then(t, [read([n1, n2], null)]);
+    given(notificationInboxDecider, [])
+      .when(markRead([n1, n2, n1], null))
+      .then(t, [read([n1, n2], null)]);
   });
   t.test('everything up to a position', async (t) => {
-    given(notificationInboxDecider, []).when(markRead([], 42)).then(t, [read([], 42)]);
+    given(notificationInboxDecider, [])
+      .when(markRead([], 42))
+      .then(t, [read([], 42)]);
   });
   t.test('up to a position already covered is a no-op', async (t) => {
-    given(notificationInboxDecider, [read([], 42)]).when(markRead([], 40)).then(t, []);
+    given(notificationInboxDecider, [read([], 42)])
+      .when(markRead([], 40))
+      .then(t, []);
   });
   t.test('a covered position with ids keeps only the ids', async (t) => {
-    given(notificationInboxDecider, [read([], 42)]).when(markRead([n1], 42)).then(t, [read([n1], null)]);
+    given(notificationInboxDecider, [read([], 42)])
+      .when(markRead([n1], 42))
+      .then(t, [read([n1], null)]);
   });
   t.test('neither ids nor a position is refused', async (t) => {
     given(notificationInboxDecider, []).when(markRead([], null)).thenThrows(t, 'NOTHING_TO_MARK', ValidationError);
@@ -66,7 +78,11 @@ t.test('SetNotificationPreferences', async (t) => {
     given(notificationInboxDecider, []).when(setEmail()).thenThrows(t, 'NOTHING_TO_CHANGE', ValidationError);
   });
   t.test('state keeps the preferences and the read mark', async (t) => {
-    given(notificationInboxDecider, [read([], 7), changed('document-uploaded')])
-      .thenState(t, { status: 'active', userId, readUpTo: 7, emailOff: ['document-uploaded'] });
+    given(notificationInboxDecider, [read([], 7), changed('document-uploaded')]).thenState(t, {
+      status: 'active',
+      userId,
+      readUpTo: 7,
+      emailOff: ['document-uploaded'],
+    });
   });
 });

@@ -5,10 +5,20 @@
  * it is listed by name so the projection handles it wherever that event is defined.
  */
 export const NOTIFICATION_SOURCE_EVENTS = [
-  'UserRegistered', 'UserProfileUpdated', 'TenantCreated', 'TenantRenamed',
-  'MemberAdded', 'MemberRoleChanged', 'MemberRemoved', 'DocumentCreated', 'WebhookDisabled',
-  'NotificationsRead', 'NotificationPreferencesChanged',
+  'UserRegistered',
+  'UserProfileUpdated',
+  'TenantCreated',
+  'TenantRenamed',
+  'MemberAdded',
+  'MemberRoleChanged',
+  'MemberRemoved',
+  'DocumentCreated',
+  'WebhookDisabled',
+  'NotificationsRead',
+  'NotificationPreferencesChanged',
   // Erasures: what the projection copied (names, titles, addresses) is scrubbed and re-rendered.
-  'SubjectErased', 'TenantContentErased', 'TenantDeleted',
+  'SubjectErased',
+  'TenantContentErased',
+  'TenantDeleted',
 ] as const;
 export type NotificationSourceEvent = (typeof NOTIFICATION_SOURCE_EVENTS)[number];

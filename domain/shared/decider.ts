@@ -18,11 +18,7 @@ export function foldEvents<Command, Event, State>(
  * AttachDocument): each command sees the state left by the previous one, and the caller appends
  * all the events with one expected version, so they succeed or fail together.
  */
-export function decideInSequence<Command, Event, State>(
-  decider: Decider<Command, Event, State>,
-  commands: readonly Command[],
-  state: State,
-): Event[] {
+export function decideInSequence<Command, Event, State>(decider: Decider<Command, Event, State>, commands: readonly Command[], state: State): Event[] {
   const events: Event[] = [];
   let current = state;
   for (const command of commands) {

@@ -8,11 +8,13 @@ import { Type, type TObject, type TSchema } from 'typebox';
  * version): not encrypted, and erased only from read models, since the log is never rewritten.
  */
 export const SEALED_PATTERN = '^ll(0\\.[A-Za-z0-9_-]*|1\\.[0-9a-f-]{36}\\.[A-Za-z0-9_-]+)$';
-export const Sealed = () => Type.String({
-  pattern: SEALED_PATTERN, maxLength: 12_000,
-  description: 'Personal data, sealed per data subject (AES-256-GCM); reads as erased once the subject is erased.',
-  examples: ['ll1.3fa85f64-5717-4562-b3fc-2c963f66afa6.k1Yx2mJ8cQm0b3NvbWUgY2lwaGVydGV4dA'],
-});
+export const Sealed = () =>
+  Type.String({
+    pattern: SEALED_PATTERN,
+    maxLength: 12_000,
+    description: 'Personal data, sealed per data subject (AES-256-GCM); reads as erased once the subject is erased.',
+    examples: ['ll1.3fa85f64-5717-4562-b3fc-2c963f66afa6.k1Yx2mJ8cQm0b3NvbWUgY2lwaGVydGV4dA'],
+  });
 
 /** How a field reads once its key is gone. Documented in README "Erasure". */
 export const ERASED = '[erased]';
@@ -38,10 +40,12 @@ export function sealedEventSchema(schema: TSchema, fields: readonly string[]): T
   const event = schema as TObject;
   const data = event.properties['data'] as TObject;
   const required = new Set<string>((data as unknown as { required?: string[] }).required ?? []);
-  const properties = Object.fromEntries(Object.entries(data.properties).map(([name, property]) => [
-    name,
-    fields.includes(name) ? (required.has(name) ? Sealed() : Type.Optional(Sealed())) : property,
-  ]));
+  const properties = Object.fromEntries(
+    Object.entries(data.properties).map(([name, property]) => [
+      name,
+      fields.includes(name) ? (required.has(name) ? Sealed() : Type.Optional(Sealed())) : property,
+    ]),
+  );
   return Type.Object({ type: event.properties['type']!, data: Type.Object(properties, { additionalProperties: false }) }, { additionalProperties: false });
 }
 

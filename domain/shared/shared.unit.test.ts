@@ -43,6 +43,9 @@ t.test('decideInSequence lets each command see the state left by the previous on
   };
   const add = (upTo: number) => ({ type: 'Add' as const, data: { upTo } });
   const events = decideInSequence(counter, [add(2), add(2), add(2)], counter.initialState());
-  t.same(events, [{ type: 'Added', data: { value: 1 } }, { type: 'Added', data: { value: 2 } }]);
+  t.same(events, [
+    { type: 'Added', data: { value: 1 } },
+    { type: 'Added', data: { value: 2 } },
+  ]);
   t.same(foldEvents(counter, events), { status: 'counting', count: 2 });
 });

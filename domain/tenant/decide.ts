@@ -1,15 +1,7 @@
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { canManageTenant, type Role } from '../shared/roles.ts';
 import { requirePositiveInteger, requireTrimmedText } from '../shared/validation.ts';
-import type {
-  CreateTenant,
-  DeleteTenant,
-  MarkTenantProvisioned,
-  MarkTenantProvisioningFailed,
-  PlaceTenant,
-  RenameTenant,
-  TenantCommand,
-} from './commands.ts';
+import type { CreateTenant, DeleteTenant, MarkTenantProvisioned, MarkTenantProvisioningFailed, PlaceTenant, RenameTenant, TenantCommand } from './commands.ts';
 import { tenantDatabaseName } from './database-name.ts';
 import type { TenantEvent } from './events.ts';
 import type { TenantState } from './evolve.ts';
@@ -101,9 +93,7 @@ function markProvisioned({ data }: MarkTenantProvisioned, tenant: LiveTenant): T
   if (data.databaseName !== tenant.databaseName) {
     throw new ConflictError('DATABASE_NAME_MISMATCH', `this tenant's database is ${tenant.databaseName}`);
   }
-  return [
-    { type: 'TenantProvisioned', data: { tenantId: tenant.tenantId, databaseName: tenant.databaseName, provisionedAt: data.now } },
-  ];
+  return [{ type: 'TenantProvisioned', data: { tenantId: tenant.tenantId, databaseName: tenant.databaseName, provisionedAt: data.now } }];
 }
 
 /** A late failure report from an older attempt must not undo a success. */

@@ -19,11 +19,7 @@ export type TenantState =
   | ({ status: 'deleted'; provisionedAt: string | null; deletedBy: string; deletedAt: string } & TenantDetails);
 
 /** The tenant's lifecycle as other aggregates receive it (e.g. membership commands' tenantStatus). */
-export const TenantStatusSchema = Type.Union([
-  Type.Literal('provisioning'),
-  Type.Literal('active'),
-  Type.Literal('deleted'),
-]);
+export const TenantStatusSchema = Type.Union([Type.Literal('provisioning'), Type.Literal('active'), Type.Literal('deleted')]);
 export type TenantStatus = Static<typeof TenantStatusSchema>;
 
 export const initialTenantState = (): TenantState => ({ status: 'initial' });
@@ -39,9 +35,7 @@ export function evolveTenant(state: TenantState, event: TenantEvent): TenantStat
     case 'TenantProvisioned':
       return state.status === 'provisioning' ? { ...detailsOf(state), status: 'active', provisionedAt: event.data.provisionedAt } : state;
     case 'TenantProvisioningFailed':
-      return state.status === 'provisioning'
-        ? { ...state, failedAttempts: state.failedAttempts + 1, lastFailure: event.data.reason }
-        : state;
+      return state.status === 'provisioning' ? { ...state, failedAttempts: state.failedAttempts + 1, lastFailure: event.data.reason } : state;
     case 'TenantDeleted':
       return state.status === 'initial' || state.status === 'deleted'
         ? state

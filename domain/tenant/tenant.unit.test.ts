@@ -10,10 +10,29 @@ const now = '2025-01-02T03:04:05.000Z';
 const later = '2025-01-02T03:05:00.000Z';
 const databaseName = 'tenant_acme_corp_3fa85f64';
 
-type CreateData = { name: string; slug: string; databaseName: string; tenantsOfActor: number; tenantQuota: number; tenantsPerServer: Record<string, number>; server: string };
+type CreateData = {
+  name: string;
+  slug: string;
+  databaseName: string;
+  tenantsOfActor: number;
+  tenantQuota: number;
+  tenantsPerServer: Record<string, number>;
+  server: string;
+};
 const create = (data: Partial<CreateData> = {}): TenantCommand => ({
   type: 'CreateTenant',
-  data: { tenantId, name: ' Acme Corp ', slug: 'acme-corp', databaseName, actorId, now, tenantsOfActor: 0, tenantQuota: 10, tenantsPerServer: { main: 0 }, ...data },
+  data: {
+    tenantId,
+    name: ' Acme Corp ',
+    slug: 'acme-corp',
+    databaseName,
+    actorId,
+    now,
+    tenantsOfActor: 0,
+    tenantQuota: 10,
+    tenantsPerServer: { main: 0 },
+    ...data,
+  },
 });
 const place = (server: string, database = databaseName): TenantCommand => ({ type: 'PlaceTenant', data: { server, database, servers: ['main', 'pg2'] } });
 const createWithSlug = (slug: string): TenantCommand => create({ slug, databaseName: `tenant_${slug.replaceAll('-', '_')}_3fa85f64` });
@@ -52,8 +71,12 @@ t.test('CreateTenant', async (t) => {
     given(tenantDecider, []).when(create()).then(t, [created, placed]);
   });
   t.test('refuses a user at the tenant quota, allows one below it', async (t) => {
-    given(tenantDecider, []).when(create({ tenantsOfActor: 10, tenantQuota: 10 })).thenThrows(t, 'TENANT_QUOTA_EXCEEDED', ForbiddenError);
-    given(tenantDecider, []).when(create({ tenantsOfActor: 9, tenantQuota: 10 })).then(t, [created, placed]);
+    given(tenantDecider, [])
+      .when(create({ tenantsOfActor: 10, tenantQuota: 10 }))
+      .thenThrows(t, 'TENANT_QUOTA_EXCEEDED', ForbiddenError);
+    given(tenantDecider, [])
+      .when(create({ tenantsOfActor: 9, tenantQuota: 10 }))
+      .then(t, [created, placed]);
   });
   t.test('refuses to create it twice', async (t) => {
     given(tenantDecider, [created]).when(create()).thenThrows(t, 'TENANT_EXISTS', ConflictError);
@@ -70,31 +93,55 @@ t.test('CreateTenant', async (t) => {
     });
   }
   t.test('refuses a blank or too long name, accepts 200 characters', async (t) => {
-    given(tenantDecider, []).when(create({ name: '  ' })).thenThrows(t, 'INVALID_TENANT_NAME', ValidationError);
-    given(tenantDecider, []).when(create({ name: 'n'.repeat(201) })).thenThrows(t, 'INVALID_TENANT_NAME', ValidationError);
-    given(tenantDecider, []).when(create({ name: 'n'.repeat(200) })).then(t, [{ ...created, data: { ...created.data, name: 'n'.repeat(200) } }, placed]);
+    given(tenantDecider, [])
+      .when(create({ name: '  ' }))
+      .thenThrows(t, 'INVALID_TENANT_NAME', ValidationError);
+    given(tenantDecider, [])
+      .when(create({ name: 'n'.repeat(201) }))
+      .thenThrows(t, 'INVALID_TENANT_NAME', ValidationError);
+    given(tenantDecider, [])
+      .when(create({ name: 'n'.repeat(200) }))
+      .then(t, [{ ...created, data: { ...created.data, name: 'n'.repeat(200) } }, placed]);
   });
   t.test('refuses a database name that is not tenantDatabaseName(slug, tenantId)', async (t) => {
-    given(tenantDecider, []).when(create({ databaseName: 'tenant_other_3fa85f64' })).thenThrows(t, 'INVALID_DATABASE_NAME', ValidationError);
+    given(tenantDecider, [])
+      .when(create({ databaseName: 'tenant_other_3fa85f64' }))
+      .thenThrows(t, 'INVALID_DATABASE_NAME', ValidationError);
   });
   t.test('places it on the server with the fewest tenants, ties by name', async (t) => {
-    given(tenantDecider, []).when(create({ tenantsPerServer: { main: 5, pg2: 3 } })).then(t, [created, placedOn('pg2')]);
-    given(tenantDecider, []).when(create({ tenantsPerServer: { pg2: 4, main: 4 } })).then(t, [created, placedOn('main')]);
+    given(tenantDecider, [])
+      .when(create({ tenantsPerServer: { main: 5, pg2: 3 } }))
+      .then(t, [created, placedOn('pg2')]);
+    given(tenantDecider, [])
+      .when(create({ tenantsPerServer: { pg2: 4, main: 4 } }))
+      .then(t, [created, placedOn('main')]);
   });
   t.test('places it on the server the request names, if it is configured', async (t) => {
-    given(tenantDecider, []).when(create({ tenantsPerServer: { main: 0, pg2: 9 }, server: 'pg2' })).then(t, [created, placedOn('pg2')]);
-    given(tenantDecider, []).when(create({ tenantsPerServer: { main: 0 }, server: 'elsewhere' })).thenThrows(t, 'UNKNOWN_SERVER', ValidationError);
-    given(tenantDecider, []).when(create({ tenantsPerServer: { main: 0 }, server: 'toString' })).thenThrows(t, 'UNKNOWN_SERVER', ValidationError);
+    given(tenantDecider, [])
+      .when(create({ tenantsPerServer: { main: 0, pg2: 9 }, server: 'pg2' }))
+      .then(t, [created, placedOn('pg2')]);
+    given(tenantDecider, [])
+      .when(create({ tenantsPerServer: { main: 0 }, server: 'elsewhere' }))
+      .thenThrows(t, 'UNKNOWN_SERVER', ValidationError);
+    given(tenantDecider, [])
+      .when(create({ tenantsPerServer: { main: 0 }, server: 'toString' }))
+      .thenThrows(t, 'UNKNOWN_SERVER', ValidationError);
   });
 });
 
 t.test('PlaceTenant (an operator moves the tenant)', async (t) => {
   t.test('moves a provisioned tenant to another configured server', async (t) => {
-    given(tenantDecider, [created, placed, provisioned]).when(place('pg2')).then(t, [placedOn('pg2')]);
-    given(tenantDecider, [created, placed, provisioned, placedOn('pg2')]).when(place('main')).then(t, [placed]);
+    given(tenantDecider, [created, placed, provisioned])
+      .when(place('pg2'))
+      .then(t, [placedOn('pg2')]);
+    given(tenantDecider, [created, placed, provisioned, placedOn('pg2')])
+      .when(place('main'))
+      .then(t, [placed]);
   });
   t.test('the same place again changes nothing', async (t) => {
-    given(tenantDecider, [created, placed, provisioned, placedOn('pg2')]).when(place('pg2')).then(t, []);
+    given(tenantDecider, [created, placed, provisioned, placedOn('pg2')])
+      .when(place('pg2'))
+      .then(t, []);
   });
   t.test('refuses an unknown server, another database, an unprovisioned or deleted tenant', async (t) => {
     given(tenantDecider, [created, placed, provisioned]).when(place('elsewhere')).thenThrows(t, 'UNKNOWN_SERVER', ValidationError);
@@ -107,8 +154,12 @@ t.test('PlaceTenant (an operator moves the tenant)', async (t) => {
 
 t.test('RenameTenant', async (t) => {
   t.test('an admin renames', async (t) => {
-    given(tenantDecider, [created, provisioned]).when(rename(' Acme Inc ')).then(t, [{ type: 'TenantRenamed', data: { tenantId, name: 'Acme Inc' } }]);
-    given(tenantDecider, [created]).when(rename('Acme Inc')).then(t, [{ type: 'TenantRenamed', data: { tenantId, name: 'Acme Inc' } }]);
+    given(tenantDecider, [created, provisioned])
+      .when(rename(' Acme Inc '))
+      .then(t, [{ type: 'TenantRenamed', data: { tenantId, name: 'Acme Inc' } }]);
+    given(tenantDecider, [created])
+      .when(rename('Acme Inc'))
+      .then(t, [{ type: 'TenantRenamed', data: { tenantId, name: 'Acme Inc' } }]);
   });
   t.test('the same name is a no-op', async (t) => {
     given(tenantDecider, [created]).when(rename('Acme Corp')).then(t, []);
@@ -187,12 +238,18 @@ t.test('evolve', async (t) => {
   });
   t.test('created → provisioning, counting failures', async (t) => {
     given(tenantDecider, [created, failed, failed]).thenState(t, {
-      status: 'provisioning', ...details, failedAttempts: 2, lastFailure: 'connection refused',
+      status: 'provisioning',
+      ...details,
+      failedAttempts: 2,
+      lastFailure: 'connection refused',
     });
   });
   t.test('provisioned → active, renamed', async (t) => {
     given(tenantDecider, [created, failed, provisioned, { type: 'TenantRenamed', data: { tenantId, name: 'Acme Inc' } }]).thenState(t, {
-      status: 'active', ...details, name: 'Acme Inc', provisionedAt: later,
+      status: 'active',
+      ...details,
+      name: 'Acme Inc',
+      provisionedAt: later,
     });
   });
   t.test('placed: the state follows the latest placement (tenants older than placement are on main)', async (t) => {
@@ -200,10 +257,18 @@ t.test('evolve', async (t) => {
   });
   t.test('deleted, remembering whether it was provisioned', async (t) => {
     given(tenantDecider, [created, provisioned, deleted]).thenState(t, {
-      status: 'deleted', ...details, provisionedAt: later, deletedBy: actorId, deletedAt: later,
+      status: 'deleted',
+      ...details,
+      provisionedAt: later,
+      deletedBy: actorId,
+      deletedAt: later,
     });
     given(tenantDecider, [created, deleted]).thenState(t, {
-      status: 'deleted', ...details, provisionedAt: null, deletedBy: actorId, deletedAt: later,
+      status: 'deleted',
+      ...details,
+      provisionedAt: null,
+      deletedBy: actorId,
+      deletedAt: later,
     });
   });
 });

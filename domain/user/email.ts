@@ -12,11 +12,7 @@ export function normaliseEmail(email: string): string {
 export function isValidEmail(email: string): boolean {
   const normalised = normaliseEmail(email);
   const localPart = normalised.split('@')[0] ?? '';
-  return (
-    normalised.length <= MAX_EMAIL_LENGTH &&
-    localPart.length <= MAX_LOCAL_PART_LENGTH &&
-    EMAIL_SHAPE.test(normalised)
-  );
+  return normalised.length <= MAX_EMAIL_LENGTH && localPart.length <= MAX_LOCAL_PART_LENGTH && EMAIL_SHAPE.test(normalised);
 }
 
 /** Returns the normalised address, or throws ValidationError INVALID_EMAIL. */

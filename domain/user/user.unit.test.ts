@@ -33,12 +33,25 @@ t.test('normaliseEmail trims and lower-cases', async (t) => {
 
 t.test('RegisterUser', async (t) => {
   t.test('registers with a normalised email and a trimmed display name', async (t) => {
-    given(userDecider, []).when(register({ email: '  Ada@Example.com ', displayName: '  Ada Lovelace ' })).then(t, [registered]);
+    given(userDecider, [])
+      .when(register({ email: '  Ada@Example.com ', displayName: '  Ada Lovelace ' }))
+      .then(t, [registered]);
   });
   t.test('refuses a second registration', async (t) => {
     given(userDecider, [registered]).when(register()).thenThrows(t, 'USER_EXISTS', ConflictError);
   });
-  for (const email of ['no-at-sign', 'two@@example.com', 'a@b@example.com', 'with space@example.com', '@example.com', 'ada@', 'ada@localhost', 'ada@example..com', `${'a'.repeat(250)}@example.com`, `${'a'.repeat(65)}@example.com`]) {
+  for (const email of [
+    'no-at-sign',
+    'two@@example.com',
+    'a@b@example.com',
+    'with space@example.com',
+    '@example.com',
+    'ada@',
+    'ada@localhost',
+    'ada@example..com',
+    `${'a'.repeat(250)}@example.com`,
+    `${'a'.repeat(65)}@example.com`,
+  ]) {
     t.test(`refuses the email ${JSON.stringify(email.slice(0, 30))}`, async (t) => {
       given(userDecider, []).when(register({ email })).thenThrows(t, 'INVALID_EMAIL', ValidationError);
     });
@@ -46,29 +59,37 @@ t.test('RegisterUser', async (t) => {
   t.test('accepts a 254-character email', async (t) => {
     const email = `${'a'.repeat(64)}@${'b'.repeat(185)}.com`;
     t.equal(email.length, 254);
-    given(userDecider, []).when(register({ email })).then(t, [{ ...registered, data: { ...registered.data, email } }]);
+    given(userDecider, [])
+      .when(register({ email }))
+      .then(t, [{ ...registered, data: { ...registered.data, email } }]);
   });
   t.test('refuses an empty or blank display name', async (t) => {
-    given(userDecider, []).when(register({ displayName: '   ' })).thenThrows(t, 'INVALID_DISPLAY_NAME', ValidationError);
+    given(userDecider, [])
+      .when(register({ displayName: '   ' }))
+      .thenThrows(t, 'INVALID_DISPLAY_NAME', ValidationError);
   });
   t.test('accepts 100 characters of display name and refuses 101', async (t) => {
     const hundred = 'é'.repeat(100);
-    given(userDecider, []).when(register({ displayName: hundred })).then(t, [{ ...registered, data: { ...registered.data, displayName: hundred } }]);
-    given(userDecider, []).when(register({ displayName: `${hundred}x` })).thenThrows(t, 'INVALID_DISPLAY_NAME', ValidationError);
+    given(userDecider, [])
+      .when(register({ displayName: hundred }))
+      .then(t, [{ ...registered, data: { ...registered.data, displayName: hundred } }]);
+    given(userDecider, [])
+      .when(register({ displayName: `${hundred}x` }))
+      .thenThrows(t, 'INVALID_DISPLAY_NAME', ValidationError);
   });
 });
 
 t.test('ChangePassword', async (t) => {
   t.test('the user changes their own password', async (t) => {
-    given(userDecider, [registered]).when(changePassword(userId)).then(t, [
-      { type: 'UserPasswordChanged', data: { userId, changedAt: later, client } },
-    ]);
+    given(userDecider, [registered])
+      .when(changePassword(userId))
+      .then(t, [{ type: 'UserPasswordChanged', data: { userId, changedAt: later, client } }]);
   });
   t.test('an oversized User-Agent is cut, not refused (the change is still recorded)', async (t) => {
     const long = { ip: '203.0.113.7', userAgent: 'x'.repeat(5000) };
-    given(userDecider, [registered]).when(changePassword(userId, long)).then(t, [
-      { type: 'UserPasswordChanged', data: { userId, changedAt: later, client: { ip: long.ip, userAgent: 'x'.repeat(512) } } },
-    ]);
+    given(userDecider, [registered])
+      .when(changePassword(userId, long))
+      .then(t, [{ type: 'UserPasswordChanged', data: { userId, changedAt: later, client: { ip: long.ip, userAgent: 'x'.repeat(512) } } }]);
   });
   t.test('nobody else can', async (t) => {
     given(userDecider, [registered]).when(changePassword(otherId)).thenThrows(t, 'FORBIDDEN', ForbiddenError);
@@ -85,9 +106,9 @@ t.test('ChangePassword', async (t) => {
 
 t.test('UpdateProfile', async (t) => {
   t.test('changes the display name (trimmed)', async (t) => {
-    given(userDecider, [registered]).when(updateProfile('  Countess  ')).then(t, [
-      { type: 'UserProfileUpdated', data: { userId, displayName: 'Countess', updatedAt: later } },
-    ]);
+    given(userDecider, [registered])
+      .when(updateProfile('  Countess  '))
+      .then(t, [{ type: 'UserProfileUpdated', data: { userId, displayName: 'Countess', updatedAt: later } }]);
   });
   t.test('the same name is a no-op', async (t) => {
     given(userDecider, [registered]).when(updateProfile(' Ada Lovelace ')).then(t, []);

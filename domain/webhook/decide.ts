@@ -1,14 +1,7 @@
 import { isDomainEventType } from '../events.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { canManageTenant, type Role } from '../shared/roles.ts';
-import type {
-  DisableFailingWebhook,
-  RemoveWebhook,
-  RotateWebhookSecret,
-  SubscribeWebhook,
-  UpdateWebhook,
-  WebhookCommand,
-} from './commands.ts';
+import type { DisableFailingWebhook, RemoveWebhook, RotateWebhookSecret, SubscribeWebhook, UpdateWebhook, WebhookCommand } from './commands.ts';
 import type { WebhookEvent, WebhookUpdated } from './events.ts';
 import type { WebhookState } from './evolve.ts';
 
@@ -40,13 +33,21 @@ export function decideWebhook(command: WebhookCommand, state: WebhookState): Web
 function subscribe({ data }: SubscribeWebhook, state: WebhookState): WebhookEvent[] {
   requireAdmin(data.actorRole);
   if (state.status !== 'initial') throw new ConflictError('WEBHOOK_EXISTS', 'this webhook already exists');
-  return [{
-    type: 'WebhookSubscribed',
-    data: {
-      webhookId: data.webhookId, tenantId: data.tenantId, url: requireWebhookUrl(data.url), events: requireEventFilter(data.events),
-      description: requireDescription(data.description), secretVersion: 1, subscribedBy: data.actorId, subscribedAt: data.now,
+  return [
+    {
+      type: 'WebhookSubscribed',
+      data: {
+        webhookId: data.webhookId,
+        tenantId: data.tenantId,
+        url: requireWebhookUrl(data.url),
+        events: requireEventFilter(data.events),
+        description: requireDescription(data.description),
+        secretVersion: 1,
+        subscribedBy: data.actorId,
+        subscribedAt: data.now,
+      },
     },
-  }];
+  ];
 }
 
 /** Emits only what changes: an update that changes nothing appends nothing. */
@@ -81,25 +82,37 @@ function update({ data }: UpdateWebhook, webhook: LiveWebhook): WebhookEvent[] {
 
 function rotateSecret({ data }: RotateWebhookSecret, webhook: LiveWebhook): WebhookEvent[] {
   requireAdmin(data.actorRole);
-  return [{
-    type: 'WebhookSecretRotated',
-    data: {
-      webhookId: webhook.webhookId, tenantId: webhook.tenantId, secretVersion: webhook.secretVersion + 1,
-      previousValidUntil: data.previousValidUntil, rotatedBy: data.actorId, rotatedAt: data.now,
+  return [
+    {
+      type: 'WebhookSecretRotated',
+      data: {
+        webhookId: webhook.webhookId,
+        tenantId: webhook.tenantId,
+        secretVersion: webhook.secretVersion + 1,
+        previousValidUntil: data.previousValidUntil,
+        rotatedBy: data.actorId,
+        rotatedAt: data.now,
+      },
     },
-  }];
+  ];
 }
 
 /** The worker may report twice, or after an admin acted: only an enabled webhook gets disabled. */
 function disableFailing({ data }: DisableFailingWebhook, state: WebhookState): WebhookEvent[] {
   if (state.status !== 'enabled' || state.tenantId !== data.tenantId) return [];
-  return [{
-    type: 'WebhookDisabled',
-    data: {
-      webhookId: state.webhookId, tenantId: state.tenantId, reason: 'failures', failedDeliveries: data.failedDeliveries,
-      disabledBy: data.actor, disabledAt: data.now,
+  return [
+    {
+      type: 'WebhookDisabled',
+      data: {
+        webhookId: state.webhookId,
+        tenantId: state.tenantId,
+        reason: 'failures',
+        failedDeliveries: data.failedDeliveries,
+        disabledBy: data.actor,
+        disabledAt: data.now,
+      },
     },
-  }];
+  ];
 }
 
 function remove({ data }: RemoveWebhook, webhook: LiveWebhook): WebhookEvent[] {

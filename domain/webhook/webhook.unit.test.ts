@@ -17,8 +17,13 @@ const subscribe = (fields: Partial<{ url: string; events: string[]; description:
   type: 'SubscribeWebhook',
   data: { ...facts(role), webhookId, url: 'https://hooks.example.com/in', events: ['DocumentCreated'], description: '', ...fields },
 });
-const update = (fields: Partial<{ url: string; events: string[]; description: string; enabled: boolean }>, role: Role = 'admin', tenant = tenantId): WebhookCommand => ({
-  type: 'UpdateWebhook', data: { ...facts(role, tenant), ...fields },
+const update = (
+  fields: Partial<{ url: string; events: string[]; description: string; enabled: boolean }>,
+  role: Role = 'admin',
+  tenant = tenantId,
+): WebhookCommand => ({
+  type: 'UpdateWebhook',
+  data: { ...facts(role, tenant), ...fields },
 });
 const subscribed: WebhookEvent = {
   type: 'WebhookSubscribed',
@@ -38,7 +43,10 @@ t.test('SubscribeWebhook', async (t) => {
   t.test('"*" takes every event; types are deduplicated and sorted; the description is trimmed', async (t) => {
     const [star] = webhookDecider.decide(subscribe({ events: ['*'] }), webhookDecider.initialState());
     t.same(star?.data, { ...subscribed.data, events: ['*'] });
-    const [many] = webhookDecider.decide(subscribe({ events: ['TenantRenamed', 'DocumentCreated', 'TenantRenamed'], description: '  mine ' }), webhookDecider.initialState());
+    const [many] = webhookDecider.decide(
+      subscribe({ events: ['TenantRenamed', 'DocumentCreated', 'TenantRenamed'], description: '  mine ' }),
+      webhookDecider.initialState(),
+    );
     t.match(many?.data, { events: ['DocumentCreated', 'TenantRenamed'], description: 'mine' });
   });
   t.test('users and viewers cannot', async (t) => {
@@ -46,57 +54,98 @@ t.test('SubscribeWebhook', async (t) => {
     given(webhookDecider, []).when(subscribe({}, 'viewer')).thenThrows(t, 'FORBIDDEN', ForbiddenError);
   });
   t.test('bad URLs are refused', async (t) => {
-    for (const url of ['ftp://example.com/x', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url', 'https://user:pw@example.com/', 'https://example.com/#frag', `https://example.com/${'a'.repeat(2000)}`]) {
+    for (const url of [
+      'ftp://example.com/x',
+      'file:///etc/passwd',
+      'javascript:alert(1)',
+      'not a url',
+      'https://user:pw@example.com/',
+      'https://example.com/#frag',
+      `https://example.com/${'a'.repeat(2000)}`,
+    ]) {
       given(webhookDecider, []).when(subscribe({ url })).thenThrows(t, 'INVALID_WEBHOOK_URL', ValidationError);
     }
   });
   t.test('bad event filters are refused', async (t) => {
-    given(webhookDecider, []).when(subscribe({ events: [] })).thenThrows(t, 'INVALID_EVENT_FILTER', ValidationError);
-    given(webhookDecider, []).when(subscribe({ events: ['*', 'DocumentCreated'] })).thenThrows(t, 'INVALID_EVENT_FILTER', ValidationError);
-    given(webhookDecider, []).when(subscribe({ events: ['DocumentExploded'] })).thenThrows(t, 'UNKNOWN_EVENT_TYPE', ValidationError);
-    given(webhookDecider, []).when(subscribe({ events: ['toString'] })).thenThrows(t, 'UNKNOWN_EVENT_TYPE', ValidationError);
+    given(webhookDecider, [])
+      .when(subscribe({ events: [] }))
+      .thenThrows(t, 'INVALID_EVENT_FILTER', ValidationError);
+    given(webhookDecider, [])
+      .when(subscribe({ events: ['*', 'DocumentCreated'] }))
+      .thenThrows(t, 'INVALID_EVENT_FILTER', ValidationError);
+    given(webhookDecider, [])
+      .when(subscribe({ events: ['DocumentExploded'] }))
+      .thenThrows(t, 'UNKNOWN_EVENT_TYPE', ValidationError);
+    given(webhookDecider, [])
+      .when(subscribe({ events: ['toString'] }))
+      .thenThrows(t, 'UNKNOWN_EVENT_TYPE', ValidationError);
   });
   t.test('a too long description is refused', async (t) => {
-    given(webhookDecider, []).when(subscribe({ description: 'x'.repeat(501) })).thenThrows(t, 'INVALID_DESCRIPTION', ValidationError);
+    given(webhookDecider, [])
+      .when(subscribe({ description: 'x'.repeat(501) }))
+      .thenThrows(t, 'INVALID_DESCRIPTION', ValidationError);
   });
 });
 
 t.test('UpdateWebhook', async (t) => {
   t.test('only the changed fields are published', async (t) => {
-    given(webhookDecider, [subscribed]).when(update({ url: 'https://hooks.example.com/in', events: ['TenantRenamed'] })).then(t, [
-      { type: 'WebhookUpdated', data: { ...ids, events: ['TenantRenamed'], updatedBy: admin, updatedAt: now } },
-    ]);
+    given(webhookDecider, [subscribed])
+      .when(update({ url: 'https://hooks.example.com/in', events: ['TenantRenamed'] }))
+      .then(t, [{ type: 'WebhookUpdated', data: { ...ids, events: ['TenantRenamed'], updatedBy: admin, updatedAt: now } }]);
   });
   t.test('nothing changed, nothing appended', async (t) => {
-    given(webhookDecider, [subscribed]).when(update({ url: 'https://hooks.example.com/in', enabled: true })).then(t, []);
+    given(webhookDecider, [subscribed])
+      .when(update({ url: 'https://hooks.example.com/in', enabled: true }))
+      .then(t, []);
   });
   t.test('enabled: false disables, enabled: true enables again', async (t) => {
-    given(webhookDecider, [subscribed]).when(update({ enabled: false })).then(t, [disabledByAdmin]);
-    given(webhookDecider, [subscribed, disabledByAdmin]).when(update({ enabled: true })).then(t, [
-      { type: 'WebhookEnabled', data: { ...ids, enabledBy: admin, enabledAt: now } },
-    ]);
+    given(webhookDecider, [subscribed])
+      .when(update({ enabled: false }))
+      .then(t, [disabledByAdmin]);
+    given(webhookDecider, [subscribed, disabledByAdmin])
+      .when(update({ enabled: true }))
+      .then(t, [{ type: 'WebhookEnabled', data: { ...ids, enabledBy: admin, enabledAt: now } }]);
     given(webhookDecider, [subscribed, disabledByAdmin]).thenState(t, {
-      status: 'disabled', disabledReason: 'admin', ...ids, url: 'https://hooks.example.com/in', events: ['DocumentCreated'], description: '', secretVersion: 1,
+      status: 'disabled',
+      disabledReason: 'admin',
+      ...ids,
+      url: 'https://hooks.example.com/in',
+      events: ['DocumentCreated'],
+      description: '',
+      secretVersion: 1,
     });
   });
   t.test('a removed webhook, or one of another tenant, is not found', async (t) => {
-    given(webhookDecider, [subscribed, removed]).when(update({ enabled: false })).thenThrows(t, 'WEBHOOK_NOT_FOUND', NotFoundError);
-    given(webhookDecider, [subscribed]).when(update({ enabled: false }, 'admin', otherTenant)).thenThrows(t, 'WEBHOOK_NOT_FOUND', NotFoundError);
-    given(webhookDecider, []).when(update({ enabled: false })).thenThrows(t, 'WEBHOOK_NOT_FOUND', NotFoundError);
+    given(webhookDecider, [subscribed, removed])
+      .when(update({ enabled: false }))
+      .thenThrows(t, 'WEBHOOK_NOT_FOUND', NotFoundError);
+    given(webhookDecider, [subscribed])
+      .when(update({ enabled: false }, 'admin', otherTenant))
+      .thenThrows(t, 'WEBHOOK_NOT_FOUND', NotFoundError);
+    given(webhookDecider, [])
+      .when(update({ enabled: false }))
+      .thenThrows(t, 'WEBHOOK_NOT_FOUND', NotFoundError);
   });
   t.test('users cannot', async (t) => {
-    given(webhookDecider, [subscribed]).when(update({ enabled: false }, 'user')).thenThrows(t, 'FORBIDDEN', ForbiddenError);
+    given(webhookDecider, [subscribed])
+      .when(update({ enabled: false }, 'user'))
+      .thenThrows(t, 'FORBIDDEN', ForbiddenError);
   });
 });
 
 t.test('RotateWebhookSecret', async (t) => {
   const rotate = (role: Role = 'admin'): WebhookCommand => ({ type: 'RotateWebhookSecret', data: { ...facts(role), previousValidUntil: later } });
   const rotated = (secretVersion: number): WebhookEvent => ({
-    type: 'WebhookSecretRotated', data: { ...ids, secretVersion, previousValidUntil: later, rotatedBy: admin, rotatedAt: now },
+    type: 'WebhookSecretRotated',
+    data: { ...ids, secretVersion, previousValidUntil: later, rotatedBy: admin, rotatedAt: now },
   });
   t.test('each rotation is the next secret version', async (t) => {
-    given(webhookDecider, [subscribed]).when(rotate()).then(t, [rotated(2)]);
-    given(webhookDecider, [subscribed, rotated(2)]).when(rotate()).then(t, [rotated(3)]);
+    given(webhookDecider, [subscribed])
+      .when(rotate())
+      .then(t, [rotated(2)]);
+    given(webhookDecider, [subscribed, rotated(2)])
+      .when(rotate())
+      .then(t, [rotated(3)]);
   });
   t.test('viewers cannot', async (t) => {
     given(webhookDecider, [subscribed]).when(rotate('viewer')).thenThrows(t, 'FORBIDDEN', ForbiddenError);
@@ -106,9 +155,9 @@ t.test('RotateWebhookSecret', async (t) => {
 t.test('DisableFailingWebhook (the delivery worker)', async (t) => {
   const disableFailing: WebhookCommand = { type: 'DisableFailingWebhook', data: { tenantId, failedDeliveries: 3, actor: 'system:webhooks', now } };
   t.test('disables an enabled webhook', async (t) => {
-    given(webhookDecider, [subscribed]).when(disableFailing).then(t, [
-      { type: 'WebhookDisabled', data: { ...ids, reason: 'failures', failedDeliveries: 3, disabledBy: 'system:webhooks', disabledAt: now } },
-    ]);
+    given(webhookDecider, [subscribed])
+      .when(disableFailing)
+      .then(t, [{ type: 'WebhookDisabled', data: { ...ids, reason: 'failures', failedDeliveries: 3, disabledBy: 'system:webhooks', disabledAt: now } }]);
   });
   t.test('a webhook already disabled or removed: nothing to do', async (t) => {
     given(webhookDecider, [subscribed, disabledByAdmin]).when(disableFailing).then(t, []);

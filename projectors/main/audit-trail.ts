@@ -8,8 +8,17 @@ export const ANONYMOUS_CHAIN = 'anonymous';
 
 /** What an audit entry's hash covers: every column but the hashes themselves. */
 export type AuditEntry = {
-  position: number; chain: string; tenantId: string | null; userId: string | null; eventId: string;
-  type: string; schemaVersion: number; actor: string | null; streamId: string; occurredAt: string; data: unknown;
+  position: number;
+  chain: string;
+  tenantId: string | null;
+  userId: string | null;
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  actor: string | null;
+  streamId: string;
+  occurredAt: string;
+  data: unknown;
 };
 
 /** The user an event is about (its subject), when it names one. */
@@ -35,7 +44,9 @@ export function auditChainOf(event: Pick<StoredEvent, 'tenantId' | 'type' | 'dat
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -55,13 +66,22 @@ export function entryHash(prevHash: string, entry: AuditEntry): string {
 export async function projectAuditEvent(tx: DatabaseTransactionConnection, event: StoredEvent): Promise<void> {
   const chain = auditChainOf(event);
   if (chain === null) return;
-  const prevHash = (await tx.maybeOneFirst(sql.unsafe`
+  const prevHash =
+    ((await tx.maybeOneFirst(sql.unsafe`
     select hash from audit_log where chain = ${chain} and global_position < ${event.globalPosition}
-    order by global_position desc limit 1`) as string | null) ?? GENESIS;
+    order by global_position desc limit 1`)) as string | null) ?? GENESIS;
   const entry: AuditEntry = {
-    position: event.globalPosition, chain, tenantId: event.tenantId, userId: subjectUserOf(event), eventId: event.eventId,
-    type: event.type, schemaVersion: event.schemaVersion, actor: event.actor, streamId: event.streamId,
-    occurredAt: event.occurredAt, data: event.data,
+    position: event.globalPosition,
+    chain,
+    tenantId: event.tenantId,
+    userId: subjectUserOf(event),
+    eventId: event.eventId,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    actor: event.actor,
+    streamId: event.streamId,
+    occurredAt: event.occurredAt,
+    data: event.data,
   };
   await tx.query(sql.unsafe`
     insert into audit_log (global_position, chain, tenant_id, user_id, event_id, type, schema_version, actor, stream_id,

@@ -10,12 +10,23 @@ export type ChainProblem = {
 };
 export type ChainReport = { chain: string; entries: number; checkedUpTo: number; headHash: string; ok: boolean; problems: ChainProblem[] };
 
-const EntryRow = rowSchema(Type.Object({
-  global_position: Type.Number(), chain: Type.String(), tenant_id: Type.Union([Type.String(), Type.Null()]),
-  user_id: Type.Union([Type.String(), Type.Null()]), event_id: Type.String(), type: Type.String(), schema_version: Type.Number(),
-  actor: Type.Union([Type.String(), Type.Null()]), stream_id: Type.String(), occurred_at: Type.String(), data: Type.Unknown(),
-  prev_hash: Type.String(), hash: Type.String(),
-}));
+const EntryRow = rowSchema(
+  Type.Object({
+    global_position: Type.Number(),
+    chain: Type.String(),
+    tenant_id: Type.Union([Type.String(), Type.Null()]),
+    user_id: Type.Union([Type.String(), Type.Null()]),
+    event_id: Type.String(),
+    type: Type.String(),
+    schema_version: Type.Number(),
+    actor: Type.Union([Type.String(), Type.Null()]),
+    stream_id: Type.String(),
+    occurred_at: Type.String(),
+    data: Type.Unknown(),
+    prev_hash: Type.String(),
+    hash: Type.String(),
+  }),
+);
 const SourceRow = rowSchema(Type.Object({ global_position: Type.Number(), event_id: Type.String() }));
 const PAGE = 1000;
 
@@ -46,15 +57,19 @@ async function* pages<T extends { global_position: number }>(read: (after: numbe
 export async function verifyAuditChain(pool: DatabasePool, chain: string): Promise<ChainReport> {
   const checkedUpTo = await checkpointOf(pool, 'audit');
   const problems: ChainProblem[] = [];
-  const entries = pages((after) => pool.any(sql.type(EntryRow)`
+  const entries = pages((after) =>
+    pool.any(sql.type(EntryRow)`
     select global_position, chain, tenant_id, user_id, event_id, type, schema_version, actor, stream_id,
            to_json(occurred_at)#>>'{}' as occurred_at, data, prev_hash, hash
     from audit_log where chain = ${chain} and global_position > ${after} and global_position <= ${checkedUpTo}
-    order by global_position limit ${PAGE}`));
-  const sources = pages((after) => pool.any(sql.type(SourceRow)`
+    order by global_position limit ${PAGE}`),
+  );
+  const sources = pages((after) =>
+    pool.any(sql.type(SourceRow)`
     select global_position, event_id::text as event_id from events
     where ${chainCondition(chain)} and global_position > ${after} and global_position <= ${checkedUpTo}
-    order by global_position limit ${PAGE}`));
+    order by global_position limit ${PAGE}`),
+  );
 
   let prev = GENESIS;
   let count = 0;
@@ -70,8 +85,17 @@ export async function verifyAuditChain(pool: DatabasePool, chain: string): Promi
     else problems.push({ position: row.global_position, problem: 'not in the event store' });
     if (row.prev_hash !== prev) problems.push({ position: row.global_position, problem: 'link broken' });
     const recomputed = entryHash(row.prev_hash, {
-      position: row.global_position, chain: row.chain, tenantId: row.tenant_id, userId: row.user_id, eventId: row.event_id,
-      type: row.type, schemaVersion: row.schema_version, actor: row.actor, streamId: row.stream_id, occurredAt: row.occurred_at, data: row.data,
+      position: row.global_position,
+      chain: row.chain,
+      tenantId: row.tenant_id,
+      userId: row.user_id,
+      eventId: row.event_id,
+      type: row.type,
+      schemaVersion: row.schema_version,
+      actor: row.actor,
+      streamId: row.stream_id,
+      occurredAt: row.occurred_at,
+      data: row.data,
     });
     if (recomputed !== row.hash || (fromStore && fromStore.event_id !== row.event_id)) problems.push({ position: row.global_position, problem: 'edited' });
     prev = row.hash;

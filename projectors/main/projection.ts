@@ -23,7 +23,10 @@ export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
     lag: async () => scopeLag(pool, MAIN_SCOPE, await checkpointOf(pool, MAIN_SCOPE), sql.fragment`category = 'platform'`),
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
-        db: pool, key: MAIN_SCOPE, upTo, heartbeat,
+        db: pool,
+        key: MAIN_SCOPE,
+        upTo,
+        heartbeat,
         load: async (after, to, limit, tx) => openEvents(tx, await readCategory(tx, 'platform', { after, upTo: to, limit })),
         apply: projectPlatformEvent,
       });
@@ -141,7 +144,10 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
     lag: async () => scopeLag(pool, 'audit', await checkpointOf(pool, 'audit'), sql.fragment`true`),
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
-        db: pool, key: 'audit', upTo, heartbeat,
+        db: pool,
+        key: 'audit',
+        upTo,
+        heartbeat,
         load: (after, to, limit, tx) => readAllEvents(tx, { after, upTo: to, limit }),
         apply: projectAuditEvent,
       });
@@ -149,4 +155,3 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
     },
   };
 }
-

@@ -6,13 +6,19 @@ import { ERASED } from '../../domain/shared/personal-data.ts';
 import { emailMessageId, type Handler } from './projection.ts';
 import { notificationMessage, renderEmail, type NotificationData } from './templates.ts';
 
-const Rendered = rowSchema(Type.Object({ notification_id: Type.String(), data: Type.Unsafe<NotificationData>({}), recipient_name: Type.Union([Type.String(), Type.Null()]) }));
+const Rendered = rowSchema(
+  Type.Object({ notification_id: Type.String(), data: Type.Unsafe<NotificationData>({}), recipient_name: Type.Union([Type.String(), Type.Null()]) }),
+);
 
 /**
  * Re-renders the notifications `which` selects (and their emails still in the outbox) with
  * `scrub` applied to their data: what a rebuild from the log, with the keys gone, would write.
  */
-async function rerender(tx: DatabaseTransactionConnection, which: ReturnType<typeof sql.fragment>, scrub: (data: NotificationData) => NotificationData): Promise<void> {
+async function rerender(
+  tx: DatabaseTransactionConnection,
+  which: ReturnType<typeof sql.fragment>,
+  scrub: (data: NotificationData) => NotificationData,
+): Promise<void> {
   const rows = await tx.any(sql.type(Rendered)`
     select n.notification_id, n.data, u.display_name as recipient_name
     from notifications n join events e on e.global_position = n.position
@@ -30,11 +36,13 @@ async function rerender(tx: DatabaseTransactionConnection, which: ReturnType<typ
 }
 
 // Not projection.ts's `on`: that module imports this one, and a const is not there yet at load.
-const on = <T>(handle: (tx: DatabaseTransactionConnection, data: T) => Promise<void>): Handler => (tx, event) => handle(tx, event.data as T);
+const on =
+  <T>(handle: (tx: DatabaseTransactionConnection, data: T) => Promise<void>): Handler =>
+  (tx, event) =>
+    handle(tx, event.data as T);
 
 const byErased = (data: NotificationData): NotificationData => (data.by === null ? data : { ...data, by: ERASED });
-const contentErased = (data: NotificationData): NotificationData =>
-  (data.kind === 'document-uploaded' ? { ...data, title: ERASED, filename: ERASED } : data);
+const contentErased = (data: NotificationData): NotificationData => (data.kind === 'document-uploaded' ? { ...data, title: ERASED, filename: ERASED } : data);
 
 export const erasureHandlers: Record<'SubjectErased' | 'TenantContentErased' | 'TenantDeleted', Handler> = {
   SubjectErased: on<SubjectErased['data']>(async (tx, d) => {

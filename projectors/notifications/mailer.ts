@@ -21,24 +21,50 @@ import type { Metrics } from '../../core/adapters/metrics.ts';
  */
 export type Mailer = { stop: () => Promise<void> };
 
-const OutboxRow = rowSchema(Type.Object({
-  notification_id: Type.String(), recipient: Type.String(), subject: Type.String(), text_body: Type.String(),
-  html_body: Type.String(), message_id: Type.String(), attempts: Type.Number(), previous: Type.String(),
-}));
-type Claimed = { notification_id: string; recipient: string; subject: string; text_body: string; html_body: string; message_id: string; attempts: number; previous: string };
+const OutboxRow = rowSchema(
+  Type.Object({
+    notification_id: Type.String(),
+    recipient: Type.String(),
+    subject: Type.String(),
+    text_body: Type.String(),
+    html_body: Type.String(),
+    message_id: Type.String(),
+    attempts: Type.Number(),
+    previous: Type.String(),
+  }),
+);
+type Claimed = {
+  notification_id: string;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  message_id: string;
+  attempts: number;
+  previous: string;
+};
 
 const MAX_ATTEMPTS = 20;
 /** Temporary failures wait 2^attempts seconds, at most an hour. */
 const retryDelayMs = (attempts: number) => Math.min(1000 * 2 ** attempts, 3_600_000);
 
 export function startMailer(options: {
-  pool: DatabasePool; smtpUrl: string; from: string; logger: Logger; metrics: Metrics;
-  pollMs: number; leaseMs: number; batchSize?: number;
+  pool: DatabasePool;
+  smtpUrl: string;
+  from: string;
+  logger: Logger;
+  metrics: Metrics;
+  pollMs: number;
+  leaseMs: number;
+  batchSize?: number;
 }): Mailer {
   const { pool, logger } = options;
   // Bounded timeouts: one send must end well within the lease (MAILER_LEASE_MS).
   const transport = nodemailer.createTransport({
-    url: options.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000,
+    url: options.smtpUrl,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
   });
   const sent = options.metrics.counter('mailer_emails_sent_total', 'Emails the SMTP server accepted');
   const failures = options.metrics.counter('mailer_send_failures_total', 'Send attempts that failed');
@@ -62,13 +88,21 @@ export function startMailer(options: {
   async function deliver(row: Claimed): Promise<void> {
     if (row.previous === 'sending') {
       inDoubt.inc();
-      logger.warn({ notificationId: row.notification_id, attempt: row.attempts }, 'resending an email whose previous attempt ended unrecorded (same Message-ID)');
+      logger.warn(
+        { notificationId: row.notification_id, attempt: row.attempts },
+        'resending an email whose previous attempt ended unrecorded (same Message-ID)',
+      );
     }
     try {
       failpoint('mailer-before-send');
       await transport.sendMail({
-        from: options.from, to: row.recipient, subject: row.subject, text: row.text_body, html: row.html_body,
-        messageId: row.message_id, headers: { 'X-Ledgerline-Notification-Id': row.notification_id },
+        from: options.from,
+        to: row.recipient,
+        subject: row.subject,
+        text: row.text_body,
+        html: row.html_body,
+        messageId: row.message_id,
+        headers: { 'X-Ledgerline-Notification-Id': row.notification_id },
       });
     } catch (err) {
       failures.inc();
@@ -104,14 +138,20 @@ export function startMailer(options: {
       try {
         claimed = await claim();
         for (const [index, row] of claimed.entries()) {
-          if (stopping) { await release(claimed.slice(index)); break; }
+          if (stopping) {
+            await release(claimed.slice(index));
+            break;
+          }
           await deliver(row);
         }
       } catch (err) {
         logger.error({ err }, 'mailer pass failed; retrying');
       }
       if (claimed.length === 0 && !stopping) {
-        await new Promise<void>((resolve) => { wake = resolve; setTimeout(resolve, options.pollMs); });
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, options.pollMs);
+        });
         wake = null;
       }
     }

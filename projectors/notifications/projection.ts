@@ -10,7 +10,10 @@ import type { DocumentCreated } from '../../domain/document/index.ts';
 import type { TenantCreated, TenantRenamed } from '../../domain/tenant/index.ts';
 import type { UserProfileUpdated, UserRegistered } from '../../domain/user/index.ts';
 import {
-  NOTIFICATION_SOURCE_EVENTS, type NotificationPreferencesChanged, type NotificationsRead, type NotificationSourceEvent,
+  NOTIFICATION_SOURCE_EVENTS,
+  type NotificationPreferencesChanged,
+  type NotificationsRead,
+  type NotificationSourceEvent,
 } from '../../domain/notification-inbox/index.ts';
 import { notificationMessage, renderEmail, type NotificationData } from './templates.ts';
 import { erasureHandlers } from './erasure.ts';
@@ -39,7 +42,10 @@ export function notificationsProjection(pool: DatabasePool, topics: Topics): Pro
     positions: async () => ({ [NOTIFICATIONS_SCOPE]: await checkpointOf(pool, NOTIFICATIONS_SCOPE) }),
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
-        db: pool, key: NOTIFICATIONS_SCOPE, upTo, heartbeat,
+        db: pool,
+        key: NOTIFICATIONS_SCOPE,
+        upTo,
+        heartbeat,
         load: async (after, to, limit, tx) => openEvents(tx, await readEventsOfTypes(tx, NOTIFICATION_SOURCE_EVENTS, { after, upTo: to, limit })),
         apply: (tx, event) => handlers[event.type as NotificationSourceEvent](tx, event),
       });
@@ -49,8 +55,10 @@ export function notificationsProjection(pool: DatabasePool, topics: Topics): Pro
 }
 
 export type Handler = (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
-const on = <T>(handle: (tx: DatabaseTransactionConnection, data: T, event: StoredEvent) => Promise<void>): Handler =>
-  (tx, event) => handle(tx, event.data as T, event);
+const on =
+  <T>(handle: (tx: DatabaseTransactionConnection, data: T, event: StoredEvent) => Promise<void>): Handler =>
+  (tx, event) =>
+    handle(tx, event.data as T, event);
 
 const handlers: Record<NotificationSourceEvent, Handler> = {
   UserRegistered: on<UserRegistered['data']>(async (tx, d) => {
@@ -74,28 +82,44 @@ const handlers: Record<NotificationSourceEvent, Handler> = {
     // The founder adding themselves is no news to them.
     if (d.addedBy === d.userId) return;
     await notify(tx, event, d.userId, {
-      kind: 'member-added', tenantId: d.tenantId, tenantName: await tenantName(tx, d.tenantId), role: d.role, by: await userName(tx, d.addedBy),
+      kind: 'member-added',
+      tenantId: d.tenantId,
+      tenantName: await tenantName(tx, d.tenantId),
+      role: d.role,
+      by: await userName(tx, d.addedBy),
     });
   }),
   MemberRoleChanged: on<MemberRoleChanged['data']>(async (tx, d, event) => {
     await tx.query(sql.unsafe`update notification_members set role = ${d.role} where tenant_id = ${d.tenantId} and user_id = ${d.userId}`);
     if (d.changedBy === d.userId) return;
     await notify(tx, event, d.userId, {
-      kind: 'member-role-changed', tenantId: d.tenantId, tenantName: await tenantName(tx, d.tenantId),
-      role: d.role, previousRole: d.previousRole, by: await userName(tx, d.changedBy),
+      kind: 'member-role-changed',
+      tenantId: d.tenantId,
+      tenantName: await tenantName(tx, d.tenantId),
+      role: d.role,
+      previousRole: d.previousRole,
+      by: await userName(tx, d.changedBy),
     });
   }),
   MemberRemoved: on<MemberRemoved['data']>(async (tx, d, event) => {
     await tx.query(sql.unsafe`delete from notification_members where tenant_id = ${d.tenantId} and user_id = ${d.userId}`);
     if (d.removedBy === d.userId) return;
     await notify(tx, event, d.userId, {
-      kind: 'member-removed', tenantId: d.tenantId, tenantName: await tenantName(tx, d.tenantId), by: await userName(tx, d.removedBy),
+      kind: 'member-removed',
+      tenantId: d.tenantId,
+      tenantName: await tenantName(tx, d.tenantId),
+      by: await userName(tx, d.removedBy),
     });
   }),
   DocumentCreated: on<DocumentCreated['data']>(async (tx, d, event) => {
     const data: NotificationData = {
-      kind: 'document-uploaded', tenantId: d.tenantId, tenantName: await tenantName(tx, d.tenantId),
-      documentId: d.documentId, title: d.title, filename: d.filename, by: await userName(tx, d.ownerId),
+      kind: 'document-uploaded',
+      tenantId: d.tenantId,
+      tenantName: await tenantName(tx, d.tenantId),
+      documentId: d.documentId,
+      title: d.title,
+      filename: d.filename,
+      by: await userName(tx, d.ownerId),
     };
     // The uploader, even an admin, is not told about their own upload.
     for (const admin of await adminsOf(tx, d.tenantId)) if (admin !== d.ownerId) await notify(tx, event, admin, data);
@@ -105,8 +129,13 @@ const handlers: Record<NotificationSourceEvent, Handler> = {
     if (!tenantId) return;
     const byUser = d.reason === 'admin' && d.disabledBy ? d.disabledBy : null;
     const data: NotificationData = {
-      kind: 'webhook-disabled', tenantId, tenantName: await tenantName(tx, tenantId), webhookId: d.webhookId, reason: d.reason,
-      failedDeliveries: d.failedDeliveries ?? null, by: byUser ? await userName(tx, byUser) : null,
+      kind: 'webhook-disabled',
+      tenantId,
+      tenantName: await tenantName(tx, tenantId),
+      webhookId: d.webhookId,
+      reason: d.reason,
+      failedDeliveries: d.failedDeliveries ?? null,
+      by: byUser ? await userName(tx, byUser) : null,
     };
     // An admin who disabled it themselves is not told; the other admins are.
     for (const admin of await adminsOf(tx, tenantId)) if (admin !== byUser) await notify(tx, event, admin, data);
@@ -162,14 +191,16 @@ async function notify(tx: DatabaseTransactionConnection, event: StoredEvent, use
 }
 
 async function tenantName(tx: DatabaseTransactionConnection, tenantId: string): Promise<string> {
-  return String(await tx.maybeOneFirst(sql.unsafe`select name from notification_tenants where tenant_id = ${tenantId}`) ?? 'a tenant');
+  return String((await tx.maybeOneFirst(sql.unsafe`select name from notification_tenants where tenant_id = ${tenantId}`)) ?? 'a tenant');
 }
 
 async function userName(tx: DatabaseTransactionConnection, userId: string): Promise<string> {
-  return String(await tx.maybeOneFirst(sql.unsafe`select display_name from notification_users where user_id = ${userId}`) ?? 'Someone');
+  return String((await tx.maybeOneFirst(sql.unsafe`select display_name from notification_users where user_id = ${userId}`)) ?? 'Someone');
 }
 
 async function adminsOf(tx: DatabaseTransactionConnection, tenantId: string): Promise<string[]> {
-  return (await tx.anyFirst(sql.unsafe`
-    select user_id from notification_members where tenant_id = ${tenantId} and role = 'admin' order by user_id`)).map(String);
+  return (
+    await tx.anyFirst(sql.unsafe`
+    select user_id from notification_members where tenant_id = ${tenantId} and role = 'admin' order by user_id`)
+  ).map(String);
 }

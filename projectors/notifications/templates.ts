@@ -45,8 +45,12 @@ function details(data: NotificationData): [string, string][] {
     case 'document-uploaded':
       return [tenant, ['Title', data.title], ['File', data.filename], ['Document id', data.documentId]];
     case 'webhook-disabled': {
-      const reason = data.reason === 'failures' ? `${data.failedDeliveries ?? 'repeated'} failed deliveries in a row`
-        : data.reason === 'admin' ? `disabled by ${data.by ?? 'an admin'}` : data.reason;
+      const reason =
+        data.reason === 'failures'
+          ? `${data.failedDeliveries ?? 'repeated'} failed deliveries in a row`
+          : data.reason === 'admin'
+            ? `disabled by ${data.by ?? 'an admin'}`
+            : data.reason;
       return [tenant, ['Webhook id', data.webhookId], ['Reason', reason]];
     }
     default: {
@@ -74,16 +78,18 @@ export function renderEmail(data: NotificationData, recipientName: string): Rend
   const message = notificationMessage(data);
   const rows = details(data);
   const footer = 'You receive this because of your Ledgerline notification settings; turn email off per kind with PUT /api/users/me/notification-preferences.';
-  const text = [
-    `Hello ${recipientName},`, '', `${message}.`, '',
-    ...rows.map(([label, value]) => `${label}: ${value}`), '', '-- ', footer, '',
-  ].join('\n');
+  const text = [`Hello ${recipientName},`, '', `${message}.`, '', ...rows.map(([label, value]) => `${label}: ${value}`), '', '-- ', footer, ''].join('\n');
   const html = [
-    '<!doctype html>', '<html><head><meta charset="utf-8"><title>', escapeHtml(KIND_TITLES[data.kind]), '</title></head>',
+    '<!doctype html>',
+    '<html><head><meta charset="utf-8"><title>',
+    escapeHtml(KIND_TITLES[data.kind]),
+    '</title></head>',
     '<body style="font-family: sans-serif">',
     `<p>Hello ${escapeHtml(recipientName)},</p>`,
     `<p><strong>${escapeHtml(message)}</strong>.</p>`,
-    '<table>', ...rows.map(([label, value]) => `<tr><th align="left">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`), '</table>',
+    '<table>',
+    ...rows.map(([label, value]) => `<tr><th align="left">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`),
+    '</table>',
     `<p style="color: #666; font-size: small">${escapeHtml(footer)}</p>`,
     '</body></html>',
   ].join('\n');

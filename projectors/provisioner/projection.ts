@@ -40,19 +40,35 @@ const PositionRow = rowSchema(Type.Object({ tenant_id: Type.String(), position: 
  * (or TenantProvisioningFailed, retried with back-off); TenantDeleted → DROP DATABASE once the
  * read side no longer serves the tenant, then delete its objects in S3.
  */
-export function provisionerProjection(options: { store: EventStreams; mainUri: string; servers?: TenantServers; topics: Topics; logger: Logger; s3: S3Clients; tenantMigrations?: string }): Projection {
+export function provisionerProjection(options: {
+  store: EventStreams;
+  mainUri: string;
+  servers?: TenantServers;
+  topics: Topics;
+  logger: Logger;
+  s3: S3Clients;
+  tenantMigrations?: string;
+}): Projection {
   const { store, logger, s3 } = options;
   const servers = options.servers ?? singleServer(options.mainUri);
   const { pool } = store;
 
   async function record(event: StoredEvent, tenantId: string, command: TenantCommand): Promise<void> {
-    await executeCommand(store, [decision(tenantDecider, tenantStreamId(tenantId), command)], {
-      tenantId, actor: ACTOR, correlationId: event.correlationId, causationId: event.eventId, occurredAt: new Date(),
-    }, { respond: () => undefined });
+    await executeCommand(
+      store,
+      [decision(tenantDecider, tenantStreamId(tenantId), command)],
+      {
+        tenantId,
+        actor: ACTOR,
+        correlationId: event.correlationId,
+        causationId: event.eventId,
+        occurredAt: new Date(),
+      },
+      { respond: () => undefined },
+    );
   }
 
-  const isDeleted = async (tenantId: string) =>
-    (await loadAggregate(pool, tenantStreamId(tenantId), tenantDecider)).state.status === 'deleted';
+  const isDeleted = async (tenantId: string) => (await loadAggregate(pool, tenantStreamId(tenantId), tenantDecider)).state.status === 'deleted';
 
   /** Failures already recorded for the tenant: attempts keep counting across set-asides and restarts. */
   const failuresSoFar = async (tenantId: string) =>
@@ -100,18 +116,26 @@ export function provisionerProjection(options: { store: EventStreams; mainUri: s
     // One scope per tenant: a tenant whose provisioning keeps failing is set aside on its own
     // and never holds up the tenants created after it.
     scopeOf: (event) => (event.type === 'TenantCreated' || event.type === 'TenantDeleted' ? event.tenantId : null),
-    scopesToSweep: async () => (await pool.anyFirst(sql.unsafe`
+    scopesToSweep: async () =>
+      (
+        await pool.anyFirst(sql.unsafe`
       select distinct e.tenant_id from events e
       where e.type in ('TenantCreated', 'TenantDeleted') and e.global_position > coalesce(
-        (select c.position from projection_checkpoints c where c.projection = ${`${SCOPE}:`} || e.tenant_id::text), 0)`)).map(String),
-    positions: async () => Object.fromEntries((await pool.any(sql.type(PositionRow)`
-      select substr(projection, ${SCOPE.length + 2}) as tenant_id, position from projection_checkpoints where projection like ${`${SCOPE}:%`}`))
-      .map((row) => [row.tenant_id, row.position])),
+        (select c.position from projection_checkpoints c where c.projection = ${`${SCOPE}:`} || e.tenant_id::text), 0)`)
+      ).map(String),
+    positions: async () =>
+      Object.fromEntries(
+        (
+          await pool.any(sql.type(PositionRow)`
+      select substr(projection, ${SCOPE.length + 2}) as tenant_id, position from projection_checkpoints where projection like ${`${SCOPE}:%`}`)
+        ).map((row) => [row.tenant_id, row.position]),
+      ),
     lag: async () => {
       const tenants = (await pool.anyFirst(sql.unsafe`select distinct tenant_id from events where type = 'TenantCreated'`)).map(String);
       const positions: Record<string, number> = Object.fromEntries(tenants.map((t) => [t, 0]));
       for (const row of await pool.any(sql.type(PositionRow)`
-        select substr(projection, ${SCOPE.length + 2}) as tenant_id, position from projection_checkpoints where projection like ${`${SCOPE}:%`}`)) positions[row.tenant_id] = row.position;
+        select substr(projection, ${SCOPE.length + 2}) as tenant_id, position from projection_checkpoints where projection like ${`${SCOPE}:%`}`))
+        positions[row.tenant_id] = row.position;
       return tenantScopesLag(pool, positions, sql.fragment`e.type in ('TenantCreated', 'TenantDeleted')`);
     },
     /**
@@ -130,8 +154,9 @@ export function provisionerProjection(options: { store: EventStreams; mainUri: s
           const position = Number(await connection.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${key}`));
           const stream = await readStream(connection, tenantStreamId(tenantId));
           const placement = placementOf(stream);
-          const lifecycle = stream
-            .filter((e) => (e.type === 'TenantCreated' || e.type === 'TenantDeleted') && e.globalPosition > position && e.globalPosition <= upTo);
+          const lifecycle = stream.filter(
+            (e) => (e.type === 'TenantCreated' || e.type === 'TenantDeleted') && e.globalPosition > position && e.globalPosition <= upTo,
+          );
           for (const event of lifecycle) {
             // A deletion waits until the read side no longer serves the tenant; the sweep comes back.
             if (event.type === 'TenantDeleted' && !(await readSideLetGo(tenantId))) return 'paused';

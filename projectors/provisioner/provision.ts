@@ -7,7 +7,6 @@ import type { Logger } from '../../core/adapters/logger.ts';
 // pattern and then double-quoted, never interpolated raw.
 const quoted = (name: string) => `"${assertSafeDatabaseName(name)}"`;
 
-
 /**
  * Creates the tenant database if it is missing and brings its schema up to date. Every step is
  * safe to repeat, so a provisioner killed half-way finishes the job when the event comes again.

@@ -17,7 +17,9 @@ import { tenantReadModelBuilder } from '../tenant/rebuild-builder.ts';
 function openingBuilder(pool: DatabasePool, inner: ReadModelBuilder): ReadModelBuilder {
   const events: StoredEvent[] = [];
   return {
-    add: (event) => { events.push(event); },
+    add: (event) => {
+      events.push(event);
+    },
     async flush(tx) {
       for (const event of await openEvents(pool, events, { cached: false })) inner.add(event);
       events.length = 0;
@@ -32,7 +34,11 @@ function openingBuilder(pool: DatabasePool, inner: ReadModelBuilder): ReadModelB
  */
 export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: string): RebuildSpec {
   return {
-    name: tenantId, tables: ['files', 'documents'], checkpointKey: TENANT_CHECKPOINT, topics: [topics.documents], key: tenantId,
+    name: tenantId,
+    tables: ['files', 'documents'],
+    checkpointKey: TENANT_CHECKPOINT,
+    topics: [topics.documents],
+    key: tenantId,
     belongs: (event) => event.tenantId === tenantId,
     createBuilder: () => openingBuilder(pool, tenantReadModelBuilder()),
     apply: projectDocumentEvent,
@@ -44,7 +50,10 @@ export function tenantRebuild(pool: DatabasePool, topics: Topics, tenantId: stri
 /** users, tenants and memberships in the main database, from the platform topic. */
 export function mainRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   return {
-    name: 'main', tables: ['users', 'tenants', 'memberships', 'invitations'], checkpointKey: MAIN_SCOPE, topics: [topics.platform],
+    name: 'main',
+    tables: ['users', 'tenants', 'memberships', 'invitations'],
+    checkpointKey: MAIN_SCOPE,
+    topics: [topics.platform],
     belongs: () => true,
     createBuilder: () => openingBuilder(pool, bufferingBuilder(projectPlatformEvent)),
     apply: projectPlatformEvent,
@@ -55,7 +64,10 @@ export function mainRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
 /** The audit trail (main database): every event of a hash chain (tenant, user, anonymous), through the live projection's handler. */
 export function auditRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
   return {
-    name: 'audit', tables: ['audit_log'], checkpointKey: 'audit', topics: [topics.platform, topics.documents],
+    name: 'audit',
+    tables: ['audit_log'],
+    checkpointKey: 'audit',
+    topics: [topics.platform, topics.documents],
     belongs: (event) => auditChainOf(event) !== null,
     createBuilder: () => bufferingBuilder(projectAuditEvent),
     apply: projectAuditEvent,
@@ -67,8 +79,12 @@ const TenantRow = rowSchema(Type.Object({ tenant_id: Type.String(), database_nam
 /** An active tenant and where its database is (the placement). */
 export type PlacedTenant = { tenantId: string; databaseName: string; server: string; slug: string };
 
-const placedTenant = (row: { tenant_id: string; database_name: string; server: string; slug: string }): PlacedTenant =>
-  ({ tenantId: row.tenant_id, databaseName: row.database_name, server: row.server, slug: row.slug });
+const placedTenant = (row: { tenant_id: string; database_name: string; server: string; slug: string }): PlacedTenant => ({
+  tenantId: row.tenant_id,
+  databaseName: row.database_name,
+  server: row.server,
+  slug: row.slug,
+});
 
 export async function resolveTenant(pool: DatabasePool, idOrSlug: string): Promise<PlacedTenant | null> {
   const row = await pool.maybeOne(sql.type(TenantRow)`

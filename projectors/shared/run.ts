@@ -9,7 +9,9 @@ import { startProjector, type Projection, type Projector } from '../../core/even
  * projection's set-aside scopes on PROJECTOR_PORT (defaultPort unless configured).
  */
 export async function runProjectors(
-  service: string, defaultPort: number, build: (services: Services) => Promise<Projection[]>,
+  service: string,
+  defaultPort: number,
+  build: (services: Services) => Promise<Projection[]>,
   /** Work beside the projections (e.g. the webhook delivery worker), stopped before them. */
   startBackground?: (services: Services) => { stop: () => Promise<void> },
 ): Promise<void> {
@@ -24,19 +26,35 @@ export async function runProjectors(
     process.exit(70);
   };
   for (const projection of projections) {
-    projectors.push(await startProjector({
-      eventLog: services.eventLog, projection, logger: logger.child({ projection: projection.name }),
-      metrics: services.metrics, groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`, onFatal: fatal, registry: services.pool,
-    }));
+    projectors.push(
+      await startProjector({
+        eventLog: services.eventLog,
+        projection,
+        logger: logger.child({ projection: projection.name }),
+        metrics: services.metrics,
+        groupId: `${config.TOPIC_PREFIX}ledgerline.${projection.name}`,
+        onFatal: fatal,
+        registry: services.pool,
+      }),
+    );
   }
   const background = startBackground?.(services);
   const app = await createApp(logger);
   await app.register(operations, { checks: services.readiness, metrics: services.metrics, service, operatorToken: config.OPERATOR_TOKEN });
   // Per projection: each scope's position (per tenant for the tenant projection) and the scopes set aside.
-  app.get('/status', async () => Object.fromEntries(await Promise.all(projections.map(async (p, i) => [p.name, {
-    positions: (await p.positions?.()) ?? {},
-    setAside: projectors[i]?.status() ?? {},
-  }]))));
+  app.get('/status', async () =>
+    Object.fromEntries(
+      await Promise.all(
+        projections.map(async (p, i) => [
+          p.name,
+          {
+            positions: (await p.positions?.()) ?? {},
+            setAside: projectors[i]?.status() ?? {},
+          },
+        ]),
+      ),
+    ),
+  );
   await app.listen({ port: config.PROJECTOR_PORT || defaultPort, host: config.HOST });
   onShutdown(logger, async () => {
     await app.close();

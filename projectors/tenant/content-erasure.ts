@@ -29,7 +29,12 @@ export async function rerenderErasedContent(pool: DatabasePool, tx: DatabaseTran
       } else if (e.type === 'DocumentUpdated' && content !== null) {
         const d = e.data as DocumentUpdated['data'];
         const before: Content = content;
-        content = { ...before, ...(d.title === undefined ? {} : { title: d.title }), ...(d.description === undefined ? {} : { description: d.description }), ...(d.tags === undefined ? {} : { tags: d.tags }) };
+        content = {
+          ...before,
+          ...(d.title === undefined ? {} : { title: d.title }),
+          ...(d.description === undefined ? {} : { description: d.description }),
+          ...(d.tags === undefined ? {} : { tags: d.tags }),
+        };
       }
     }
     if (!content || !documentId) continue;

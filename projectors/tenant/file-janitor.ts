@@ -22,15 +22,28 @@ export function fileJanitorProjection(options: { store: EventStreams; s3: S3Clie
     positions: async () => ({ 'file-janitor': await checkpointOf(store.pool, 'file-janitor') }),
     async catchUp(scope, upTo, heartbeat) {
       await applyFromCheckpoint({
-        db: store.pool, key: scope, upTo, batchSize: 50, heartbeat,
+        db: store.pool,
+        key: scope,
+        upTo,
+        batchSize: 50,
+        heartbeat,
         load: (after, to, limit) => readCategory(store.pool, 'documents', { after, upTo: to, limit }),
         apply: async (_tx, stored) => {
           const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
           if (event.type !== 'FileDeletionScheduled') return;
           await deleteObject(s3, event.data.s3Key);
-          await executeCommand(store, [
-            decision(fileDecider, stored.streamId, { type: 'MarkFileObjectDeleted', data: { fileId: event.data.fileId, now: new Date().toISOString() } }),
-          ], { tenantId: stored.tenantId, actor: 'system:file-janitor', correlationId: stored.correlationId, causationId: stored.eventId, occurredAt: new Date() }, { respond: () => undefined });
+          await executeCommand(
+            store,
+            [decision(fileDecider, stored.streamId, { type: 'MarkFileObjectDeleted', data: { fileId: event.data.fileId, now: new Date().toISOString() } })],
+            {
+              tenantId: stored.tenantId,
+              actor: 'system:file-janitor',
+              correlationId: stored.correlationId,
+              causationId: stored.eventId,
+              occurredAt: new Date(),
+            },
+            { respond: () => undefined },
+          );
         },
       });
       return 'done';

@@ -17,9 +17,16 @@ import { tenantDataChanged, tenantEventSteps, TENANT_CHECKPOINT } from './projec
 export const MOVE_STEPS = ['provision', 'rebuild', 'switch', 'drain', 'drop'] as const;
 
 export type MoveOutcome = {
-  tenantId: string; slug: string; from: string; to: string; database: string;
+  tenantId: string;
+  slug: string;
+  from: string;
+  to: string;
+  database: string;
   /** The old database's checkpoint, frozen while the placement switched, and the new one's at the switch. */
-  frozenAt: number; switchedAt: number; rebuiltEvents: number; ms: number;
+  frozenAt: number;
+  switchedAt: number;
+  rebuiltEvents: number;
+  ms: number;
   /** How long the old database's checkpoint was held: the tenant's projection waited that long. */
   switchMs: number;
 };
@@ -37,8 +44,20 @@ export class MoveError extends Error {}
  * query API's cached placement, invalidated by the tenants trigger) the old database is dropped.
  */
 export async function moveTenant(options: {
-  pool: DatabasePool; store: EventStreams; eventLog: EventLog; topics: Topics; servers: TenantServers; tenantPools: TenantPools;
-  logger: Logger; tenant: string; to: string; groupId: string; progress?: Progress; drainMs?: number; switchTimeoutMs?: number; migrationsDir?: string;
+  pool: DatabasePool;
+  store: EventStreams;
+  eventLog: EventLog;
+  topics: Topics;
+  servers: TenantServers;
+  tenantPools: TenantPools;
+  logger: Logger;
+  tenant: string;
+  to: string;
+  groupId: string;
+  progress?: Progress;
+  drainMs?: number;
+  switchTimeoutMs?: number;
+  migrationsDir?: string;
 }): Promise<MoveOutcome | null> {
   const { pool, servers, tenantPools, logger, to } = options;
   const started = Date.now();
@@ -60,13 +79,22 @@ export async function moveTenant(options: {
   const source = await tenantPools.get(database, from);
 
   step('rebuild');
-  const rebuilt = await rebuildOne({ eventLog: options.eventLog, db: target, spec: tenantRebuild(pool, options.topics, tenantId), logger, groupId: options.groupId });
+  const rebuilt = await rebuildOne({
+    eventLog: options.eventLog,
+    db: target,
+    spec: tenantRebuild(pool, options.topics, tenantId),
+    logger,
+    groupId: options.groupId,
+  });
 
   step('switch');
-  const catchUp = (upTo: number) => applyFromCheckpoint({
-    db: target, key: TENANT_CHECKPOINT, upTo,
-    ...tenantEventSteps(pool, tenantId),
-  });
+  const catchUp = (upTo: number) =>
+    applyFromCheckpoint({
+      db: target,
+      key: TENANT_CHECKPOINT,
+      upTo,
+      ...tenantEventSteps(pool, tenantId),
+    });
   const switchStarted = Date.now();
   const { frozenAt, switchedAt } = await source.transaction(async (tx) => {
     await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${TENANT_CHECKPOINT}) on conflict do nothing`);
@@ -74,9 +102,17 @@ export async function moveTenant(options: {
     await catchUp(frozen);
     const reached = await checkpointOf(target, TENANT_CHECKPOINT);
     if (reached < frozen) throw new MoveError(`the new database reached position ${reached}, short of the old one's ${frozen}: nothing switched`);
-    await executeCommand(options.store, [decision(tenantDecider, tenantStreamId(tenantId), {
-      type: 'PlaceTenant', data: { server: to, database, servers: servers.names() },
-    })], { tenantId, actor: 'system:tenants-cli', correlationId: randomUUID(), causationId: null, occurredAt: new Date() }, { respond: () => undefined });
+    await executeCommand(
+      options.store,
+      [
+        decision(tenantDecider, tenantStreamId(tenantId), {
+          type: 'PlaceTenant',
+          data: { server: to, database, servers: servers.names() },
+        }),
+      ],
+      { tenantId, actor: 'system:tenants-cli', correlationId: randomUUID(), causationId: null, occurredAt: new Date() },
+      { respond: () => undefined },
+    );
     await waitForPlacement(pool, tenantId, to, options.switchTimeoutMs ?? 30_000);
     // The query APIs' cached pages were read from the old database: dropped now, and again once
     // the new one has the events the live projector could not apply to the old one meanwhile.
@@ -102,8 +138,10 @@ async function waitForPlacement(pool: DatabasePool, tenantId: string, server: st
   const deadline = Date.now() + timeoutMs;
   while ((await pool.maybeOneFirst(sql.unsafe`select server from tenants where tenant_id = ${tenantId}`)) !== server) {
     if (Date.now() > deadline) {
-      throw new MoveError(`TenantPlaced was appended but the main projector did not apply it within ${timeoutMs} ms: `
-        + 'the switch happens when it does; run the move again afterwards to drop the old database');
+      throw new MoveError(
+        `TenantPlaced was appended but the main projector did not apply it within ${timeoutMs} ms: ` +
+          'the switch happens when it does; run the move again afterwards to drop the old database',
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -30,8 +30,10 @@ export async function sweepOrphanObjects(options: { s3: S3Clients; pool: Databas
     const stored = old.filter((key) => key.slice(root.length).split('/')[1] === 'files');
     if (stored.length > 0) {
       // Read after listing: a key appended since is in the set, so it is never taken for an orphan.
-      referenced ??= new Set(await pool.anyFirst(sql.type(KeyRow)`
-        select distinct data->>'s3Key' as key from events where data ? 's3Key'`));
+      referenced ??= new Set(
+        await pool.anyFirst(sql.type(KeyRow)`
+        select distinct data->>'s3Key' as key from events where data ? 's3Key'`),
+      );
     }
     const unreferenced = stored.filter((key) => !referenced?.has(key));
     await deleteKeys(s3, [...staged, ...unreferenced]);
@@ -61,10 +63,15 @@ export function startOrphanSweeper(options: { s3: S3Clients; pool: DatabasePool;
     if (running) return;
     running = true;
     sweepOrphanObjects(options)
-      .then((swept) => {
-        if (swept.stagedDeleted + swept.unreferencedDeleted + swept.multipartAborted > 0) options.logger.info(swept, 'orphan objects removed');
-      }, (err: unknown) => options.logger.warn({ err }, 'orphan sweep failed; retrying next round'))
-      .finally(() => { running = false; });
+      .then(
+        (swept) => {
+          if (swept.stagedDeleted + swept.unreferencedDeleted + swept.multipartAborted > 0) options.logger.info(swept, 'orphan objects removed');
+        },
+        (err: unknown) => options.logger.warn({ err }, 'orphan sweep failed; retrying next round'),
+      )
+      .finally(() => {
+        running = false;
+      });
   }, options.intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };

@@ -44,19 +44,22 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
       const tenants = await pool.any(sql.type(TenantPosition)`
         select tenant_id, database_name, server from tenants where status = 'active' order by created_at limit 500`);
       const now = Date.now();
-      const due = tenants.filter((t) => now - (checkpoints.get(t.tenant_id)?.readAt ?? 0) > CHECKPOINT_TTL_MS)
+      const due = tenants
+        .filter((t) => now - (checkpoints.get(t.tenant_id)?.readAt ?? 0) > CHECKPOINT_TTL_MS)
         .sort((a, b) => (checkpoints.get(a.tenant_id)?.readAt ?? 0) - (checkpoints.get(b.tenant_id)?.readAt ?? 0))
         .slice(0, CHECKPOINT_READS_PER_ROUND);
       for (const t of due) {
         checkpoints.set(t.tenant_id, { position: await checkpointOf(await tenantPools.get(t.database_name, t.server), TENANT_CHECKPOINT), readAt: now });
       }
-      return Object.fromEntries(tenants.flatMap((t) => {
-        const known = checkpoints.get(t.tenant_id);
-        return known ? [[t.tenant_id, known.position] as const] : [];
-      }));
+      return Object.fromEntries(
+        tenants.flatMap((t) => {
+          const known = checkpoints.get(t.tenant_id);
+          return known ? [[t.tenant_id, known.position] as const] : [];
+        }),
+      );
     },
     async lag() {
-      return tenantScopesLag(pool, await this.positions?.() ?? {}, sql.fragment`e.category = 'documents'`);
+      return tenantScopesLag(pool, (await this.positions?.()) ?? {}, sql.fragment`e.category = 'documents'`);
     },
     async catchUp(tenantId, upTo, heartbeat) {
       // The placement is read for every catch-up: after a move (TenantPlaced) the next batch goes
@@ -66,7 +69,10 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
       if (tenant.status === 'deleted') return 'done';
       const db = await tenantPools.get(tenant.database_name, tenant.server);
       const applied = await applyFromCheckpoint({
-        db, key: TENANT_CHECKPOINT, upTo, heartbeat,
+        db,
+        key: TENANT_CHECKPOINT,
+        upTo,
+        heartbeat,
         ...tenantEventSteps(pool, tenantId),
       }).finally(() => checkpoints.delete(tenantId));
       if (applied > 0) await tenantDataChanged(pool, tenantId);
@@ -79,7 +85,8 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
 export function tenantEventSteps(pool: DatabasePool, tenantId: string) {
   return {
     load: async (after: number, to: number, limit: number) => openEvents(pool, await readCategory(pool, 'documents', { after, upTo: to, tenantId, limit })),
-    apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => (event.type === 'TenantContentErased' ? rerenderErasedContent(pool, tx, event) : projectDocumentEvent(tx, event)),
+    apply: (tx: DatabaseTransactionConnection, event: StoredEvent) =>
+      event.type === 'TenantContentErased' ? rerenderErasedContent(pool, tx, event) : projectDocumentEvent(tx, event),
   };
 }
 
@@ -101,13 +108,19 @@ export async function projectDocumentEvent(tx: DatabaseTransactionConnection, st
       return;
     }
     case 'DocumentAttached':
-      await tx.query(sql.unsafe`update files set document_count = document_count + 1, version = ${version} where file_id = ${event.data.fileId} and version < ${version}`);
+      await tx.query(
+        sql.unsafe`update files set document_count = document_count + 1, version = ${version} where file_id = ${event.data.fileId} and version < ${version}`,
+      );
       return;
     case 'DocumentDetached':
-      await tx.query(sql.unsafe`update files set document_count = document_count - 1, version = ${version} where file_id = ${event.data.fileId} and version < ${version}`);
+      await tx.query(
+        sql.unsafe`update files set document_count = document_count - 1, version = ${version} where file_id = ${event.data.fileId} and version < ${version}`,
+      );
       return;
     case 'FileDeletionScheduled':
-      await tx.query(sql.unsafe`update files set status = 'deletion_scheduled', version = ${version} where file_id = ${event.data.fileId} and version < ${version}`);
+      await tx.query(
+        sql.unsafe`update files set status = 'deletion_scheduled', version = ${version} where file_id = ${event.data.fileId} and version < ${version}`,
+      );
       return;
     case 'FileObjectDeleted':
       await tx.query(sql.unsafe`update files set status = 'deleted', version = ${version} where file_id = ${event.data.fileId} and version < ${version}`);

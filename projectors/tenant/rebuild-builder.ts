@@ -3,10 +3,31 @@ import type { StoredEvent } from '../../core/eventing/event-store.ts';
 import type { ReadModelBuilder } from '../../core/eventing/rebuild.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 
-type FileRow = { file_id: string; s3_key: string; md5: string; sha256: string; size: number; content_type: string; status: string; document_count: number; stored_at: string; version: number };
+type FileRow = {
+  file_id: string;
+  s3_key: string;
+  md5: string;
+  sha256: string;
+  size: number;
+  content_type: string;
+  status: string;
+  document_count: number;
+  stored_at: string;
+  version: number;
+};
 type DocumentRow = {
-  document_id: string; file_id: string; title: string; description: string | null; tags: string[]; filename: string;
-  content_type: string; size: number; owner_id: string; created_at: string; updated_at: string; version: number;
+  document_id: string;
+  file_id: string;
+  title: string;
+  description: string | null;
+  tags: string[];
+  filename: string;
+  content_type: string;
+  size: number;
+  owner_id: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
 };
 
 const CHUNK = 5000;
@@ -22,7 +43,10 @@ export function tenantReadModelBuilder(): ReadModelBuilder {
   const documents = new Map<string, DocumentRow>();
   const bumpFile = (fileId: string, version: number, change: (file: FileRow) => void) => {
     const file = files.get(fileId);
-    if (file && file.version < version) { change(file); file.version = version; }
+    if (file && file.version < version) {
+      change(file);
+      file.version = version;
+    }
   };
   return {
     add(stored: StoredEvent) {
@@ -32,20 +56,53 @@ export function tenantReadModelBuilder(): ReadModelBuilder {
         case 'FileStored': {
           const d = event.data;
           if (!files.has(d.fileId)) {
-            files.set(d.fileId, { file_id: d.fileId, s3_key: d.s3Key, md5: d.md5, sha256: d.sha256, size: d.size, content_type: d.contentType, status: 'stored', document_count: 0, stored_at: d.storedAt, version });
+            files.set(d.fileId, {
+              file_id: d.fileId,
+              s3_key: d.s3Key,
+              md5: d.md5,
+              sha256: d.sha256,
+              size: d.size,
+              content_type: d.contentType,
+              status: 'stored',
+              document_count: 0,
+              stored_at: d.storedAt,
+              version,
+            });
           }
           return;
         }
-        case 'DocumentAttached': return bumpFile(event.data.fileId, version, (f) => { f.document_count += 1; });
-        case 'DocumentDetached': return bumpFile(event.data.fileId, version, (f) => { f.document_count -= 1; });
-        case 'FileDeletionScheduled': return bumpFile(event.data.fileId, version, (f) => { f.status = 'deletion_scheduled'; });
-        case 'FileObjectDeleted': return bumpFile(event.data.fileId, version, (f) => { f.status = 'deleted'; });
+        case 'DocumentAttached':
+          return bumpFile(event.data.fileId, version, (f) => {
+            f.document_count += 1;
+          });
+        case 'DocumentDetached':
+          return bumpFile(event.data.fileId, version, (f) => {
+            f.document_count -= 1;
+          });
+        case 'FileDeletionScheduled':
+          return bumpFile(event.data.fileId, version, (f) => {
+            f.status = 'deletion_scheduled';
+          });
+        case 'FileObjectDeleted':
+          return bumpFile(event.data.fileId, version, (f) => {
+            f.status = 'deleted';
+          });
         case 'DocumentCreated': {
           const d = event.data;
           if (!documents.has(d.documentId)) {
             documents.set(d.documentId, {
-              document_id: d.documentId, file_id: d.fileId, title: d.title, description: d.description ?? null, tags: d.tags, filename: d.filename,
-              content_type: d.contentType, size: d.size, owner_id: d.ownerId, created_at: d.createdAt, updated_at: d.createdAt, version,
+              document_id: d.documentId,
+              file_id: d.fileId,
+              title: d.title,
+              description: d.description ?? null,
+              tags: d.tags,
+              filename: d.filename,
+              content_type: d.contentType,
+              size: d.size,
+              owner_id: d.ownerId,
+              created_at: d.createdAt,
+              updated_at: d.createdAt,
+              version,
             });
           }
           return;
@@ -81,7 +138,10 @@ export function tenantReadModelBuilder(): ReadModelBuilder {
 async function insertRows(tx: DatabaseTransactionConnection, table: 'files' | 'documents', rows: (FileRow | DocumentRow)[]): Promise<void> {
   const first = rows[0];
   if (!first) return;
-  const columns = sql.join(Object.keys(first).map((c) => sql.identifier([c])), sql.fragment`, `);
+  const columns = sql.join(
+    Object.keys(first).map((c) => sql.identifier([c])),
+    sql.fragment`, `,
+  );
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = JSON.stringify(rows.slice(i, i + CHUNK));
     await tx.query(sql.unsafe`

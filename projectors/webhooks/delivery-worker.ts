@@ -16,8 +16,15 @@ export const WORKER_ACTOR = 'system:webhooks';
 
 const HeadRow = rowSchema(Type.Object({ webhook_id: Type.String(), event_id: Type.String(), tenant_id: Type.String() }));
 const Claimed = Type.Object({
-  webhook_id: Type.String(), event_id: Type.String(), tenant_id: Type.String(), message_id: Type.String(), event_type: Type.String(),
-  body: Type.String(), attempts: Type.Number(), url: Type.String(), window_ends_at: Type.String(),
+  webhook_id: Type.String(),
+  event_id: Type.String(),
+  tenant_id: Type.String(),
+  message_id: Type.String(),
+  event_type: Type.String(),
+  body: Type.String(),
+  attempts: Type.Number(),
+  url: Type.String(),
+  window_ends_at: Type.String(),
 });
 type Claimed = Static<typeof Claimed>;
 const ClaimedRow = rowSchema(Claimed);
@@ -46,7 +53,9 @@ export function startDeliveryWorker(options: { store: EventStreams; config: Conf
   const sender = createSender({ timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowed: allowedClasses(config.WEBHOOK_ALLOW_PRIVATE) });
   const secrets = createWebhookSecretQueries(pool);
   const policy: RetryPolicy = {
-    firstDelayMs: config.WEBHOOK_RETRY_FIRST_DELAY_MS, maxDelayMs: config.WEBHOOK_RETRY_MAX_DELAY_MS, windowMs: config.WEBHOOK_RETRY_WINDOW_MS,
+    firstDelayMs: config.WEBHOOK_RETRY_FIRST_DELAY_MS,
+    maxDelayMs: config.WEBHOOK_RETRY_MAX_DELAY_MS,
+    windowMs: config.WEBHOOK_RETRY_WINDOW_MS,
   };
   const leaseMs = config.WEBHOOK_TIMEOUT_MS + 30_000;
   const inFlight = new Map<string, { tenantId: string; done: Promise<void> }>();
@@ -79,13 +88,18 @@ export function startDeliveryWorker(options: { store: EventStreams; config: Conf
       if (!claimed) continue;
       perTenant.set(head.tenant_id, tenantSlots + 1);
       started += 1;
-      const done = attempt(claimed).catch((err: unknown) => {
-        logger.error({ err, webhookId: claimed.webhook_id, eventId: claimed.event_id }, 'delivery attempt failed to record; the lease expires and it is retried');
-      }).finally(() => {
-        inFlight.delete(claimed.webhook_id);
-        busy.set(inFlight.size);
-        wake();
-      });
+      const done = attempt(claimed)
+        .catch((err: unknown) => {
+          logger.error(
+            { err, webhookId: claimed.webhook_id, eventId: claimed.event_id },
+            'delivery attempt failed to record; the lease expires and it is retried',
+          );
+        })
+        .finally(() => {
+          inFlight.delete(claimed.webhook_id);
+          busy.set(inFlight.size);
+          wake();
+        });
       inFlight.set(claimed.webhook_id, { tenantId: head.tenant_id, done });
       busy.set(inFlight.size);
     }
@@ -119,11 +133,19 @@ export function startDeliveryWorker(options: { store: EventStreams; config: Conf
     const timestamp = new Date();
     // During a rotation's overlap both secrets sign: "v1,<new> v1,<old>" (Standard Webhooks).
     const signature = signing.map((secret) => new Webhook(secret).sign(delivery.message_id, timestamp, body)).join(' ');
-    const outcome: SendOutcome = signing.length === 0
-      ? { ok: false, statusCode: null, durationMs: 0, error: 'no signing secret', responseBody: null }
-      : await sender.post(delivery.url, {
-        'webhook-id': delivery.message_id, 'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)), 'webhook-signature': signature,
-      }, body, stopping.signal);
+    const outcome: SendOutcome =
+      signing.length === 0
+        ? { ok: false, statusCode: null, durationMs: 0, error: 'no signing secret', responseBody: null }
+        : await sender.post(
+            delivery.url,
+            {
+              'webhook-id': delivery.message_id,
+              'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
+              'webhook-signature': signature,
+            },
+            body,
+            stopping.signal,
+          );
     if (stopping.signal.aborted && !outcome.ok) return; // the lease expires and a worker tries again
     const retryAt = new Date(Date.now() + retryDelayMs(policy, delivery.attempts));
     const givenUp = !outcome.ok && retryAt.getTime() > Date.parse(delivery.window_ends_at);
@@ -143,7 +165,10 @@ export function startDeliveryWorker(options: { store: EventStreams; config: Conf
         where webhook_id = ${delivery.webhook_id} and event_id = ${delivery.event_id}`);
     });
     if (result === 'failed') {
-      logger.warn({ webhookId: delivery.webhook_id, eventId: delivery.event_id, attempts: delivery.attempts, error: outcome.error }, 'webhook delivery given up');
+      logger.warn(
+        { webhookId: delivery.webhook_id, eventId: delivery.event_id, attempts: delivery.attempts, error: outcome.error },
+        'webhook delivery given up',
+      );
       await disableAfterRunOfFailures(delivery);
     }
   }
@@ -155,28 +180,43 @@ export function startDeliveryWorker(options: { store: EventStreams; config: Conf
       select status from webhook_deliveries where webhook_id = ${delivery.webhook_id} and status in ('delivered', 'failed')
       order by global_position desc limit ${limit}`);
     if (statuses.length < limit || statuses.some((status) => status !== 'failed')) return;
-    await executeCommand(store, [
-      decision(webhookDecider, webhookStreamId(delivery.webhook_id), {
-        type: 'DisableFailingWebhook', data: { tenantId: delivery.tenant_id, failedDeliveries: limit, actor: WORKER_ACTOR, now: new Date().toISOString() },
-      }),
-    ], { tenantId: delivery.tenant_id, actor: WORKER_ACTOR, correlationId: randomUUID(), causationId: delivery.event_id, occurredAt: new Date() }, {
-      respond: () => undefined,
-      // With the event, not once it is projected: this worker would otherwise send the next one meanwhile.
-      inTransaction: async (tx) => {
-        await tx.query(sql.unsafe`
+    await executeCommand(
+      store,
+      [
+        decision(webhookDecider, webhookStreamId(delivery.webhook_id), {
+          type: 'DisableFailingWebhook',
+          data: { tenantId: delivery.tenant_id, failedDeliveries: limit, actor: WORKER_ACTOR, now: new Date().toISOString() },
+        }),
+      ],
+      { tenantId: delivery.tenant_id, actor: WORKER_ACTOR, correlationId: randomUUID(), causationId: delivery.event_id, occurredAt: new Date() },
+      {
+        respond: () => undefined,
+        // With the event, not once it is projected: this worker would otherwise send the next one meanwhile.
+        inTransaction: async (tx) => {
+          await tx.query(sql.unsafe`
           update webhook_deliveries set status = 'cancelled', finished_at = now() where webhook_id = ${delivery.webhook_id} and status = 'pending'`);
+        },
       },
-    });
+    );
     logger.warn({ webhookId: delivery.webhook_id, failedDeliveries: limit }, 'webhook disabled after a run of failed deliveries');
   }
 
   function wake(): void {
     if (stopping.signal.aborted) return;
-    if (ticking) { again = true; return; }
-    ticking = claimDue().catch((err: unknown) => { logger.error({ err }, 'claiming webhook deliveries failed; retried at the next tick'); })
+    if (ticking) {
+      again = true;
+      return;
+    }
+    ticking = claimDue()
+      .catch((err: unknown) => {
+        logger.error({ err }, 'claiming webhook deliveries failed; retried at the next tick');
+      })
       .finally(() => {
         ticking = null;
-        if (again) { again = false; wake(); }
+        if (again) {
+          again = false;
+          wake();
+        }
       });
   }
 
@@ -184,7 +224,10 @@ export function startDeliveryWorker(options: { store: EventStreams; config: Conf
   wake();
   return {
     inFlight: () => inFlight.size,
-    async tick() { wake(); await ticking; },
+    async tick() {
+      wake();
+      await ticking;
+    },
     async stop() {
       clearInterval(timer);
       stopping.abort();

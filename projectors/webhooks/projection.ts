@@ -12,8 +12,15 @@ export const WEBHOOKS_SCOPE = 'webhooks';
  */
 export function publicEnvelope(event: StoredEvent) {
   return {
-    eventId: event.eventId, type: event.type, schemaVersion: event.schemaVersion, tenantId: event.tenantId,
-    streamId: event.streamId, streamVersion: event.streamVersion, occurredAt: event.occurredAt, actor: event.actor, data: event.data,
+    eventId: event.eventId,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    tenantId: event.tenantId,
+    streamId: event.streamId,
+    streamVersion: event.streamVersion,
+    occurredAt: event.occurredAt,
+    actor: event.actor,
+    data: event.data,
   };
 }
 
@@ -35,7 +42,10 @@ export function webhookProjection(pool: DatabasePool, topics: Topics): Projectio
     positions: async () => ({ [WEBHOOKS_SCOPE]: await checkpointOf(pool, WEBHOOKS_SCOPE) }),
     async catchUp(_scope, upTo, heartbeat) {
       await applyFromCheckpoint({
-        db: pool, key: WEBHOOKS_SCOPE, upTo, heartbeat,
+        db: pool,
+        key: WEBHOOKS_SCOPE,
+        upTo,
+        heartbeat,
         load: (after, to, limit, tx) => readTenantScoped(tx, { after, upTo: to, limit }),
         apply: async (tx, event) => {
           await projectSubscription(tx, event);

@@ -50,33 +50,56 @@ export function createSender(options: { timeoutMs: number; allowed: ReadonlySet<
         settled = true;
         resolve(done(outcome));
       };
-      const request = transport.request(target, {
-        method: 'POST', agent, lookup, signal: abort,
-        headers: {
-          ...headers, 'content-type': 'application/json', 'content-length': String(payload.length),
-          'user-agent': options.userAgent ?? 'Ledgerline-Webhooks/1',
+      const request = transport.request(
+        target,
+        {
+          method: 'POST',
+          agent,
+          lookup,
+          signal: abort,
+          headers: {
+            ...headers,
+            'content-type': 'application/json',
+            'content-length': String(payload.length),
+            'user-agent': options.userAgent ?? 'Ledgerline-Webhooks/1',
+          },
         },
-      }, (response) => {
-        const statusCode = response.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const settle = () => finish({
-          ok: statusCode >= 200 && statusCode < 300, statusCode,
-          error: statusCode >= 200 && statusCode < 300 ? null : statusCode >= 300 && statusCode < 400 ? `redirect to ${response.headers.location ?? '?'} not followed` : `HTTP ${statusCode}`,
-          responseBody: Buffer.concat(chunks).subarray(0, MAX_STORED_RESPONSE_BYTES).toString('utf8'),
-        });
-        response.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          size += chunk.length;
-          // Enough kept: the rest is not read (a receiver streaming forever cannot hold a slot).
-          if (size >= MAX_STORED_RESPONSE_BYTES) { settle(); response.destroy(); }
-        });
-        response.on('end', settle);
-        response.on('error', settle);
-        response.on('close', settle);
-      });
+        (response) => {
+          const statusCode = response.statusCode ?? 0;
+          const chunks: Buffer[] = [];
+          let size = 0;
+          const settle = () =>
+            finish({
+              ok: statusCode >= 200 && statusCode < 300,
+              statusCode,
+              error:
+                statusCode >= 200 && statusCode < 300
+                  ? null
+                  : statusCode >= 300 && statusCode < 400
+                    ? `redirect to ${response.headers.location ?? '?'} not followed`
+                    : `HTTP ${statusCode}`,
+              responseBody: Buffer.concat(chunks).subarray(0, MAX_STORED_RESPONSE_BYTES).toString('utf8'),
+            });
+          response.on('data', (chunk: Buffer) => {
+            chunks.push(chunk);
+            size += chunk.length;
+            // Enough kept: the rest is not read (a receiver streaming forever cannot hold a slot).
+            if (size >= MAX_STORED_RESPONSE_BYTES) {
+              settle();
+              response.destroy();
+            }
+          });
+          response.on('end', settle);
+          response.on('error', settle);
+          response.on('close', settle);
+        },
+      );
       request.on('error', (err: NodeJS.ErrnoException) => {
-        const error = timeout.aborted ? `timed out after ${options.timeoutMs} ms` : signal?.aborted ? 'stopped' : `${err.code ? `${err.code}: ` : ''}${err.message}`;
+        const error = timeout.aborted
+          ? `timed out after ${options.timeoutMs} ms`
+          : signal?.aborted
+            ? 'stopped'
+            : `${err.code ? `${err.code}: ` : ''}${err.message}`;
         finish({ ok: false, statusCode: null, error, responseBody: null });
       });
       request.end(payload);

@@ -15,35 +15,64 @@ export type AuditFilter = {
 };
 
 const AuditRow = Type.Object({
-  global_position: Type.Number(), event_id: Type.String(), type: Type.String(), schema_version: Type.Number(),
-  tenant_id: Type.Union([Type.String(), Type.Null()]), user_id: Type.Union([Type.String(), Type.Null()]),
-  actor: Type.Union([Type.String(), Type.Null()]), stream_id: Type.String(), occurred_at: Type.String(),
-  data: Type.Unknown(), prev_hash: Type.String(), hash: Type.String(),
+  global_position: Type.Number(),
+  event_id: Type.String(),
+  type: Type.String(),
+  schema_version: Type.Number(),
+  tenant_id: Type.Union([Type.String(), Type.Null()]),
+  user_id: Type.Union([Type.String(), Type.Null()]),
+  actor: Type.Union([Type.String(), Type.Null()]),
+  stream_id: Type.String(),
+  occurred_at: Type.String(),
+  data: Type.Unknown(),
+  prev_hash: Type.String(),
+  hash: Type.String(),
 });
 const auditRow = rowSchema(AuditRow);
 
 /** What the API shows of one entry (the hashes too, so an auditor can check the chain offline). */
 export const AuditEntryView = Type.Object({
-  position: Type.Integer(), eventId: Type.String(), type: Type.String(), schemaVersion: Type.Integer(),
-  tenantId: Type.Union([Type.String(), Type.Null()]), userId: Type.Union([Type.String(), Type.Null()]),
-  actor: Type.Union([Type.String(), Type.Null()]), streamId: Type.String(), occurredAt: Type.String(),
+  position: Type.Integer(),
+  eventId: Type.String(),
+  type: Type.String(),
+  schemaVersion: Type.Integer(),
+  tenantId: Type.Union([Type.String(), Type.Null()]),
+  userId: Type.Union([Type.String(), Type.Null()]),
+  actor: Type.Union([Type.String(), Type.Null()]),
+  streamId: Type.String(),
+  occurredAt: Type.String(),
   data: Type.Unknown({ description: 'The event data as hashed: personal fields sealed (ll1. envelopes)' }),
   readable: Type.Unknown({ description: "The data with personal fields opened, or '[erased]' once their subject was erased" }),
-  prevHash: Type.String(), hash: Type.String(),
+  prevHash: Type.String(),
+  hash: Type.String(),
 });
 export type AuditEntryView = Static<typeof AuditEntryView>;
 
 function view(row: Static<typeof AuditRow>): AuditEntryView {
   return {
-    position: row.global_position, eventId: row.event_id, type: row.type, schemaVersion: row.schema_version,
-    tenantId: row.tenant_id, userId: row.user_id, actor: row.actor, streamId: row.stream_id, occurredAt: row.occurred_at,
-    data: row.data, readable: row.data, prevHash: row.prev_hash, hash: row.hash,
+    position: row.global_position,
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    tenantId: row.tenant_id,
+    userId: row.user_id,
+    actor: row.actor,
+    streamId: row.stream_id,
+    occurredAt: row.occurred_at,
+    data: row.data,
+    readable: row.data,
+    prevHash: row.prev_hash,
+    hash: row.hash,
   };
 }
 
 /** Opens each entry's personal fields for `readable`, keys read afresh: an erasure shows at once. */
 async function readable(pool: DatabasePool, rows: readonly Static<typeof AuditRow>[]): Promise<AuditEntryView[]> {
-  const opened = await openEvents(pool, rows.map((row) => ({ type: row.type, data: row.data })), { cached: false });
+  const opened = await openEvents(
+    pool,
+    rows.map((row) => ({ type: row.type, data: row.data })),
+    { cached: false },
+  );
   return rows.map((row, i) => ({ ...view(row), readable: opened[i]!.data }));
 }
 

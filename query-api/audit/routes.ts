@@ -34,18 +34,26 @@ function decodeCursor(cursor: string | undefined): number {
   try {
     const { before } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown };
     if (Number.isSafeInteger(before) && (before as number) > 0) return before as number;
-  } catch { /* answered below */ }
+  } catch {
+    /* answered below */
+  }
   throw httpError(400, 'INVALID_CURSOR', 'cursor must be the nextCursor of a previous page');
 }
 
 function filterOf(query: Static<typeof RangeQuery>, scope: Pick<AuditFilter, 'tenantId' | 'userId'>): AuditFilter {
-  const types = query.type?.split(',').map((t) => t.trim()).filter(Boolean);
+  const types = query.type
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const unknown = types?.find((t) => !isDomainEventType(t));
   if (unknown !== undefined) throw httpError(400, 'UNKNOWN_EVENT_TYPE', `no event type ${JSON.stringify(unknown.slice(0, 100))} (see docs/events/)`);
   if (query.from && query.to && Date.parse(query.from) > Date.parse(query.to)) throw httpError(400, 'INVALID_RANGE', 'from must not be after to');
   return {
-    ...scope, ...(query.actor ? { actor: query.actor } : {}), ...(types?.length ? { types } : {}),
-    ...(query.from ? { from: query.from } : {}), ...(query.to ? { to: query.to } : {}),
+    ...scope,
+    ...(query.actor ? { actor: query.actor } : {}),
+    ...(types?.length ? { types } : {}),
+    ...(query.from ? { from: query.from } : {}),
+    ...(query.to ? { to: query.to } : {}),
   };
 }
 
@@ -57,9 +65,11 @@ async function page(audit: AuditQueries, filter: AuditFilter, query: Static<type
 
 /** NDJSON, oldest first, streamed page by page from the read model. */
 function exportRange(reply: FastifyReply, audit: AuditQueries, filter: AuditFilter, filename: string): FastifyReply {
-  const lines = Readable.from((async function* () {
-    for await (const entry of audit.stream(filter)) yield `${JSON.stringify(entry)}\n`;
-  })());
+  const lines = Readable.from(
+    (async function* () {
+      for await (const entry of audit.stream(filter)) yield `${JSON.stringify(entry)}\n`;
+    })(),
+  );
   return reply.type(NDJSON).header('content-disposition', `attachment; filename="${filename}"`).send(lines);
 }
 
@@ -77,41 +87,64 @@ export async function auditRoutes(app: App, options: { pool: DatabasePool; fresh
     await freshness.projection(request, 'audit', tenantId);
   }
 
-  app.get('/api/tenants/:tenantId/audit', {
-    schema: {
-      tags: ['audit'], summary: "The tenant's audit trail, newest first (admin); Accept: application/x-ndjson exports the range instead",
-      ...secured, params: TenantParams, querystring: PageQuery, response: { 200: Page, ...errors },
+  app.get(
+    '/api/tenants/:tenantId/audit',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: "The tenant's audit trail, newest first (admin); Accept: application/x-ndjson exports the range instead",
+        ...secured,
+        params: TenantParams,
+        querystring: PageQuery,
+        response: { 200: Page, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const { tenantId } = request.params;
-    await tenantAdmin(request, tenantId);
-    const filter = filterOf(request.query, { tenantId });
-    if (wantsNdjson(request)) return exportRange(reply, audit, filter, `audit-${tenantId}.ndjson`);
-    return page(audit, filter, request.query);
-  });
+    async (request, reply) => {
+      const { tenantId } = request.params;
+      await tenantAdmin(request, tenantId);
+      const filter = filterOf(request.query, { tenantId });
+      if (wantsNdjson(request)) return exportRange(reply, audit, filter, `audit-${tenantId}.ndjson`);
+      return page(audit, filter, request.query);
+    },
+  );
 
-  app.get('/api/tenants/:tenantId/audit/export', {
-    schema: {
-      tags: ['audit'], summary: "The tenant's audit trail as NDJSON, oldest first, one entry per line (admin)",
-      ...secured, params: TenantParams, querystring: RangeQuery, produces: [NDJSON],
-      response: { 200: Type.String({ description: 'NDJSON: one audit entry per line' }), ...errors },
+  app.get(
+    '/api/tenants/:tenantId/audit/export',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: "The tenant's audit trail as NDJSON, oldest first, one entry per line (admin)",
+        ...secured,
+        params: TenantParams,
+        querystring: RangeQuery,
+        produces: [NDJSON],
+        response: { 200: Type.String({ description: 'NDJSON: one audit entry per line' }), ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const { tenantId } = request.params;
-    await tenantAdmin(request, tenantId);
-    return exportRange(reply, audit, filterOf(request.query, { tenantId }), `audit-${tenantId}.ndjson`);
-  });
+    async (request, reply) => {
+      const { tenantId } = request.params;
+      await tenantAdmin(request, tenantId);
+      return exportRange(reply, audit, filterOf(request.query, { tenantId }), `audit-${tenantId}.ndjson`);
+    },
+  );
 
-  app.get('/api/users/me/audit', {
-    schema: {
-      tags: ['audit'], summary: "The caller's own audit trail (logins, failed logins, logouts, password and membership changes), newest first",
-      ...secured, querystring: PageQuery, response: { 200: Page, ...errors },
+  app.get(
+    '/api/users/me/audit',
+    {
+      schema: {
+        tags: ['audit'],
+        summary: "The caller's own audit trail (logins, failed logins, logouts, password and membership changes), newest first",
+        ...secured,
+        querystring: PageQuery,
+        response: { 200: Page, ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const { userId } = request.actor;
-    await freshness.userAudit(request, userId);
-    const filter = filterOf(request.query, { userId });
-    if (wantsNdjson(request)) return exportRange(reply, audit, filter, 'audit-me.ndjson');
-    return page(audit, filter, request.query);
-  });
+    async (request, reply) => {
+      const { userId } = request.actor;
+      await freshness.userAudit(request, userId);
+      const filter = filterOf(request.query, { userId });
+      if (wantsNdjson(request)) return exportRange(reply, audit, filter, 'audit-me.ndjson');
+      return page(audit, filter, request.query);
+    },
+  );
 }

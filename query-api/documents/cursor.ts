@@ -14,8 +14,16 @@ function isTimestamp(text: string): boolean {
   if (!m) return false;
   const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
   const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return y >= 1000 && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d && date.getUTCHours() === h
-    && date.getUTCMinutes() === mi && date.getUTCSeconds() === s && Number(m[9] ?? 0) <= 15 && Number(m[10] ?? 0) <= 59;
+  return (
+    y >= 1000 &&
+    date.getUTCMonth() === mo - 1 &&
+    date.getUTCDate() === d &&
+    date.getUTCHours() === h &&
+    date.getUTCMinutes() === mi &&
+    date.getUTCSeconds() === s &&
+    Number(m[9] ?? 0) <= 15 &&
+    Number(m[10] ?? 0) <= 59
+  );
 }
 
 /** The cursor's parts, checked to be what the query will cast them to: anything else is a 400. */

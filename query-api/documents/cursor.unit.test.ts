@@ -10,8 +10,17 @@ t.test('a cursor this API issued decodes to its parts', async (t) => {
 });
 
 t.test('a crafted cursor is a 400 INVALID_CURSOR, never reaching the query', async (t) => {
-  const crafted = ['not base64 at all!', raw('x'), raw([1, 2]), raw(['a', 'b', 'c']), raw(['2026-01-01T00:00:00Z', 'not-a-uuid']),
-    raw(['yesterday', id]), raw(['2026-13-45T99:99:99Z', id]), raw([{}, id]), raw(['a\u0000b', id])];
+  const crafted = [
+    'not base64 at all!',
+    raw('x'),
+    raw([1, 2]),
+    raw(['a', 'b', 'c']),
+    raw(['2026-01-01T00:00:00Z', 'not-a-uuid']),
+    raw(['yesterday', id]),
+    raw(['2026-13-45T99:99:99Z', id]),
+    raw([{}, id]),
+    raw(['a\u0000b', id]),
+  ];
   for (const cursor of crafted) {
     t.throws(() => decodeCursor(cursor, 'timestamp'), { statusCode: 400, code: 'INVALID_CURSOR' }, cursor);
   }

@@ -4,9 +4,21 @@ import { createInvalidatedCache, type Invalidations } from '../../core/eventing/
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 const DocumentRowSchema = Type.Object({
-  document_id: Type.String(), file_id: Type.String(), title: Type.String(), description: Type.Union([Type.String(), Type.Null()]),
-  tags: Type.Array(Type.String()), filename: Type.String(), content_type: Type.String(), size: Type.Number(), owner_id: Type.String(),
-  created_at: Type.String(), updated_at: Type.String(), version: Type.Number(), md5: Type.String(), sha256: Type.String(), s3_key: Type.String(),
+  document_id: Type.String(),
+  file_id: Type.String(),
+  title: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  tags: Type.Array(Type.String()),
+  filename: Type.String(),
+  content_type: Type.String(),
+  size: Type.Number(),
+  owner_id: Type.String(),
+  created_at: Type.String(),
+  updated_at: Type.String(),
+  version: Type.Number(),
+  md5: Type.String(),
+  sha256: Type.String(),
+  s3_key: Type.String(),
 });
 export type DocumentRow = Static<typeof DocumentRowSchema>;
 const DocumentRow = rowSchema(DocumentRowSchema);
@@ -16,22 +28,49 @@ const COLUMNS = sql.fragment`d.document_id, d.file_id, d.title, d.description, d
 
 /** A document as the API shows it. */
 export const Document = Type.Object({
-  id: Type.String(), fileId: Type.String(), title: Type.String(), description: Type.Union([Type.String(), Type.Null()]), tags: Type.Array(Type.String()),
-  filename: Type.String(), contentType: Type.String(), size: Type.Integer(), ownerId: Type.String(), md5: Type.String(), sha256: Type.String(),
-  createdAt: Type.String(), updatedAt: Type.String(), version: Type.Integer(),
+  id: Type.String(),
+  fileId: Type.String(),
+  title: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  tags: Type.Array(Type.String()),
+  filename: Type.String(),
+  contentType: Type.String(),
+  size: Type.Integer(),
+  ownerId: Type.String(),
+  md5: Type.String(),
+  sha256: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  version: Type.Integer(),
 });
 
 export function documentView(row: DocumentRow): Static<typeof Document> {
   return {
-    id: row.document_id, fileId: row.file_id, title: row.title, description: row.description, tags: row.tags, filename: row.filename,
-    contentType: row.content_type, size: row.size, ownerId: row.owner_id, md5: row.md5, sha256: row.sha256,
-    createdAt: row.created_at, updatedAt: row.updated_at, version: row.version,
+    id: row.document_id,
+    fileId: row.file_id,
+    title: row.title,
+    description: row.description,
+    tags: row.tags,
+    filename: row.filename,
+    contentType: row.content_type,
+    size: row.size,
+    ownerId: row.owner_id,
+    md5: row.md5,
+    sha256: row.sha256,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    version: row.version,
   };
 }
 
 export type DocumentListQuery = {
-  limit: number; cursor?: string | undefined; title?: string | undefined; tag?: string | undefined; owner?: string | undefined;
-  sort: 'created_at' | 'title'; order: 'asc' | 'desc';
+  limit: number;
+  cursor?: string | undefined;
+  title?: string | undefined;
+  tag?: string | undefined;
+  owner?: string | undefined;
+  sort: 'created_at' | 'title';
+  order: 'asc' | 'desc';
 };
 
 /** The documents read model of one tenant database (projectors/tenant writes it). */
@@ -52,7 +91,9 @@ export function createDocumentQueries(db: DatabasePool) {
       if (q.cursor) {
         const { value, id } = decodeCursor(q.cursor, q.sort === 'title' ? 'text' : 'timestamp');
         const typed = q.sort === 'title' ? sql.fragment`${value}` : sql.fragment`${value}::timestamptz`;
-        conditions.push(desc ? sql.fragment`(${key}, d.document_id) < (${typed}, ${id}::uuid)` : sql.fragment`(${key}, d.document_id) > (${typed}, ${id}::uuid)`);
+        conditions.push(
+          desc ? sql.fragment`(${key}, d.document_id) < (${typed}, ${id}::uuid)` : sql.fragment`(${key}, d.document_id) > (${typed}, ${id}::uuid)`,
+        );
       }
       const direction = desc ? sql.fragment`desc` : sql.fragment`asc`;
       const rows = await db.any(sql.type(ListedDocumentRow)`
@@ -87,7 +128,8 @@ export function createDocumentReadCache(invalidations: Invalidations, options: {
       if (fresh) return queries;
       return {
         findDocument: (documentId) => documents.get(`${tenantId}|${documentId}`, () => queries.findDocument(documentId)),
-        listDocuments: (q) => pages.get(`${tenantId}|${JSON.stringify([q.limit, q.sort, q.order, q.cursor, q.title, q.tag, q.owner])}`, () => queries.listDocuments(q)),
+        listDocuments: (q) =>
+          pages.get(`${tenantId}|${JSON.stringify([q.limit, q.sort, q.order, q.cursor, q.title, q.tag, q.owner])}`, () => queries.listDocuments(q)),
       };
     },
   };

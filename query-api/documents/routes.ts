@@ -17,7 +17,10 @@ const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
 const DocumentParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }), documentId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
 
-export async function documentQueryRoutes(app: App, options: { memberships: MembershipQueries; tenantPools: TenantPools; freshness: Freshness; s3: S3Clients; store: EventStreams; readCache: DocumentReadCache }): Promise<void> {
+export async function documentQueryRoutes(
+  app: App,
+  options: { memberships: MembershipQueries; tenantPools: TenantPools; freshness: Freshness; s3: S3Clients; store: EventStreams; readCache: DocumentReadCache },
+): Promise<void> {
   const { memberships, tenantPools, freshness, s3, store, readCache } = options;
   const pageBodies = new WeakMap<object, string>();
   app.addHook('onRequest', app.authenticate);
@@ -38,90 +41,138 @@ export async function documentQueryRoutes(app: App, options: { memberships: Memb
     return row;
   }
 
-  app.get('/api/tenants/:tenantId/documents', {
-    schema: {
-      tags: ['documents'], summary: 'List documents, paged with a cursor', ...secured, params: TenantParams,
-      querystring: Type.Object({
-        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }), cursor: Type.Optional(Type.String({ maxLength: 500 })),
-        title: Type.Optional(Type.String({ maxLength: 255 })), tag: Type.Optional(Type.String({ maxLength: 50 })), owner: Type.Optional(Type.String({ format: 'uuid' })),
-        sort: Type.Union([Type.Literal('created_at'), Type.Literal('title')], { default: 'created_at' }),
-        order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' }),
-      }),
-      response: { 200: Type.Object({ items: Type.Array(Document), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors },
+  app.get(
+    '/api/tenants/:tenantId/documents',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'List documents, paged with a cursor',
+        ...secured,
+        params: TenantParams,
+        querystring: Type.Object({
+          limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+          cursor: Type.Optional(Type.String({ maxLength: 500 })),
+          title: Type.Optional(Type.String({ maxLength: 255 })),
+          tag: Type.Optional(Type.String({ maxLength: 50 })),
+          owner: Type.Optional(Type.String({ format: 'uuid' })),
+          sort: Type.Union([Type.Literal('created_at'), Type.Literal('title')], { default: 'created_at' }),
+          order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' }),
+        }),
+        response: { 200: Type.Object({ items: Type.Array(Document), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errors },
+      },
     },
-  }, async (request, reply) => {
-    const { reads } = await tenantDb(request, request.params.tenantId);
-    const page = await reads.listDocuments(request.query);
-    // A cached page is serialized once: its JSON is the same for every member who reads it.
-    let body = pageBodies.get(page);
-    if (body === undefined) {
-      body = JSON.stringify({ items: page.items.map(documentView), nextCursor: page.nextCursor });
-      pageBodies.set(page, body);
-    }
-    // Fastify sends a string with a JSON content type as it is; its type provider expects the object.
-    return reply.type('application/json; charset=utf-8').send(body as never);
-  });
-
-  app.get('/api/tenants/:tenantId/documents/:documentId', {
-    schema: { tags: ['documents'], summary: 'One document', ...secured, params: DocumentParams, response: { 200: Document, ...errors } },
-  }, async (request, reply) => {
-    const { reads } = await tenantDb(request, request.params.tenantId);
-    const row = await reads.findDocument(request.params.documentId);
-    if (!row) throw httpError(404, 'DOCUMENT_NOT_FOUND', 'no such document');
-    const document = documentView(row);
-    reply.header('etag', `"${document.version}"`);
-    return document;
-  });
-
-  app.get('/api/tenants/:tenantId/documents/:documentId/download', {
-    schema: { tags: ['documents'], summary: "Stream the document's bytes through the API (Range supported)", ...secured, params: DocumentParams },
-  }, async (request, reply) => {
-    const { db } = await tenantDb(request, request.params.tenantId);
-    const document = await findDocument(db, request.params.documentId);
-    const { size } = document;
-    const range = parseRange(request.headers.range, size);
-    const object = await s3.internal.send(new GetObjectCommand({
-      Bucket: s3.bucket, Key: document.s3_key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-    }));
-    reply.header('content-type', document.content_type);
-    reply.header('content-disposition', contentDisposition(document.filename));
-    reply.header('accept-ranges', 'bytes');
-    reply.header('etag', `"${document.sha256}"`);
-    reply.header('x-content-type-options', 'nosniff');
-    if (range) {
-      reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-      reply.header('content-length', String(range.end - range.start + 1));
-    } else {
-      reply.header('content-length', String(size));
-    }
-    return reply.send(object.Body as NodeJS.ReadableStream);
-  });
-
-  app.get('/api/tenants/:tenantId/documents/:documentId/download-url', {
-    schema: {
-      tags: ['documents'], summary: 'A pre-signed URL that works without a token until it expires; every URL issued is an audit event', ...secured, params: DocumentParams,
-      querystring: Type.Object({ expires_in: Type.Integer({ minimum: 1, maximum: 86400, default: 3600 }) }),
-      response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String(), expiresIn: Type.Integer() }), ...errors },
+    async (request, reply) => {
+      const { reads } = await tenantDb(request, request.params.tenantId);
+      const page = await reads.listDocuments(request.query);
+      // A cached page is serialized once: its JSON is the same for every member who reads it.
+      let body = pageBodies.get(page);
+      if (body === undefined) {
+        body = JSON.stringify({ items: page.items.map(documentView), nextCursor: page.nextCursor });
+        pageBodies.set(page, body);
+      }
+      // Fastify sends a string with a JSON content type as it is; its type provider expects the object.
+      return reply.type('application/json; charset=utf-8').send(body as never);
     },
-  }, async (request) => {
-    const { tenantId, documentId } = request.params;
-    const { db } = await tenantDb(request, tenantId);
-    const document = await findDocument(db, documentId);
-    const expiresIn = request.query.expires_in;
-    const now = new Date();
-    const expiresAt = new Date(now.getTime() + expiresIn * 1000).toISOString();
-    const url = await getSignedUrl(s3.publicSigner, new GetObjectCommand({
-      Bucket: s3.bucket, Key: document.s3_key,
-      ResponseContentDisposition: contentDisposition(document.filename), ResponseContentType: document.content_type,
-    }), { expiresIn });
-    // Issuing a URL is a command (the audit trail of who could download what), sent through the
-    // one command path; it is decided on the document's state and recorded on its own stream.
-    await executeCommand(store, {
-      reads: [streamRef(documentDecider, documentStreamId(documentId)) as StreamRef<unknown>],
-      decide: (loaded) => [decision(downloadTrailDecider(loaded.get(documentStreamId(documentId))!.state as DocumentState), downloadTrailStreamId(documentId), {
-        type: 'IssueDownloadUrl', data: { actorId: request.actor.userId, expiresInSeconds: expiresIn, expiresAt, now: now.toISOString() },
-      }, { anyVersion: true })],
-    }, { tenantId, actor: request.actor.userId, correlationId: request.id, causationId: null, occurredAt: now }, { respond: () => undefined });
-    return { url, expiresAt, expiresIn };
-  });
+  );
+
+  app.get(
+    '/api/tenants/:tenantId/documents/:documentId',
+    {
+      schema: { tags: ['documents'], summary: 'One document', ...secured, params: DocumentParams, response: { 200: Document, ...errors } },
+    },
+    async (request, reply) => {
+      const { reads } = await tenantDb(request, request.params.tenantId);
+      const row = await reads.findDocument(request.params.documentId);
+      if (!row) throw httpError(404, 'DOCUMENT_NOT_FOUND', 'no such document');
+      const document = documentView(row);
+      reply.header('etag', `"${document.version}"`);
+      return document;
+    },
+  );
+
+  app.get(
+    '/api/tenants/:tenantId/documents/:documentId/download',
+    {
+      schema: { tags: ['documents'], summary: "Stream the document's bytes through the API (Range supported)", ...secured, params: DocumentParams },
+    },
+    async (request, reply) => {
+      const { db } = await tenantDb(request, request.params.tenantId);
+      const document = await findDocument(db, request.params.documentId);
+      const { size } = document;
+      const range = parseRange(request.headers.range, size);
+      const object = await s3.internal.send(
+        new GetObjectCommand({
+          Bucket: s3.bucket,
+          Key: document.s3_key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      );
+      reply.header('content-type', document.content_type);
+      reply.header('content-disposition', contentDisposition(document.filename));
+      reply.header('accept-ranges', 'bytes');
+      reply.header('etag', `"${document.sha256}"`);
+      reply.header('x-content-type-options', 'nosniff');
+      if (range) {
+        reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
+        reply.header('content-length', String(range.end - range.start + 1));
+      } else {
+        reply.header('content-length', String(size));
+      }
+      return reply.send(object.Body as NodeJS.ReadableStream);
+    },
+  );
+
+  app.get(
+    '/api/tenants/:tenantId/documents/:documentId/download-url',
+    {
+      schema: {
+        tags: ['documents'],
+        summary: 'A pre-signed URL that works without a token until it expires; every URL issued is an audit event',
+        ...secured,
+        params: DocumentParams,
+        querystring: Type.Object({ expires_in: Type.Integer({ minimum: 1, maximum: 86400, default: 3600 }) }),
+        response: { 200: Type.Object({ url: Type.String(), expiresAt: Type.String(), expiresIn: Type.Integer() }), ...errors },
+      },
+    },
+    async (request) => {
+      const { tenantId, documentId } = request.params;
+      const { db } = await tenantDb(request, tenantId);
+      const document = await findDocument(db, documentId);
+      const expiresIn = request.query.expires_in;
+      const now = new Date();
+      const expiresAt = new Date(now.getTime() + expiresIn * 1000).toISOString();
+      const url = await getSignedUrl(
+        s3.publicSigner,
+        new GetObjectCommand({
+          Bucket: s3.bucket,
+          Key: document.s3_key,
+          ResponseContentDisposition: contentDisposition(document.filename),
+          ResponseContentType: document.content_type,
+        }),
+        { expiresIn },
+      );
+      // Issuing a URL is a command (the audit trail of who could download what), sent through the
+      // one command path; it is decided on the document's state and recorded on its own stream.
+      await executeCommand(
+        store,
+        {
+          reads: [streamRef(documentDecider, documentStreamId(documentId)) as StreamRef<unknown>],
+          decide: (loaded) => [
+            decision(
+              downloadTrailDecider(loaded.get(documentStreamId(documentId))!.state as DocumentState),
+              downloadTrailStreamId(documentId),
+              {
+                type: 'IssueDownloadUrl',
+                data: { actorId: request.actor.userId, expiresInSeconds: expiresIn, expiresAt, now: now.toISOString() },
+              },
+              { anyVersion: true },
+            ),
+          ],
+        },
+        { tenantId, actor: request.actor.userId, correlationId: request.id, causationId: null, occurredAt: now },
+        { respond: () => undefined },
+      );
+      return { url, expiresAt, expiresIn };
+    },
+  );
 }

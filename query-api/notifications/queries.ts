@@ -3,8 +3,14 @@ import { rowSchema, sql, type DatabasePool } from '../../core/adapters/db.ts';
 import { NOTIFICATION_KINDS, NOTIFICATION_SOURCE_EVENTS, type NotificationKind } from '../../domain/notification-inbox/index.ts';
 
 const NotificationRow = Type.Object({
-  notification_id: Type.String(), kind: Type.String(), tenant_id: Type.Union([Type.String(), Type.Null()]), message: Type.String(),
-  data: Type.Unknown(), position: Type.Number(), created_at: Type.String(), read_at: Type.Union([Type.String(), Type.Null()]),
+  notification_id: Type.String(),
+  kind: Type.String(),
+  tenant_id: Type.Union([Type.String(), Type.Null()]),
+  message: Type.String(),
+  data: Type.Unknown(),
+  position: Type.Number(),
+  created_at: Type.String(),
+  read_at: Type.Union([Type.String(), Type.Null()]),
 });
 export type NotificationRecord = Static<typeof NotificationRow>;
 const notificationRow = rowSchema(NotificationRow);
@@ -13,7 +19,10 @@ const notificationRow = rowSchema(NotificationRow);
 export function createNotificationQueries(pool: DatabasePool) {
   return {
     /** One page of a user's notifications, newest first, after the keyset (position, id) of the last page. */
-    async page(userId: string, options: { limit: number; unreadOnly: boolean; after?: { position: number; id: string } }): Promise<readonly NotificationRecord[]> {
+    async page(
+      userId: string,
+      options: { limit: number; unreadOnly: boolean; after?: { position: number; id: string } },
+    ): Promise<readonly NotificationRecord[]> {
       const unread = options.unreadOnly ? sql.fragment`and read_at is null` : sql.fragment``;
       const after = options.after ? sql.fragment`and (position, notification_id) < (${options.after.position}, ${options.after.id})` : sql.fragment``;
       return pool.any(sql.type(notificationRow)`
@@ -33,9 +42,11 @@ export function createNotificationQueries(pool: DatabasePool) {
     },
     /** The last position at or below `position` that the notifications read model is made of. */
     async lastSourcePositionAtOrBelow(position: number): Promise<number> {
-      return Number(await pool.oneFirst(sql.unsafe`
+      return Number(
+        await pool.oneFirst(sql.unsafe`
         select coalesce(max(global_position), 0) from events
-        where type = any(${sql.array([...NOTIFICATION_SOURCE_EVENTS], 'text')}) and global_position <= ${position}`));
+        where type = any(${sql.array([...NOTIFICATION_SOURCE_EVENTS], 'text')}) and global_position <= ${position}`),
+      );
     },
   };
 }

@@ -4,9 +4,16 @@ import { httpError } from '../../core/adapters/http.ts';
 import { createInvalidatedCache, type Invalidations } from '../../core/eventing/invalidation.ts';
 
 const TenantRow = Type.Object({
-  tenant_id: Type.String(), name: Type.String(), slug: Type.String(), status: Type.String(),
-  database_name: Type.String(), server: Type.String(), role: Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]),
-  created_at: Type.String(), provisioned_at: Type.Union([Type.String(), Type.Null()]), version: Type.Number(),
+  tenant_id: Type.String(),
+  name: Type.String(),
+  slug: Type.String(),
+  status: Type.String(),
+  database_name: Type.String(),
+  server: Type.String(),
+  role: Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]),
+  created_at: Type.String(),
+  provisioned_at: Type.Union([Type.String(), Type.Null()]),
+  version: Type.Number(),
 });
 export type TenantMembership = Static<typeof TenantRow>;
 const tenantRow = rowSchema(TenantRow);
@@ -24,7 +31,8 @@ export function createMembershipQueries(pool: DatabasePool, invalidations: Inval
     const [tenantId] = key.split(':');
     return [`membership:${key}`, `tenant:${tenantId}`];
   });
-  const load = (tenantId: string, userId: string) => pool.maybeOne(sql.type(tenantRow)`
+  const load = (tenantId: string, userId: string) =>
+    pool.maybeOne(sql.type(tenantRow)`
     select ${TENANT_COLUMNS} from tenants t join memberships m on m.tenant_id = t.tenant_id and m.user_id = ${userId}
     where t.tenant_id = ${tenantId} and t.status <> 'deleted'`);
   return {
@@ -46,7 +54,13 @@ export type MembershipQueries = ReturnType<typeof createMembershipQueries>;
 
 export function tenantView(row: TenantMembership) {
   return {
-    id: row.tenant_id, name: row.name, slug: row.slug, status: row.status as 'provisioning' | 'active',
-    role: row.role, createdAt: row.created_at, provisionedAt: row.provisioned_at, version: row.version,
+    id: row.tenant_id,
+    name: row.name,
+    slug: row.slug,
+    status: row.status as 'provisioning' | 'active',
+    role: row.role,
+    createdAt: row.created_at,
+    provisionedAt: row.provisioned_at,
+    version: row.version,
   };
 }

@@ -7,8 +7,14 @@ import { tenantView, type MembershipQueries } from './access.ts';
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 504: ErrorResponse };
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]);
 const Tenant = Type.Object({
-  id: Type.String(), name: Type.String(), slug: Type.String(), status: Type.Union([Type.Literal('provisioning'), Type.Literal('active')]),
-  role: Role, createdAt: Type.String(), provisionedAt: Type.Union([Type.String(), Type.Null()]), version: Type.Integer(),
+  id: Type.String(),
+  name: Type.String(),
+  slug: Type.String(),
+  status: Type.Union([Type.Literal('provisioning'), Type.Literal('active')]),
+  role: Role,
+  createdAt: Type.String(),
+  provisionedAt: Type.Union([Type.String(), Type.Null()]),
+  version: Type.Integer(),
 });
 const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
@@ -22,46 +28,72 @@ export async function tenantQueryRoutes(app: App, options: { pool: DatabasePool;
     memberships.memberOf(tenantId, request.actor.userId, { fresh: request.headers['x-min-position'] !== undefined });
   app.addHook('onRequest', app.authenticate);
 
-  app.get('/api/users/me', {
-    schema: {
-      tags: ['users'], summary: 'The caller', ...secured,
-      response: { 200: Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), registeredAt: Type.String() }), ...errors },
+  app.get(
+    '/api/users/me',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'The caller',
+        ...secured,
+        response: { 200: Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), registeredAt: Type.String() }), ...errors },
+      },
     },
-  }, async (request) => {
-    await freshness.projection(request, 'main');
-    const user = await pool.maybeOne(sql.type(UserRow)`
+    async (request) => {
+      await freshness.projection(request, 'main');
+      const user = await pool.maybeOne(sql.type(UserRow)`
       select user_id, email, display_name, to_json(registered_at)#>>'{}' as registered_at from users where user_id = ${request.actor.userId}`);
-    if (!user) throw httpError(404, 'USER_NOT_FOUND', 'the account is not in the read model yet; send X-Min-Position from your last command');
-    return { id: user.user_id, email: user.email, displayName: user.display_name, registeredAt: user.registered_at };
-  });
-
-  app.get('/api/tenants', {
-    schema: { tags: ['tenants'], summary: "The caller's tenants", ...secured, response: { 200: Type.Object({ items: Type.Array(Tenant) }), ...errors } },
-  }, async (request) => {
-    await freshness.projection(request, 'main');
-    return { items: (await memberships.tenantsOf(request.actor.userId)).map(tenantView) };
-  });
-
-  app.get('/api/tenants/:tenantId', {
-    schema: { tags: ['tenants'], summary: 'One tenant (members only)', ...secured, params: TenantParams, response: { 200: Tenant, ...errors } },
-  }, async (request, reply) => {
-    await freshness.projection(request, 'main');
-    const tenant = tenantView(await memberOf(request, request.params.tenantId));
-    reply.header('etag', `"${tenant.version}"`);
-    return tenant;
-  });
-
-  app.get('/api/tenants/:tenantId/users', {
-    schema: {
-      tags: ['members'], summary: "The tenant's members (members only)", ...secured, params: TenantParams,
-      response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), role: Role, addedAt: Type.String() })) }), ...errors },
+      if (!user) throw httpError(404, 'USER_NOT_FOUND', 'the account is not in the read model yet; send X-Min-Position from your last command');
+      return { id: user.user_id, email: user.email, displayName: user.display_name, registeredAt: user.registered_at };
     },
-  }, async (request) => {
-    await freshness.projection(request, 'main');
-    await memberOf(request, request.params.tenantId);
-    const rows = await pool.any(sql.type(MemberRow)`
+  );
+
+  app.get(
+    '/api/tenants',
+    {
+      schema: { tags: ['tenants'], summary: "The caller's tenants", ...secured, response: { 200: Type.Object({ items: Type.Array(Tenant) }), ...errors } },
+    },
+    async (request) => {
+      await freshness.projection(request, 'main');
+      return { items: (await memberships.tenantsOf(request.actor.userId)).map(tenantView) };
+    },
+  );
+
+  app.get(
+    '/api/tenants/:tenantId',
+    {
+      schema: { tags: ['tenants'], summary: 'One tenant (members only)', ...secured, params: TenantParams, response: { 200: Tenant, ...errors } },
+    },
+    async (request, reply) => {
+      await freshness.projection(request, 'main');
+      const tenant = tenantView(await memberOf(request, request.params.tenantId));
+      reply.header('etag', `"${tenant.version}"`);
+      return tenant;
+    },
+  );
+
+  app.get(
+    '/api/tenants/:tenantId/users',
+    {
+      schema: {
+        tags: ['members'],
+        summary: "The tenant's members (members only)",
+        ...secured,
+        params: TenantParams,
+        response: {
+          200: Type.Object({
+            items: Type.Array(Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), role: Role, addedAt: Type.String() })),
+          }),
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      await freshness.projection(request, 'main');
+      await memberOf(request, request.params.tenantId);
+      const rows = await pool.any(sql.type(MemberRow)`
       select m.user_id, u.email, u.display_name, m.role, to_json(m.added_at)#>>'{}' as added_at
       from memberships m join users u using (user_id) where m.tenant_id = ${request.params.tenantId} order by m.added_at, m.user_id`);
-    return { items: rows.map((r) => ({ id: r.user_id, email: r.email, displayName: r.display_name, role: r.role, addedAt: r.added_at })) };
-  });
+      return { items: rows.map((r) => ({ id: r.user_id, email: r.email, displayName: r.display_name, role: r.role, addedAt: r.added_at })) };
+    },
+  );
 }

@@ -42,35 +42,53 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
   })();
   const cpu = measureCpu(stack.pids);
   const load = await hammer({
-    url: stack.commandUrl, connections: CLIENTS, duration: seconds,
-    requests: [{
-      method: 'PUT',
-      setupRequest: (request, context: { document?: string; n?: number }) => {
-        context.document ??= documents[next++ % documents.length]!;
-        context.n = (context.n ?? 0) + 1;
-        return {
-          ...request, path: `/api/tenants/${tenantId}/documents/${context.document}`,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ title: `title ${context.n}` }),
-        };
+    url: stack.commandUrl,
+    connections: CLIENTS,
+    duration: seconds,
+    requests: [
+      {
+        method: 'PUT',
+        setupRequest: (request, context: { document?: string; n?: number }) => {
+          context.document ??= documents[next++ % documents.length]!;
+          context.n = (context.n ?? 0) + 1;
+          return {
+            ...request,
+            path: `/api/tenants/${tenantId}/documents/${context.document}`,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ title: `title ${context.n}` }),
+          };
+        },
       },
-    }],
+    ],
   });
   const cpuShares = cpu.stop();
   stopProbe = true;
   await probe;
   return [
     {
-      name: 'commands', what: `PUT …/documents/{id} (title), ${CLIENTS} clients each on its own document`,
-      value: load.rps, unit: 'commands/s', baseline: { what: `one-row INSERT transactions, ${CLIENTS} clients (pg)`, value: baseline, unit: 'tx/s' },
-      ratio: load.rps / baseline, goal: '≥ 0.4, p99 < 150 ms',
+      name: 'commands',
+      what: `PUT …/documents/{id} (title), ${CLIENTS} clients each on its own document`,
+      value: load.rps,
+      unit: 'commands/s',
+      baseline: { what: `one-row INSERT transactions, ${CLIENTS} clients (pg)`, value: baseline, unit: 'tx/s' },
+      ratio: load.rps / baseline,
+      goal: '≥ 0.4, p99 < 150 ms',
       details: { p50Ms: load.p50, p99Ms: load.p99, errors: load.errors, non2xx: load.non2xx, total: load.total },
       cpu: cpuShares,
     },
     {
-      name: 'freshness', what: 'command answered → query API shows it, no X-Min-Position, under the command load',
-      value: percentile(freshness, 99), unit: 'ms (p99)', goal: 'p99 < 250 ms',
-      details: { p50Ms: percentile(freshness, 50), p99Ms: percentile(freshness, 99), probes: freshness.length, fromRequestP50Ms: percentile(sinceRequest, 50), fromRequestP99Ms: percentile(sinceRequest, 99) },
+      name: 'freshness',
+      what: 'command answered → query API shows it, no X-Min-Position, under the command load',
+      value: percentile(freshness, 99),
+      unit: 'ms (p99)',
+      goal: 'p99 < 250 ms',
+      details: {
+        p50Ms: percentile(freshness, 50),
+        p99Ms: percentile(freshness, 99),
+        probes: freshness.length,
+        fromRequestP50Ms: percentile(sinceRequest, 50),
+        fromRequestP99Ms: percentile(sinceRequest, 99),
+      },
     },
   ];
 }
@@ -81,19 +99,21 @@ async function insertTransactions(databaseUrl: string, seconds: number): Promise
   await pool.query('create table if not exists bench_inserts (id bigserial primary key, stream_id text not null, data jsonb not null)');
   let done = 0;
   const deadline = performance.now() + seconds * 1000;
-  await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
-    const connection = await pool.connect();
-    try {
-      while (performance.now() < deadline) {
-        await connection.query('begin');
-        await connection.query('insert into bench_inserts (stream_id, data) values ($1, $2)', [`s-${client}`, { title: `title ${done}` }]);
-        await connection.query('commit');
-        done += 1;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, client) => {
+      const connection = await pool.connect();
+      try {
+        while (performance.now() < deadline) {
+          await connection.query('begin');
+          await connection.query('insert into bench_inserts (stream_id, data) values ($1, $2)', [`s-${client}`, { title: `title ${done}` }]);
+          await connection.query('commit');
+          done += 1;
+        }
+      } finally {
+        connection.release();
       }
-    } finally {
-      connection.release();
-    }
-  }));
+    }),
+  );
   await pool.query('drop table bench_inserts');
   await pool.end();
   return done / seconds;

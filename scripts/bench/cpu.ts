@@ -20,7 +20,9 @@ function snapshot(named: Record<string, number>): Snapshot {
       const pid = Number(entry);
       const name = byPid.get(pid) ?? (comm === 'postgres' ? 'postgresql' : comm === 'java' ? 'kafka (java)' : comm === 'minio' ? 'minio' : 'other');
       result.set(pid, { name, ticks });
-    } catch { /* the process ended while we read */ }
+    } catch {
+      /* the process ended while we read */
+    }
   }
   return result;
 }

@@ -10,8 +10,12 @@ export type LoadResult = { rps: number; p50: number; p99: number; errors: number
 export async function hammer(options: autocannon.Options): Promise<LoadResult> {
   const result = await autocannon({ ...options });
   return {
-    rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99,
-    errors: result.errors + result.timeouts, non2xx: result.non2xx, total: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    total: result.requests.total,
   };
 }
 
@@ -19,9 +23,12 @@ export async function hammer(options: autocannon.Options): Promise<LoadResult> {
 export async function bareFastify(body: unknown): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [new URL('./bare-server.ts', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
   child.stdin.end(JSON.stringify(body));
-  const [line] = await once(createInterface({ input: child.stdout }), 'line') as [string];
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   return {
     url: `http://127.0.0.1:${line.trim()}`,
-    async stop() { child.kill('SIGTERM'); if (child.exitCode === null) await once(child, 'exit'); },
+    async stop() {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await once(child, 'exit');
+    },
   };
 }

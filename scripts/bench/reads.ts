@@ -22,14 +22,25 @@ export async function benchReads(stack: Stack, seconds: number): Promise<BenchRe
     const baseline = await hammer({ url: `${bare.url}${path}`, connections: CONNECTIONS, duration: seconds });
     await hammer({ url: `${stack.queryUrl}${path}`, connections: CONNECTIONS, duration: 2, headers: { authorization: `Bearer ${token}` } });
     const cpu = measureCpu(stack.pids);
-    const measured = await hammer({ url: `${stack.queryUrl}${path}`, connections: CONNECTIONS, duration: seconds, headers: { authorization: `Bearer ${token}` } });
-    return [{
-      name: 'reads', what: `GET …/documents?limit=50, ${CONNECTIONS} connections`, value: measured.rps, unit: 'req/s',
-      baseline: { what: 'bare Fastify, same JSON from memory', value: baseline.rps, unit: 'req/s' },
-      ratio: measured.rps / baseline.rps, goal: '≥ 0.5',
-      cpu: cpu.stop(),
-      details: { p50Ms: measured.p50, p99Ms: measured.p99, errors: measured.errors, non2xx: measured.non2xx, bareP99Ms: baseline.p99 },
-    }];
+    const measured = await hammer({
+      url: `${stack.queryUrl}${path}`,
+      connections: CONNECTIONS,
+      duration: seconds,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return [
+      {
+        name: 'reads',
+        what: `GET …/documents?limit=50, ${CONNECTIONS} connections`,
+        value: measured.rps,
+        unit: 'req/s',
+        baseline: { what: 'bare Fastify, same JSON from memory', value: baseline.rps, unit: 'req/s' },
+        ratio: measured.rps / baseline.rps,
+        goal: '≥ 0.5',
+        cpu: cpu.stop(),
+        details: { p50Ms: measured.p50, p99Ms: measured.p99, errors: measured.errors, non2xx: measured.non2xx, bareP99Ms: baseline.p99 },
+      },
+    ];
   } finally {
     await bare.stop();
   }

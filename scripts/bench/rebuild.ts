@@ -17,7 +17,6 @@ import { tenantRebuild } from '../../projectors/shared/rebuild-specs.ts';
 import pg from 'pg';
 import type { BenchResult } from './result.ts';
 
-
 const DOCUMENTS = 20_000; // x (FileStored, DocumentAttached, DocumentCreated, 2 x DocumentUpdated) = 100,000 events
 
 /** The scenario for `npm run bench`: needs no running stack (it seeds its own database and topics). */
@@ -25,14 +24,24 @@ const DOCUMENTS = 20_000; // x (FileStored, DocumentAttached, DocumentCreated, 2
 async function adminQuery(text: string): Promise<void> {
   const client = new pg.Client({ connectionString: loadConfig({ ...process.env, NODE_ENV: 'test' }).DATABASE_URL });
   await client.connect();
-  try { await client.query(text); } finally { await client.end(); }
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
 }
 
 export async function benchRebuild(options: { documents?: number } = {}): Promise<BenchResult[]> {
   const documents = options.documents ?? Number(process.env.BENCH_REBUILD_DOCUMENTS ?? DOCUMENTS);
   const id = `bench${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const base = loadConfig({ ...process.env, NODE_ENV: 'test' });
-  const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', DATABASE_URL: withDatabase(base.DATABASE_URL, `ll_${id}`), TOPIC_PREFIX: `${id}.` });
+  const config = loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+    DATABASE_URL: withDatabase(base.DATABASE_URL, `ll_${id}`),
+    TOPIC_PREFIX: `${id}.`,
+  });
   const logger = createLogger('bench-rebuild', config);
   const tenantId = randomUUID();
   const tenantDb = `tenant_bench_${tenantId.slice(0, 8)}`;
@@ -65,8 +74,14 @@ export async function benchRebuild(options: { documents?: number } = {}): Promis
     const bareStarted = performance.now();
     let bareRead = 0;
     await eventLog.readRanges({
-      groupId: `${id}.bare`, ranges: [{ topic: topics.documents, partition, from: ends?.low ?? '0', to: ends?.high ?? '0' }],
-      onBatch: async (batch) => { for (const m of batch.messages) { if (m.value) JSON.parse(m.value); bareRead += 1; } },
+      groupId: `${id}.bare`,
+      ranges: [{ topic: topics.documents, partition, from: ends?.low ?? '0', to: ends?.high ?? '0' }],
+      onBatch: async (batch) => {
+        for (const m of batch.messages) {
+          if (m.value) JSON.parse(m.value);
+          bareRead += 1;
+        }
+      },
     });
     const bareSeconds = (performance.now() - bareStarted) / 1000;
 
@@ -77,12 +92,18 @@ export async function benchRebuild(options: { documents?: number } = {}): Promis
     if (result.applied !== events || rows !== documents) throw new Error(`rebuild applied ${result.applied}/${events} events, ${rows}/${documents} documents`);
     const value = Math.round(events / seconds);
     const baseline = Math.round(bareRead / bareSeconds);
-    return [{
-      name: 'rebuild', what: `npm run rebuild -- --tenant, ${events} events`, value, unit: 'events/s',
-      baseline: { what: 'bare kafkajs read + JSON.parse of the same partition', value: baseline, unit: 'events/s' },
-      ratio: value / baseline, goal: '>= 20,000 events/s (100,000 events in <= 5 s)',
-      details: { seconds: Math.round(seconds * 1000) / 1000, documents: rows, seededInSeconds: Math.round(seededIn * 10) / 10, partitionMessages: bareRead },
-    }];
+    return [
+      {
+        name: 'rebuild',
+        what: `npm run rebuild -- --tenant, ${events} events`,
+        value,
+        unit: 'events/s',
+        baseline: { what: 'bare kafkajs read + JSON.parse of the same partition', value: baseline, unit: 'events/s' },
+        ratio: value / baseline,
+        goal: '>= 20,000 events/s (100,000 events in <= 5 s)',
+        details: { seconds: Math.round(seconds * 1000) / 1000, documents: rows, seededInSeconds: Math.round(seededIn * 10) / 10, partitionMessages: bareRead },
+      },
+    ];
   } finally {
     await tenantPool?.end();
     await pool.end();
@@ -92,7 +113,6 @@ export async function benchRebuild(options: { documents?: number } = {}): Promis
     await adminQuery(`drop database if exists ll_${id} with (force)`);
   }
 }
-
 
 /** One set-based INSERT of the tenant's events (files, attachments, documents, two updates each) and their outbox rows. */
 async function seed(pool: Awaited<ReturnType<typeof createDatabasePool>>, tenantId: string, documents: number, topic: string): Promise<number> {
@@ -123,7 +143,9 @@ async function seed(pool: Awaited<ReturnType<typeof createDatabasePool>>, tenant
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [result] = await benchRebuild();
-  process.stdout.write(`rebuild: ${result?.value} events/s (${result?.what}, ${String(result?.details?.seconds)} s); ${result?.baseline?.what}: ${result?.baseline?.value} events/s\n`);
+  process.stdout.write(
+    `rebuild: ${result?.value} events/s (${result?.what}, ${String(result?.details?.seconds)} s); ${result?.baseline?.what}: ${result?.baseline?.value} events/s\n`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(0);
 }

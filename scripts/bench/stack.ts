@@ -27,7 +27,6 @@ export type Stack = {
   stop: () => Promise<void>;
 };
 
-
 const PROFILE_DIR = `${process.env.LEDGERLINE_LOCAL ?? '.local'}/bench/profiles`;
 
 export async function startStack(options: { commandPort?: number; queryPort?: number } = {}): Promise<Stack> {
@@ -36,15 +35,26 @@ export async function startStack(options: { commandPort?: number; queryPort?: nu
   const admin = async (text: string, values: unknown[] = []) => {
     const client = new pg.Client({ connectionString: base.DATABASE_URL });
     await client.connect();
-    try { return await client.query(text, values); } finally { await client.end(); }
+    try {
+      return await client.query(text, values);
+    } finally {
+      await client.end();
+    }
   };
   await admin(`create database ll_${id}`);
-  const commandPort = options.commandPort ?? await freePort();
-  const queryPort = options.queryPort ?? await freePort();
+  const commandPort = options.commandPort ?? (await freePort());
+  const queryPort = options.queryPort ?? (await freePort());
   const env: Record<string, string> = {
-    ...process.env as Record<string, string>, NODE_ENV: 'development', LOG_LEVEL: 'warn',
-    DATABASE_URL: withDatabase(base.DATABASE_URL, `ll_${id}`), TOPIC_PREFIX: `${id}.`, S3_KEY_PREFIX: `${id}/`,
-    BCRYPT_COST: '4', COMMAND_API_PORT: String(commandPort), QUERY_API_PORT: String(queryPort), PROJECTOR_PORT: '0',
+    ...(process.env as Record<string, string>),
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: withDatabase(base.DATABASE_URL, `ll_${id}`),
+    TOPIC_PREFIX: `${id}.`,
+    S3_KEY_PREFIX: `${id}/`,
+    BCRYPT_COST: '4',
+    COMMAND_API_PORT: String(commandPort),
+    QUERY_API_PORT: String(queryPort),
+    PROJECTOR_PORT: '0',
     TENANTS_PER_USER: '1000', // the provisioning scenario creates 50 tenants as one user
   };
   const config = loadConfig(env);
@@ -62,25 +72,38 @@ export async function startStack(options: { commandPort?: number; queryPort?: nu
   for (const { name, entry, flags = [], projector } of PROCESSES) {
     const port = projector ? { PROJECTOR_PORT: String(await freePort()) } : {};
     const profile = profiled.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
-    const child = spawn(process.execPath, [...flags, ...profile, entry], { env: { ...env, ...port }, stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [...flags, ...profile, entry], {
+      env: { ...env, ...port },
+      stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
+    });
     children.push(child);
     pids[name] = child.pid!;
   }
   // Whatever ends the bench (an error, Ctrl-C) ends its processes too.
-  process.once('exit', () => { for (const child of children) child.kill('SIGKILL'); });
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL');
+  });
   const commandUrl = `http://127.0.0.1:${commandPort}`;
   const queryUrl = `http://127.0.0.1:${queryPort}`;
   for (const url of [commandUrl, queryUrl]) await waitFor(`${url}/health`);
   const s3 = createS3Clients(config);
 
   return {
-    config, env, commandUrl, queryUrl, s3, pids, admin,
+    config,
+    env,
+    commandUrl,
+    queryUrl,
+    s3,
+    pids,
+    admin,
     async stop() {
       for (const child of children) child.kill('SIGTERM');
       await Promise.all(children.map((child) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))));
       const pool = new pg.Client({ connectionString: config.DATABASE_URL });
       await pool.connect();
-      const names = (await pool.query<{ name: string }>(`select distinct data->>'databaseName' as name from events where type = 'TenantCreated'`)).rows.map((r) => r.name);
+      const names = (await pool.query<{ name: string }>(`select distinct data->>'databaseName' as name from events where type = 'TenantCreated'`)).rows.map(
+        (r) => r.name,
+      );
       await pool.end();
       // Tenant databases may be on any tenant server (TENANT_SERVERS); the main one is on the first cluster.
       const servers = createTenantServers(config);
@@ -89,7 +112,9 @@ export async function startStack(options: { commandPort?: number; queryPort?: nu
         await client.connect();
         try {
           for (const name of names) await client.query(`drop database if exists "${name.replace(/"/g, '')}" with (force)`);
-        } finally { await client.end(); }
+        } finally {
+          await client.end();
+        }
       }
       await admin(`drop database if exists "ll_${id}" with (force)`);
       await deletePrefix(s3, config.S3_KEY_PREFIX);
@@ -116,7 +141,9 @@ async function waitFor(url: string, timeoutMs = 180_000): Promise<void> {
   for (;;) {
     try {
       if ((await fetch(url)).ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) throw new Error(`${url} did not come up within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -132,7 +159,12 @@ async function deletePrefix(s3: S3Clients, prefix: string): Promise<void> {
 }
 
 /** JSON over HTTP against the stack, throwing on an unexpected status. */
-export async function call(url: string, method: string, options: { token?: string; body?: unknown; headers?: Record<string, string>; expect?: number } = {}): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any -- the JSON of many different answers
+export async function call(
+  url: string,
+  method: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string>; expect?: number } = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the JSON of many different answers
+): Promise<any> {
   const response = await fetch(url, {
     method,
     headers: {

@@ -2,7 +2,13 @@
 // multipart upload of the same bytes straight to MinIO; and the command API's RSS growth.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import { tenantFor, type Stack } from './stack.ts';
 import { multipart } from './documents.ts';
 import type { BenchResult } from './result.ts';
@@ -27,7 +33,11 @@ export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
   const warm = randomBytes(12 * 1024 * 1024);
   for (const headers of [{ 'x-content-md5': createHash('md5').update(warm).digest('hex') }, {}]) {
     const { body, contentType } = multipart({ title: 'warm-up' }, { filename: 'warm-up.bin', data: warm });
-    const response = await fetch(`${stack.commandUrl}/api/tenants/${tenantId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType, ...headers }, body });
+    const response = await fetch(`${stack.commandUrl}/api/tenants/${tenantId}/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': contentType, ...headers },
+      body,
+    });
     if (response.status !== 201) throw new Error(`warm-up upload: ${response.status} ${await response.text()}`);
   }
   const rssBefore = rssMiB(pid);
@@ -41,11 +51,15 @@ export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
     // straight to the final key. Without it the API stages the parts and copies them once.
     const md5 = createHash('md5').update(data).digest('hex');
     for (const declared of [true, false]) {
-      const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, rssMiB(pid)); }, 20);
+      const sampler = setInterval(() => {
+        rssPeak = Math.max(rssPeak, rssMiB(pid));
+      }, 20);
       const { body, contentType } = declared ? declaredBody : plainBody;
       const started = performance.now();
       const response = await fetch(`${stack.commandUrl}/api/tenants/${tenantId}/documents`, {
-        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType, ...(declared ? { 'x-content-md5': md5 } : {}) }, body,
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': contentType, ...(declared ? { 'x-content-md5': md5 } : {}) },
+        body,
       });
       const text = await response.text();
       const seconds = (performance.now() - started) / 1000;
@@ -55,12 +69,23 @@ export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
       else undeclared = Math.max(undeclared, SIZE / 1e6 / seconds);
     }
   }
-  return [{
-    name: 'upload', what: '64 MiB upload through the command API, X-Content-MD5 declared (best of 3)', value: api, unit: 'MB/s',
-    baseline: { what: 'multipart upload of the same bytes straight to MinIO (8 MiB parts, 4 at once)', value: direct, unit: 'MB/s' },
-    ratio: api / direct, goal: '≥ 0.8, RSS growth < 64 MiB',
-    details: { undeclaredMBps: Math.round(undeclared * 10) / 10, rssBeforeMiB: Math.round(rssBefore), rssPeakMiB: Math.round(rssPeak), rssGrowthMiB: Math.round(rssPeak - rssBefore) },
-  }];
+  return [
+    {
+      name: 'upload',
+      what: '64 MiB upload through the command API, X-Content-MD5 declared (best of 3)',
+      value: api,
+      unit: 'MB/s',
+      baseline: { what: 'multipart upload of the same bytes straight to MinIO (8 MiB parts, 4 at once)', value: direct, unit: 'MB/s' },
+      ratio: api / direct,
+      goal: '≥ 0.8, RSS growth < 64 MiB',
+      details: {
+        undeclaredMBps: Math.round(undeclared * 10) / 10,
+        rssBeforeMiB: Math.round(rssBefore),
+        rssPeakMiB: Math.round(rssPeak),
+        rssGrowthMiB: Math.round(rssPeak - rssBefore),
+      },
+    },
+  ];
 }
 
 async function directMultipart(stack: Stack, data: Buffer): Promise<number> {
@@ -71,13 +96,17 @@ async function directMultipart(stack: Stack, data: Buffer): Promise<number> {
   try {
     const parts: { ETag: string; PartNumber: number }[] = [];
     let next = 0;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      for (let index = next++; index * PART < data.length; index = next++) {
-        const body = data.subarray(index * PART, Math.min(data.length, (index + 1) * PART));
-        const answer = await s3.internal.send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId, PartNumber: index + 1, Body: body, ContentLength: body.length }));
-        parts[index] = { ETag: answer.ETag ?? '', PartNumber: index + 1 };
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let index = next++; index * PART < data.length; index = next++) {
+          const body = data.subarray(index * PART, Math.min(data.length, (index + 1) * PART));
+          const answer = await s3.internal.send(
+            new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId, PartNumber: index + 1, Body: body, ContentLength: body.length }),
+          );
+          parts[index] = { ETag: answer.ETag ?? '', PartNumber: index + 1 };
+        }
+      }),
+    );
     await s3.internal.send(new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }));
   } catch (err) {
     await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId })).catch(() => {});

@@ -16,23 +16,42 @@ t.test('of 50 concurrent appends expecting the same version, exactly one wins', 
   t.teardown(() => pool.end());
   const racer = { ...ctx, pool };
 
-  const outcomes = await Promise.allSettled(Array.from({ length: 50 }, (_, i) =>
-    append(racer, [{ streamId, expectedVersion: 1, events: [{ type: 'AccountRenamed', data: { writer: i } }] }])));
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 50 }, (_, i) => append(racer, [{ streamId, expectedVersion: 1, events: [{ type: 'AccountRenamed', data: { writer: i } }] }])),
+  );
 
   const won = outcomes.filter((o) => o.status === 'fulfilled');
   const lost = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
   t.equal(won.length, 1, 'one writer succeeds');
   t.equal(lost.length, 49, '49 writers fail');
-  t.ok(lost.every((e) => e instanceof WrongExpectedVersionError), 'every loser gets WrongExpectedVersionError',
-    { other: lost.filter((e) => !(e instanceof WrongExpectedVersionError)).map(String).slice(0, 3) });
-  t.ok(lost.every((e) => (e as WrongExpectedVersionError).actual === 2), 'losers are told the stream is now at version 2');
+  t.ok(
+    lost.every((e) => e instanceof WrongExpectedVersionError),
+    'every loser gets WrongExpectedVersionError',
+    {
+      other: lost
+        .filter((e) => !(e instanceof WrongExpectedVersionError))
+        .map(String)
+        .slice(0, 3),
+    },
+  );
+  t.ok(
+    lost.every((e) => (e as WrongExpectedVersionError).actual === 2),
+    'losers are told the stream is now at version 2',
+  );
 
   const events = await readStream(ctx.pool, streamId);
-  t.same(events.map((e) => e.streamVersion), [1, 2], 'the stream has exactly one new event');
+  t.same(
+    events.map((e) => e.streamVersion),
+    [1, 2],
+    'the stream has exactly one new event',
+  );
   const winner = won[0]?.status === 'fulfilled' ? won[0].value : undefined;
-  t.same(events[1]?.data, winner?.events[0]?.data, 'it is the winner\'s event');
-  t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from outbox o join events e using (global_position) where e.stream_id = ${streamId}`)), 2,
-    'only committed events have outbox rows');
+  t.same(events[1]?.data, winner?.events[0]?.data, "it is the winner's event");
+  t.equal(
+    Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from outbox o join events e using (global_position) where e.stream_id = ${streamId}`)),
+    2,
+    'only committed events have outbox rows',
+  );
 });
 
 t.test('an append to several streams is all or nothing', async (t) => {
@@ -40,10 +59,17 @@ t.test('an append to several streams is all or nothing', async (t) => {
   await append(ctx, [{ streamId: 'document-b', expectedVersion: 0, events: probeEvents('DocumentCreated', 2) }], tenantId);
   const before = Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from outbox`));
 
-  const error = await append(ctx, [
-    { streamId: 'document-a', expectedVersion: 0, events: probeEvents('DocumentCreated', 3) },
-    { streamId: 'document-b', expectedVersion: 1, events: probeEvents('DocumentRenamed', 1) },
-  ], tenantId).then(() => undefined, (err: unknown) => err);
+  const error = await append(
+    ctx,
+    [
+      { streamId: 'document-a', expectedVersion: 0, events: probeEvents('DocumentCreated', 3) },
+      { streamId: 'document-b', expectedVersion: 1, events: probeEvents('DocumentRenamed', 1) },
+    ],
+    tenantId,
+  ).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
 
   t.type(error, WrongExpectedVersionError, 'the conflict on the second stream is reported');
   t.equal((error as WrongExpectedVersionError).streamId, 'document-b');
@@ -51,10 +77,14 @@ t.test('an append to several streams is all or nothing', async (t) => {
   t.equal((await readStream(ctx.pool, 'document-b')).length, 2, 'the second stream is unchanged');
   t.equal(Number(await ctx.pool.oneFirst(sql.unsafe`select count(*) from outbox`)), before, 'nothing is queued for publishing');
 
-  const result = await append(ctx, [
-    { streamId: 'document-a', expectedVersion: 0, events: probeEvents('DocumentCreated', 3) },
-    { streamId: 'document-b', expectedVersion: 2, events: probeEvents('DocumentRenamed', 1) },
-  ], tenantId);
+  const result = await append(
+    ctx,
+    [
+      { streamId: 'document-a', expectedVersion: 0, events: probeEvents('DocumentCreated', 3) },
+      { streamId: 'document-b', expectedVersion: 2, events: probeEvents('DocumentRenamed', 1) },
+    ],
+    tenantId,
+  );
   t.same(result.versions, { 'document-a': 3, 'document-b': 3 }, 'with the right versions both streams advance');
   t.equal(result.lastPosition, result.events.at(-1)?.globalPosition, 'the result carries the last position');
   t.equal(typeof result.lastPosition, 'number', 'positions are numbers');
@@ -73,20 +103,26 @@ t.test('a reader never sees a position while a lower one can still commit', asyn
     while (writing) seen.push((await visible()).map(Number));
   })();
   const rollback = new Error('rolled back on purpose');
-  await Promise.all(Array.from({ length: writers }, async (_, w) => {
-    for (let round = 0; round < rounds; round++) {
-      await ctx.pool.transaction(async (tx) => {
-        await appendIn(tx, ctx, [{ streamId: `ordered-${w}`, expectedVersion: 'any', events: probeEvents('OrderedProbe', 2) }]);
-        await tx.query(sql.unsafe`select pg_sleep(${Math.random() * 0.003})`); // keep the transaction open a moment
-        if (round % 5 === 4) throw rollback;
-      }).catch((err: unknown) => { if (err !== rollback) throw err; });
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      for (let round = 0; round < rounds; round++) {
+        await ctx.pool
+          .transaction(async (tx) => {
+            await appendIn(tx, ctx, [{ streamId: `ordered-${w}`, expectedVersion: 'any', events: probeEvents('OrderedProbe', 2) }]);
+            await tx.query(sql.unsafe`select pg_sleep(${Math.random() * 0.003})`); // keep the transaction open a moment
+            if (round % 5 === 4) throw rollback;
+          })
+          .catch((err: unknown) => {
+            if (err !== rollback) throw err;
+          });
+      }
+    }),
+  );
   writing = false;
   await watcher;
 
   const final = (await visible()).map(Number);
-  t.equal(final.length, writers * rounds * 2 * 4 / 5, 'every committed event is stored, none of the rolled-back ones');
+  t.equal(final.length, (writers * rounds * 2 * 4) / 5, 'every committed event is stored, none of the rolled-back ones');
   const notPrefix = seen.filter((positions) => {
     const highest = positions.at(-1) ?? 0;
     const expected = final.filter((p) => p <= highest);
@@ -97,6 +133,9 @@ t.test('a reader never sees a position while a lower one can still commit', asyn
 
   for (let w = 0; w < writers; w++) {
     const stream = await readStream(ctx.pool, `ordered-${w}`);
-    t.ok(stream.every((e, i) => i === 0 || e.globalPosition > (stream[i - 1]?.globalPosition ?? 0)), `ordered-${w}: positions rise with stream versions`);
+    t.ok(
+      stream.every((e, i) => i === 0 || e.globalPosition > (stream[i - 1]?.globalPosition ?? 0)),
+      `ordered-${w}: positions rise with stream versions`,
+    );
   }
 });

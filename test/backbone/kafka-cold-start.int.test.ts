@@ -10,9 +10,13 @@ import { ownStack } from '../support/own-stack.ts';
 
 t.test('ensureTopics on a broker that is still starting waits for every partition to have a leader', async (t) => {
   const stray: unknown[] = [];
-  const onStray = (err: unknown) => { stray.push(err); };
+  const onStray = (err: unknown) => {
+    stray.push(err);
+  };
   process.on('unhandledRejection', onStray);
-  t.teardown(() => { process.off('unhandledRejection', onStray); });
+  t.teardown(() => {
+    process.off('unhandledRejection', onStray);
+  });
 
   const stack = await ownStack(t, ['kafka']);
   const brokers = stack.env.KAFKA_BROKERS!;
@@ -33,13 +37,23 @@ t.test('ensureTopics on a broker that is still starting waits for every partitio
   const metadata = await admin.fetchTopicMetadata({ topics });
   for (const topic of metadata.topics) {
     t.equal(topic.partitions.length, 6, `${topic.name} has its 6 partitions`);
-    t.ok(topic.partitions.every((p) => p.leader >= 0), `${topic.name}: every partition has a leader`);
+    t.ok(
+      topic.partitions.every((p) => p.leader >= 0),
+      `${topic.name}: every partition has a leader`,
+    );
   }
   // The first thing a test does next: produce to and read back from those partitions.
   const producer = await eventLog.createProducer();
-  await producer.publish(topics[0]!, Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, headers: {} })));
+  await producer.publish(
+    topics[0]!,
+    Array.from({ length: 12 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, headers: {} })),
+  );
   const offsets = await eventLog.endOffsets(topics[0]!);
-  t.equal(offsets.reduce((sum, o) => sum + Number(o.high), 0), 12, 'every message was accepted');
+  t.equal(
+    offsets.reduce((sum, o) => sum + Number(o.high), 0),
+    12,
+    'every message was accepted',
+  );
   await eventLog.ensureTopics(topics, 6);
   t.pass('a second ensureTopics on existing topics is a no-op');
   t.same(stray, [], 'no Kafka error escaped as an unhandled rejection');

@@ -15,7 +15,8 @@ const OUTAGE_MS = Number(process.env.BACKBONE_KAFKA_OUTAGE_MS ?? 15_000);
 const infraScript = new URL('../../scripts/infra.sh', import.meta.url).pathname;
 const infra = (command: 'kafka-stop' | 'kafka-start') => promisify(execFile)('bash', [infraScript, command], { timeout: 180_000 });
 
-const skip = process.env.LEDGERLINE_KAFKA_OUTAGE_TEST === '1' ? false : 'stops the shared Kafka broker: set LEDGERLINE_KAFKA_OUTAGE_TEST=1 and run this file alone';
+const skip =
+  process.env.LEDGERLINE_KAFKA_OUTAGE_TEST === '1' ? false : 'stops the shared Kafka broker: set LEDGERLINE_KAFKA_OUTAGE_TEST=1 and run this file alone';
 
 t.test('events appended while Kafka is down are all published, in order per key, once it is back', { skip }, async (t) => {
   const ctx = await createTestContext(t);
@@ -23,19 +24,22 @@ t.test('events appended while Kafka is down are all published, in order per key,
   const relay = await startTestRelay(ctx, t, logger);
   let kafkaDown = false;
   // Teardowns run last-registered first: Kafka is back before the relay stops and the topics go.
-  t.teardown(async () => { if (kafkaDown) await infra('kafka-start'); });
+  t.teardown(async () => {
+    if (kafkaDown) await infra('kafka-start');
+  });
   const tenants = [randomUUID(), randomUUID(), randomUUID()];
   const warmUp = await append(ctx, [{ streamId: 'outage-account-0', expectedVersion: 0, events: probeEvents('AccountOpened', 1) }]);
-  await eventually(async () => ((await unpublishedCount(ctx)) === 0 || undefined));
+  await eventually(async () => (await unpublishedCount(ctx)) === 0 || undefined);
 
   await infra('kafka-stop');
   kafkaDown = true;
   const downSince = Date.now();
   const appended: StoredEvent[] = [...warmUp.events];
   for (let i = 0; i < 10; i++) {
-    const result = i % 2 === 0
-      ? await append(ctx, [{ streamId: `outage-document-${i % 3}`, expectedVersion: 'any', events: probeEvents('DocumentEdited', 10) }], tenants[i % 3]!)
-      : await append(ctx, [{ streamId: `outage-account-${i % 3}`, expectedVersion: 'any', events: probeEvents('AccountEdited', 10) }]);
+    const result =
+      i % 2 === 0
+        ? await append(ctx, [{ streamId: `outage-document-${i % 3}`, expectedVersion: 'any', events: probeEvents('DocumentEdited', 10) }], tenants[i % 3]!)
+        : await append(ctx, [{ streamId: `outage-account-${i % 3}`, expectedVersion: 'any', events: probeEvents('AccountEdited', 10) }]);
     appended.push(...result.events);
   }
   t.equal(await unpublishedCount(ctx), 100, 'the 100 events appended during the outage wait in the outbox');
@@ -46,13 +50,17 @@ t.test('events appended while Kafka is down are all published, in order per key,
   await infra('kafka-start');
   kafkaDown = false;
   const recoveredSince = Date.now();
-  await eventually(async () => ((await unpublishedCount(ctx)) === 0 || undefined), { timeoutMs: 120_000, intervalMs: 250 });
+  await eventually(async () => (await unpublishedCount(ctx)) === 0 || undefined, { timeoutMs: 120_000, intervalMs: 250 });
   t.comment(`published ${((Date.now() - recoveredSince) / 1000).toFixed(1)} s after Kafka was started again`);
 
   const reader = await readLog(ctx, t, [ctx.topics.platform, ctx.topics.documents]);
   const messages = await reader.until(appended.length, 60_000);
   const positions = new Set(messages.map((m) => m.event.globalPosition));
-  t.same(appended.filter((e) => !positions.has(e.globalPosition)).map((e) => e.globalPosition), [], 'no event is lost');
+  t.same(
+    appended.filter((e) => !positions.has(e.globalPosition)).map((e) => e.globalPosition),
+    [],
+    'no event is lost',
+  );
   t.comment(`${messages.length - positions.size} duplicate message(s) from retried sends`);
 
   const byKey = new Map<string, LoggedMessage[]>();
@@ -62,7 +70,11 @@ t.test('events appended while Kafka is down are all published, in order per key,
     // A consumer that skips positions it has already seen must see them rise: a re-send may repeat, never reorder.
     const seen = new Set<number>();
     const firstSeen = keyed.map((m) => m.event.globalPosition).filter((p) => !seen.has(p) && seen.add(p));
-    t.same(firstSeen, firstSeen.toSorted((a, b) => a - b), `${key}: positions in order`);
+    t.same(
+      firstSeen,
+      firstSeen.toSorted((a, b) => a - b),
+      `${key}: positions in order`,
+    );
   }
 
   // kafkajs retries a send for ~20 s on its own (retry settings in core/adapters/kafka.ts), so a 15 s outage is

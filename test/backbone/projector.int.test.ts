@@ -4,7 +4,15 @@ import t, { type Test } from 'tap';
 import { randomUUID } from 'node:crypto';
 import { createTestContext, eventually } from '../support/harness.ts';
 import {
-  append, consumerGroupProbe, counterTotal, probeEvents, readLog, spawnFixture, startTestRelay, tenantsSharingAPartition, unpublishedCount,
+  append,
+  consumerGroupProbe,
+  counterTotal,
+  probeEvents,
+  readLog,
+  spawnFixture,
+  startTestRelay,
+  tenantsSharingAPartition,
+  unpublishedCount,
 } from '../support/backbone-support.ts';
 import { createProbeTables, probeProjection, readProbe, replayProbe, storedPositions, type Scoping } from '../support/backbone-projection.ts';
 import { sql } from '../../core/adapters/db.ts';
@@ -18,8 +26,13 @@ const kafka = await consumerGroupProbe(ctx, t);
 /** The test projection in this process, stopped (once) when `t` ends if the test did not stop it. */
 async function startProbeProjector(t: Test, name: string, scoping: Scoping, groupId: string, metrics: Metrics): Promise<Projector> {
   const projector = await startProjector({
-    eventLog: ctx.eventLog, projection: probeProjection({ pool: ctx.pool, topics: ctx.topics, name, scoping }),
-    groupId, logger: ctx.logger, metrics, sweepIntervalMs: 200, onFatal: (err) => t.fail(`consumer crashed: ${err.message}`),
+    eventLog: ctx.eventLog,
+    projection: probeProjection({ pool: ctx.pool, topics: ctx.topics, name, scoping }),
+    groupId,
+    logger: ctx.logger,
+    metrics,
+    sweepIntervalMs: 200,
+    onFatal: (err) => t.fail(`consumer crashed: ${err.message}`),
   });
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= projector.stop());
@@ -34,8 +47,10 @@ async function assertExactlyOnce(t: Test, name: string): Promise<void> {
   t.same(live, await replayProbe(ctx.pool, name), 'the read model equals a fresh replay');
 }
 
-const caughtUp = (groupId: string) => eventually(async () => ((await unpublishedCount(ctx)) === 0
-  && (await kafka.lag(groupId, ctx.topics.documents)) === 0 ? true : undefined), { timeoutMs: 45_000 });
+const caughtUp = (groupId: string) =>
+  eventually(async () => ((await unpublishedCount(ctx)) === 0 && (await kafka.lag(groupId, ctx.topics.documents)) === 0 ? true : undefined), {
+    timeoutMs: 45_000,
+  });
 
 t.test('a projector killed before or after its commit resumes without losing or repeating an event', async (t) => {
   await createProbeTables(ctx.pool, 'crash');
@@ -44,7 +59,7 @@ t.test('a projector killed before or after its commit resumes without losing or 
     await append(ctx, [{ streamId: `crash-${i}-a`, expectedVersion: 0, events: probeEvents('DocumentCreated', 12) }], tenantId);
     await append(ctx, [{ streamId: `crash-${i}-b`, expectedVersion: 0, events: probeEvents('DocumentCreated', 10) }], tenantId);
   }
-  await eventually(async () => ((await unpublishedCount(ctx)) === 0 || undefined));
+  await eventually(async () => (await unpublishedCount(ctx)) === 0 || undefined);
   const groupId = `${ctx.id}.crash`;
   const env = { ...ctx.env, PROBE_NAME: 'crash', PROBE_SCOPING: 'main', PROBE_GROUP: groupId };
 
@@ -81,13 +96,14 @@ t.test('a tenant stuck on an event it cannot apply does not hold back the tenant
   await append(ctx, [{ streamId: 'poison-healthy', expectedVersion: 0, events: probeEvents('DocumentCreated', 3) }], healthy);
   await append(ctx, [{ streamId: 'poison-stuck-after', expectedVersion: 0, events: probeEvents('DocumentCreated', 2) }], stuck);
   await append(ctx, [{ streamId: 'poison-healthy', expectedVersion: 3, events: probeEvents('DocumentRenamed', 2, 4) }], healthy);
-  const partitions = new Set((await reader.until((await storedPositions(ctx.pool)).length))
-    .filter((m) => m.event.streamId.startsWith('poison-')).map((m) => m.partition));
+  const partitions = new Set(
+    (await reader.until((await storedPositions(ctx.pool)).length)).filter((m) => m.event.streamId.startsWith('poison-')).map((m) => m.partition),
+  );
   t.equal(partitions.size, 1, 'both tenants share one Kafka partition');
 
   const countsOf = async () => Object.fromEntries((await readProbe(ctx.pool, 'poison')).counts.map((c) => [c.stream_id, c.events]));
   await caughtUp(groupId);
-  await eventually(async () => ((await countsOf())['poison-healthy'] === 5 || undefined));
+  await eventually(async () => (await countsOf())['poison-healthy'] === 5 || undefined);
   t.match(projector.status()[stuck], { state: 'failed', error: /cannot apply DocumentCreated of poison-stuck-bad/ }, 'the stuck tenant is set aside');
   t.notOk(projector.status()[healthy], 'the healthy tenant is not');
   const counts = await countsOf();
@@ -100,8 +116,8 @@ t.test('a tenant stuck on an event it cannot apply does not hold back the tenant
   t.equal(restarted.status()[stuck]?.state, 'failed', 'after a restart the stuck tenant is set aside again');
 
   await ctx.pool.query(sql.unsafe`delete from probe_poison`);
-  await eventually(async () => ((await countsOf())['poison-stuck-after'] === 2 || undefined));
-  await eventually(async () => (Object.keys(restarted.status()).length === 0 || undefined));
+  await eventually(async () => (await countsOf())['poison-stuck-after'] === 2 || undefined);
+  await eventually(async () => Object.keys(restarted.status()).length === 0 || undefined);
   t.pass('once the cause is gone the stuck tenant catches up by itself and is no longer set aside');
   await assertExactlyOnce(t, 'poison');
 });
@@ -123,16 +139,22 @@ t.test('two projector instances in one group share the work across rebalances wi
   await caughtUp(groupId);
 
   const second = await startProbeProjector(t, 'pair', 'tenant', groupId, secondMetrics);
-  await Promise.all([write(3), eventually(async () => ((await kafka.members(groupId)) === 2 || undefined), { timeoutMs: 30_000 })]);
+  await Promise.all([write(3), eventually(async () => (await kafka.members(groupId)) === 2 || undefined, { timeoutMs: 30_000 })]);
   await write(3);
   await Promise.all([write(3), first.stop()]);
   await write(1);
   await caughtUp(groupId);
-  await eventually(async () => ((await readProbe(ctx.pool, 'pair')).logged.length === (await storedPositions(ctx.pool)).length || undefined));
+  await eventually(async () => (await readProbe(ctx.pool, 'pair')).logged.length === (await storedPositions(ctx.pool)).length || undefined);
 
   await assertExactlyOnce(t, 'pair');
-  t.ok(await counterTotal(firstMetrics, 'projector_batches_total') > 0 && await counterTotal(secondMetrics, 'projector_batches_total') > 0, 'both instances did work');
-  t.equal(await counterTotal(firstMetrics, 'projector_scope_failures_total') + await counterTotal(secondMetrics, 'projector_scope_failures_total'), 0,
-    'no catch-up ever failed (a double apply would have)');
+  t.ok(
+    (await counterTotal(firstMetrics, 'projector_batches_total')) > 0 && (await counterTotal(secondMetrics, 'projector_batches_total')) > 0,
+    'both instances did work',
+  );
+  t.equal(
+    (await counterTotal(firstMetrics, 'projector_scope_failures_total')) + (await counterTotal(secondMetrics, 'projector_scope_failures_total')),
+    0,
+    'no catch-up ever failed (a double apply would have)',
+  );
   t.same(second.status(), {}, 'nothing is set aside');
 });

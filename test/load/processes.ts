@@ -12,8 +12,11 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const COMMAND_API_NODE_FLAGS = ['--max-semi-space-size=4'];
 export const PROJECTORS = ['projector-main', 'provisioner', 'projector-tenant'] as const;
 const ENTRIES: Record<string, string> = {
-  'command-api': 'command-api/server.ts', 'query-api': 'query-api/server.ts',
-  'projector-main': 'projectors/main/server.ts', provisioner: 'projectors/provisioner/server.ts', 'projector-tenant': 'projectors/tenant/server.ts',
+  'command-api': 'command-api/server.ts',
+  'query-api': 'query-api/server.ts',
+  'projector-main': 'projectors/main/server.ts',
+  provisioner: 'projectors/provisioner/server.ts',
+  'projector-tenant': 'projectors/tenant/server.ts',
 };
 
 async function freePort(): Promise<number> {
@@ -46,12 +49,23 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
   log(`starting own PostgreSQL, Kafka and MinIO in ${stack.state}`);
   await stack.infra('up');
   log(`services up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  const ports = { command: await freePort(), query: await freePort(), projectors: Object.fromEntries(await Promise.all(PROJECTORS.map(async (p) => [p, await freePort()] as const))) };
+  const ports = {
+    command: await freePort(),
+    query: await freePort(),
+    projectors: Object.fromEntries(await Promise.all(PROJECTORS.map(async (p) => [p, await freePort()] as const))),
+  };
   const env: Record<string, string> = {
     ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined)),
     // Access tokens outlive the run (a soak takes longer than the default 15 min).
-    ...stack.env, NODE_ENV: 'development', LOG_LEVEL: 'warn', BCRYPT_COST: '4', TOPIC_PARTITIONS: '6', ACCESS_TOKEN_TTL_SECONDS: '14400',
-    COMMAND_API_PORT: String(ports.command), QUERY_API_PORT: String(ports.query), ...settings,
+    ...stack.env,
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'warn',
+    BCRYPT_COST: '4',
+    TOPIC_PARTITIONS: '6',
+    ACCESS_TOKEN_TTL_SECONDS: '14400',
+    COMMAND_API_PORT: String(ports.command),
+    QUERY_API_PORT: String(ports.query),
+    ...settings,
   };
   await runOnce('scripts/migrate.ts', env);
   const children = new Map<string, ChildProcess>();
@@ -64,16 +78,22 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
     const flags = name === 'command-api' ? COMMAND_API_NODE_FLAGS : [];
     const projectorPort = ports.projectors[name];
     const child = spawn(process.execPath, [...flags, resolve(ROOT, ENTRIES[name]!)], {
-      cwd: ROOT, env: { ...env, ...(projectorPort ? { PROJECTOR_PORT: String(projectorPort) } : {}) }, stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: ROOT,
+      env: { ...env, ...(projectorPort ? { PROJECTOR_PORT: String(projectorPort) } : {}) },
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
     let tail = '';
-    child.stderr?.on('data', (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-2000); });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      tail = (tail + chunk.toString()).slice(-2000);
+    });
     children.set(name, child);
     child.on('exit', (code, signal) => {
       if (stopping) return;
       if (!killedByUs.delete(child.pid ?? -1)) unexpected.push(`${name} exited (${signal ?? code}): ${tail.trim().split('\n').slice(-3).join(' | ')}`);
       restarts[name] = (restarts[name] ?? 0) + 1;
-      setTimeout(() => { if (!stopping) launch(name); }, 200);
+      setTimeout(() => {
+        if (!stopping) launch(name);
+      }, 200);
     });
   }
   for (const name of Object.keys(ENTRIES)) launch(name);
@@ -82,17 +102,24 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
   const projectorUrls = Object.fromEntries(PROJECTORS.map((p) => [p, `http://127.0.0.1:${ports.projectors[p]}`]));
   async function stop(): Promise<void> {
     stopping = true;
-    await Promise.all([...children.values()].map((child) => new Promise<void>((done) => {
-      if (child.exitCode !== null || child.signalCode !== null) return done();
-      child.once('exit', () => done());
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-    })));
+    await Promise.all(
+      [...children.values()].map(
+        (child) =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+          }),
+      ),
+    );
     await stack.infra('down').catch(() => {});
     for (const fn of teardowns) await fn();
   }
   // Nothing may outlive a failed start: the children and the stack's daemons are stopped first.
-  process.once('SIGINT', () => { void stop().finally(() => process.exit(130)); });
+  process.once('SIGINT', () => {
+    void stop().finally(() => process.exit(130));
+  });
   try {
     for (const url of [commandUrl, queryUrl, ...Object.values(projectorUrls)]) await waitReady(url);
   } catch (err) {
@@ -101,7 +128,12 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
   }
   log(`every process is ready ${((Date.now() - started) / 1000).toFixed(1)} s after the start`);
   return {
-    stack, env, commandUrl, queryUrl, projectorUrls, stop,
+    stack,
+    env,
+    commandUrl,
+    queryUrl,
+    projectorUrls,
+    stop,
     kill(name) {
       const child = children.get(name);
       if (!child?.pid) return;
@@ -119,7 +151,9 @@ async function waitReady(url: string, timeoutMs = 600_000): Promise<void> {
   for (;;) {
     try {
       if ((await fetch(`${url}/ready`)).ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) throw new Error(`${url} not ready after ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -129,7 +163,9 @@ function runOnce(entry: string, env: Record<string, string>): Promise<void> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [resolve(ROOT, entry)], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let output = '';
-    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`${entry} exited ${code}: ${output}`))));
   });
 }

@@ -13,12 +13,30 @@ import { tenantProjection } from '../../projectors/tenant/projection.ts';
 
 export const MAIN_READ_MODELS = ['users', 'tenants', 'memberships', 'audit_log'];
 export const TENANT_READ_MODELS = ['files', 'documents'];
-const EVENT_COLUMNS = ['global_position', 'event_id', 'stream_id', 'stream_version', 'type', 'schema_version', 'category', 'tenant_id', 'data', 'actor', 'correlation_id', 'causation_id', 'occurred_at'];
+const EVENT_COLUMNS = [
+  'global_position',
+  'event_id',
+  'stream_id',
+  'stream_version',
+  'type',
+  'schema_version',
+  'category',
+  'tenant_id',
+  'data',
+  'actor',
+  'correlation_id',
+  'causation_id',
+  'occurred_at',
+];
 
 async function onServer(url: string, text: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  try { await client.query(text); } finally { await client.end(); }
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
 }
 
 async function rowsOf(url: string, table: string): Promise<string[]> {
@@ -26,7 +44,9 @@ async function rowsOf(url: string, table: string): Promise<string[]> {
   await client.connect();
   try {
     return (await client.query<{ row: string }>(`select t::text as row from "${table}" t order by 1`)).rows.map((r) => r.row);
-  } finally { await client.end(); }
+  } finally {
+    await client.end();
+  }
 }
 
 export type ReplayComparison = { events: number; tenants: number; differences: string[] };
@@ -48,7 +68,10 @@ export async function compareWithFreshReplay(liveUrl: string): Promise<ReplayCom
     const topics = topicNames('');
     await mainProjection(replay, topics).catchUp('main', LATEST);
     await auditProjection(replay, topics).catchUp('audit', LATEST);
-    const tenants = await replay.any(sql.unsafe`select tenant_id, database_name from tenants where status = 'active' order by tenant_id`) as unknown as { tenant_id: string; database_name: string }[];
+    const tenants = (await replay.any(sql.unsafe`select tenant_id, database_name from tenants where status = 'active' order by tenant_id`)) as unknown as {
+      tenant_id: string;
+      database_name: string;
+    }[];
     // Each tenant's replay lands in an empty database of its own, named after the live one.
     const replayOf = (name: string) => `rp_${suffix}_${createHash('sha1').update(name).digest('hex').slice(0, 16)}`;
     for (const tenant of tenants) {
@@ -67,7 +90,9 @@ export async function compareWithFreshReplay(liveUrl: string): Promise<ReplayCom
       if (JSON.stringify(a) !== JSON.stringify(b)) {
         const onlyLive = a.filter((row) => !b.includes(row)).slice(0, 3);
         const onlyReplay = b.filter((row) => !a.includes(row)).slice(0, 3);
-        differences.push(`${what}.${table}: live ${a.length} rows, replay ${b.length}; only live: ${onlyLive.join(' ; ')} | only replay: ${onlyReplay.join(' ; ')}`);
+        differences.push(
+          `${what}.${table}: live ${a.length} rows, replay ${b.length}; only live: ${onlyLive.join(' ; ')} | only replay: ${onlyReplay.join(' ; ')}`,
+        );
       }
     };
     for (const table of MAIN_READ_MODELS) await compare('main', liveUrl, replayUrl, table);
@@ -86,7 +111,10 @@ export async function compareWithFreshReplay(liveUrl: string): Promise<ReplayCom
 }
 
 async function copyEvents(from: DatabasePool, to: DatabasePool): Promise<number> {
-  const columns = sql.join(EVENT_COLUMNS.map((c) => sql.identifier([c])), sql.fragment`, `);
+  const columns = sql.join(
+    EVENT_COLUMNS.map((c) => sql.identifier([c])),
+    sql.fragment`, `,
+  );
   let after = 0;
   let total = 0;
   for (;;) {

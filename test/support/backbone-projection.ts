@@ -39,7 +39,10 @@ async function applyProbe(tx: DatabaseTransactionConnection, name: string, event
 
 function catchUpProbe(pool: DatabasePool, name: string, key: string, upTo: number, tenantId?: string): Promise<number> {
   return applyFromCheckpoint({
-    db: pool, key, upTo, batchSize: 20,
+    db: pool,
+    key,
+    upTo,
+    batchSize: 20,
     // Through the transaction's own connection: the events live in the same database (see applyFromCheckpoint).
     load: (after, until, limit, tx) => readCategory(tx, 'documents', { after, upTo: until, limit, ...(tenantId === undefined ? {} : { tenantId }) }),
     apply: (tx, event) => applyProbe(tx, name, event),
@@ -59,10 +62,15 @@ export function probeProjection(options: { pool: DatabasePool; topics: Topics; n
     },
     // Set-aside scopes are only remembered in memory: after a restart, every tenant is looked at
     // again. ('main' has none, so that a crash test's first catch-up happens in a Kafka batch.)
-    ...(scoping === 'tenant' ? {
-      scopesToSweep: async () => (await pool.anyFirst(sql.unsafe`
-        select distinct tenant_id from events where category = 'documents' and tenant_id is not null`)).map(String),
-    } : {}),
+    ...(scoping === 'tenant'
+      ? {
+          scopesToSweep: async () =>
+            (
+              await pool.anyFirst(sql.unsafe`
+        select distinct tenant_id from events where category = 'documents' and tenant_id is not null`)
+            ).map(String),
+        }
+      : {}),
   };
 }
 

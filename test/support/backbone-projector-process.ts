@@ -16,11 +16,22 @@ exitOnStrayErrors(logger);
 const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 3 });
 const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'backbone-projector', logger });
 const projection = probeProjection({
-  pool, topics: topicNames(config.TOPIC_PREFIX), name: process.env.PROBE_NAME ?? 'probe', scoping: (process.env.PROBE_SCOPING ?? 'main') as Scoping,
+  pool,
+  topics: topicNames(config.TOPIC_PREFIX),
+  name: process.env.PROBE_NAME ?? 'probe',
+  scoping: (process.env.PROBE_SCOPING ?? 'main') as Scoping,
 });
 const projector = await startProjector({
-  eventLog, projection, groupId: process.env.PROBE_GROUP ?? 'probe', logger, metrics: createMetrics(), sweepIntervalMs: 200,
-  onFatal: (err) => { logger.fatal({ err }, 'consumer crashed'); process.exit(70); },
+  eventLog,
+  projection,
+  groupId: process.env.PROBE_GROUP ?? 'probe',
+  logger,
+  metrics: createMetrics(),
+  sweepIntervalMs: 200,
+  onFatal: (err) => {
+    logger.fatal({ err }, 'consumer crashed');
+    process.exit(70);
+  },
 });
 onShutdown(logger, async () => {
   await projector.stop();

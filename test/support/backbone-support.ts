@@ -17,7 +17,8 @@ type Teardown = { teardown: (fn: () => Promise<void> | void) => void };
 
 /** Test-only registry: `Document*` events are tenant documents, everything else is platform. */
 export const probeRegistry: EventRegistry = (type) => ({
-  schemaVersion: 1, category: type.startsWith('Document') ? 'documents' : 'platform',
+  schemaVersion: 1,
+  category: type.startsWith('Document') ? 'documents' : 'platform',
 });
 
 /** `count` probe events numbered from `from`, e.g. for a stream appended to in several steps. */
@@ -26,10 +27,25 @@ export function probeEvents(type: string, count: number, from = 1): StreamAppend
 }
 
 /** Appends inside `tx` (a transaction the caller holds) as `actor` of `tenantId` (null: a platform aggregate). */
-export function appendIn(tx: DatabaseTransactionConnection, ctx: Pick<TestContext, 'config'>, appends: StreamAppend[], tenantId: string | null = null): Promise<AppendResult> {
-  return appendToStreams(tx, appends, {
-    tenantId, actor: 'user-probe', correlationId: randomUUID(), causationId: null, occurredAt: new Date(),
-  }, probeRegistry, topicOf(ctx.config.TOPIC_PREFIX));
+export function appendIn(
+  tx: DatabaseTransactionConnection,
+  ctx: Pick<TestContext, 'config'>,
+  appends: StreamAppend[],
+  tenantId: string | null = null,
+): Promise<AppendResult> {
+  return appendToStreams(
+    tx,
+    appends,
+    {
+      tenantId,
+      actor: 'user-probe',
+      correlationId: randomUUID(),
+      causationId: null,
+      occurredAt: new Date(),
+    },
+    probeRegistry,
+    topicOf(ctx.config.TOPIC_PREFIX),
+  );
 }
 
 /** Appends in a transaction of its own. */
@@ -43,7 +59,12 @@ export async function startTestRelay(ctx: TestContext, t: Teardown, logger?: Log
   logger ??= ctx.logger;
   const producer = await eventLog.createProducer();
   const relay = startRelay({
-    pool: ctx.pool, connectionUri: ctx.config.DATABASE_URL, producer, logger, metrics: createMetrics(), pollIntervalMs: 100,
+    pool: ctx.pool,
+    connectionUri: ctx.config.DATABASE_URL,
+    producer,
+    logger,
+    metrics: createMetrics(),
+    pollIntervalMs: 100,
   });
   t.teardown(async () => {
     await relay.stop();
@@ -66,25 +87,46 @@ export async function readLog(ctx: TestContext, t: Teardown, topics: string[]): 
   const seen = new Set<string>(); // a batch redelivered after a rebalance is not a second message
   let crashed: Error | undefined;
   const subscription = await ctx.eventLog.subscribe({
-    groupId: `${ctx.id}.${uniqueId('reader')}`, topics, onCrash: (err) => { crashed = err; },
+    groupId: `${ctx.id}.${uniqueId('reader')}`,
+    topics,
+    onCrash: (err) => {
+      crashed = err;
+    },
     onBatch: async (batch) => {
       for (const m of batch.messages) {
         if (m.value === null || seen.has(`${batch.topic}/${batch.partition}/${m.offset}`)) continue;
         seen.add(`${batch.topic}/${batch.partition}/${m.offset}`);
-        messages.push({ topic: batch.topic, partition: batch.partition, offset: Number(m.offset), key: m.key, headers: m.headers, event: JSON.parse(m.value) as StoredEvent });
+        messages.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: Number(m.offset),
+          key: m.key,
+          headers: m.headers,
+          event: JSON.parse(m.value) as StoredEvent,
+        });
         batch.resolveOffset(m.offset);
       }
     },
   });
   let stopped = false;
-  const stop = async () => { if (!stopped) { stopped = true; await subscription.stop(); } };
+  const stop = async () => {
+    if (!stopped) {
+      stopped = true;
+      await subscription.stop();
+    }
+  };
   t.teardown(stop);
   return {
-    messages, stop,
-    until: (count, timeoutMs = 30_000) => eventually(async () => {
-      if (crashed) throw crashed;
-      return messages.length >= count ? messages : undefined;
-    }, { timeoutMs }),
+    messages,
+    stop,
+    until: (count, timeoutMs = 30_000) =>
+      eventually(
+        async () => {
+          if (crashed) throw crashed;
+          return messages.length >= count ? messages : undefined;
+        },
+        { timeoutMs },
+      ),
   };
 }
 
@@ -93,18 +135,33 @@ export type Fixture = { pid: number; exited: Promise<{ code: number | null; sign
 /** Starts test/support/<script> in a child process with the test's environment plus `env`. */
 export function spawnFixture(t: Teardown, script: string, env: Record<string, string>): Fixture {
   const child = spawn(process.execPath, [new URL(script, import.meta.url).pathname], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
   let running = true;
-  void exited.then(() => { running = false; });
-  const stop = async () => { if (running) { child.kill('SIGTERM'); await exited; } };
-  t.teardown(async () => { if (running) child.kill('SIGKILL'); await exited; });
+  void exited.then(() => {
+    running = false;
+  });
+  const stop = async () => {
+    if (running) {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  };
+  t.teardown(async () => {
+    if (running) child.kill('SIGKILL');
+    await exited;
+  });
   return { pid: child.pid ?? 0, exited, output: () => output, stop };
 }
 
@@ -123,7 +180,10 @@ export function capturingLogger(name: string): { logger: Logger; records: LogRec
 }
 
 /** What Kafka's admin API says about a consumer group: messages not yet committed, and its members. */
-export async function consumerGroupProbe(ctx: TestContext, t: Teardown): Promise<{
+export async function consumerGroupProbe(
+  ctx: TestContext,
+  t: Teardown,
+): Promise<{
   lag: (groupId: string, topic: string) => Promise<number>;
   members: (groupId: string) => Promise<number>;
 }> {
@@ -140,7 +200,9 @@ export async function consumerGroupProbe(ctx: TestContext, t: Teardown): Promise
       }, 0);
     },
     async members(groupId) {
-      const { groups: [group] } = await admin.describeGroups([groupId]);
+      const {
+        groups: [group],
+      } = await admin.describeGroups([groupId]);
       return group?.state === 'Stable' ? group.members.length : 0;
     },
   };
@@ -148,14 +210,22 @@ export async function consumerGroupProbe(ctx: TestContext, t: Teardown): Promise
 
 /** The total of a counter over all its labels, e.g. projector_scope_failures_total (a double apply would count). */
 export async function counterTotal(metrics: Metrics, name: string): Promise<number> {
-  return (await metrics.render()).split('\n').filter((line) => line.startsWith(`ledgerline_${name}{`) || line.startsWith(`ledgerline_${name} `))
+  return (await metrics.render())
+    .split('\n')
+    .filter((line) => line.startsWith(`ledgerline_${name}{`) || line.startsWith(`ledgerline_${name} `))
     .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
 }
 
 /** `count` tenant ids whose messages the default partitioner puts in one partition of `partitions`. */
 export function tenantsSharingAPartition(count: number, partitions: number): string[] {
   const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 1,
+    replicas: [1],
+    isr: [1],
+    partitionErrorCode: 0,
+  }));
   const partitionOf = (key: string) => partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } });
   const first = randomUUID();
   const tenants = [first];

@@ -42,18 +42,38 @@ export async function tenantWith(s: DocSystem, slug: string, roles: ('admin' | '
 export type UploadPart = { name: string; value: string } | { name: string; filename: string; contentType?: string; data: Buffer };
 
 /** POST a multipart upload; `file` is shorthand for one `file` part plus optional fields. */
-export async function upload(s: DocSystem, token: string, tenantId: string, options: { data?: Buffer; filename?: string; contentType?: string; fields?: Record<string, string>; parts?: UploadPart[]; headers?: Record<string, string> } = {}) {
+export async function upload(
+  s: DocSystem,
+  token: string,
+  tenantId: string,
+  options: {
+    data?: Buffer;
+    filename?: string;
+    contentType?: string;
+    fields?: Record<string, string>;
+    parts?: UploadPart[];
+    headers?: Record<string, string>;
+  } = {},
+) {
   const parts: UploadPart[] = options.parts ?? [
     ...Object.entries(options.fields ?? {}).map(([name, value]) => ({ name, value })),
-    ...(options.data ? [{ name: 'file', filename: options.filename ?? 'file.bin', data: options.data, ...(options.contentType ? { contentType: options.contentType } : {}) }] : []),
+    ...(options.data
+      ? [{ name: 'file', filename: options.filename ?? 'file.bin', data: options.data, ...(options.contentType ? { contentType: options.contentType } : {}) }]
+      : []),
   ];
   const mp = encodeMultipart(parts);
   const response = await s.system.command.inject({
-    method: 'POST', url: `/api/tenants/${tenantId}/documents`,
-    headers: { ...options.headers, authorization: `Bearer ${token}`, 'content-type': mp.contentType }, payload: mp.body,
+    method: 'POST',
+    url: `/api/tenants/${tenantId}/documents`,
+    headers: { ...options.headers, authorization: `Bearer ${token}`, 'content-type': mp.contentType },
+    payload: mp.body,
   });
   let body: any;
-  try { body = JSON.parse(response.body); } catch { body = response.body; }
+  try {
+    body = JSON.parse(response.body);
+  } catch {
+    body = response.body;
+  }
   return { status: response.statusCode, body };
 }
 
@@ -61,7 +81,17 @@ export async function upload(s: DocSystem, token: string, tenantId: string, opti
 export async function uploadOk(s: DocSystem, token: string, tenantId: string, options: Parameters<typeof upload>[3] = {}) {
   const answer = await upload(s, token, tenantId, options);
   if (answer.status !== 201) throw new Error(`upload: expected 201, got ${answer.status} ${JSON.stringify(answer.body)}`);
-  return answer.body as { id: string; fileId: string; position: number; version: number; md5: string; sha256: string; size: number; contentType: string; deduplicated: boolean };
+  return answer.body as {
+    id: string;
+    fileId: string;
+    position: number;
+    version: number;
+    md5: string;
+    sha256: string;
+    size: number;
+    contentType: string;
+    deduplicated: boolean;
+  };
 }
 
 /** Every object key under the test's S3 prefix (optionally a sub-prefix after it). */
@@ -69,7 +99,9 @@ export async function listKeys(ctx: TestContext, sub = ''): Promise<string[]> {
   const keys: string[] = [];
   let token: string | undefined;
   do {
-    const page = await ctx.s3.internal.send(new ListObjectsV2Command({ Bucket: ctx.s3.bucket, Prefix: `${ctx.config.S3_KEY_PREFIX}${sub}`, ContinuationToken: token }));
+    const page = await ctx.s3.internal.send(
+      new ListObjectsV2Command({ Bucket: ctx.s3.bucket, Prefix: `${ctx.config.S3_KEY_PREFIX}${sub}`, ContinuationToken: token }),
+    );
     keys.push(...(page.Contents ?? []).map((o) => o.Key!));
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -80,7 +112,9 @@ export async function objectExists(ctx: TestContext, key: string): Promise<boole
   try {
     await ctx.s3.internal.send(new HeadObjectCommand({ Bucket: ctx.s3.bucket, Key: key }));
     return true;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /** The tenant's own database name, from the main `tenants` table. */
@@ -99,20 +133,37 @@ export async function tenantQuery(ctx: TestContext, tenantId: string, text: stri
   const { server, database } = await tenantPlacement(ctx, tenantId);
   const client = new pg.Client({ connectionString: createTenantServers(ctx.config).databaseUri(server, database) });
   await client.connect();
-  try { return (await client.query(text, values)).rows; } finally { await client.end(); }
+  try {
+    return (await client.query(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 /** Events of a type in the main store (optionally with data->>field = value). */
-export async function eventsOf(ctx: TestContext, type: string, field?: string, value?: string): Promise<{ global_position: number; stream_id: string; data: any; tenant_id: string }[]> {
+export async function eventsOf(
+  ctx: TestContext,
+  type: string,
+  field?: string,
+  value?: string,
+): Promise<{ global_position: number; stream_id: string; data: any; tenant_id: string }[]> {
   const where = field ? ` and data->>'${field}' = $2` : '';
-  return mainQuery(ctx, `select global_position::int, stream_id, data, tenant_id from events where type = $1${where} order by global_position`, field ? [type, value] : [type]);
+  return mainQuery(
+    ctx,
+    `select global_position::int, stream_id, data, tenant_id from events where type = $1${where} order by global_position`,
+    field ? [type, value] : [type],
+  );
 }
 
 /** Runs SQL in the test's main database. */
 export async function mainQuery(ctx: TestContext, text: string, values: unknown[] = []): Promise<any[]> {
   const client = new pg.Client({ connectionString: ctx.config.DATABASE_URL });
   await client.connect();
-  try { return (await client.query(text, values)).rows; } finally { await client.end(); }
+  try {
+    return (await client.query(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -125,7 +176,11 @@ export function encodeMultipart(parts: UploadPart[]) {
   for (const part of parts) {
     if ('data' in part) {
       const filename = part.filename.replace(/["\\]/g, (ch) => `\\${ch}`);
-      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"; filename="${filename}"\r\nContent-Type: ${part.contentType ?? 'application/octet-stream'}\r\n\r\n`));
+      chunks.push(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"; filename="${filename}"\r\nContent-Type: ${part.contentType ?? 'application/octet-stream'}\r\n\r\n`,
+        ),
+      );
       chunks.push(part.data, Buffer.from('\r\n'));
     } else {
       chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`));

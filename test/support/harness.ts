@@ -74,21 +74,42 @@ export async function createTestContext(t: Teardown, overrides: Record<string, s
   const logger = createLogger(id, config);
   const s3 = createS3Clients(config);
   const servers = createTenantServers(config);
-  const otherServers = servers.names().filter((name) => name !== MAIN_SERVER).map((name) => servers.serverUri(name));
+  const otherServers = servers
+    .names()
+    .filter((name) => name !== MAIN_SERVER)
+    .map((name) => servers.serverUri(name));
   const made: { pool?: DatabasePool; eventLog?: EventLog } = {};
   // Registered before anything else can fail: whatever was created is removed, each step even
   // when an earlier one fails (and the sweep catches what a crashed process never tears down).
-  t.teardown(() => allSteps([
-    ['close pool', async () => { await made.pool?.end(); }],
-    ['close Kafka clients', async () => { await made.eventLog?.close(); }],
-    ['delete S3 objects', () => deleteS3Prefix(s3, config.S3_KEY_PREFIX)],
-    ['drop databases', () => dropRunDatabases(BASE.DATABASE_URL, database, otherServers)],
-    ['delete topics and groups', () => deleteKafkaPrefix(config.KAFKA_BROKERS, config.TOPIC_PREFIX)],
-    ['close S3 clients', async () => { s3.internal.destroy(); s3.publicSigner.destroy(); }],
-  ]));
-  const pool = made.pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 10 });
+  t.teardown(() =>
+    allSteps([
+      [
+        'close pool',
+        async () => {
+          await made.pool?.end();
+        },
+      ],
+      [
+        'close Kafka clients',
+        async () => {
+          await made.eventLog?.close();
+        },
+      ],
+      ['delete S3 objects', () => deleteS3Prefix(s3, config.S3_KEY_PREFIX)],
+      ['drop databases', () => dropRunDatabases(BASE.DATABASE_URL, database, otherServers)],
+      ['delete topics and groups', () => deleteKafkaPrefix(config.KAFKA_BROKERS, config.TOPIC_PREFIX)],
+      [
+        'close S3 clients',
+        async () => {
+          s3.internal.destroy();
+          s3.publicSigner.destroy();
+        },
+      ],
+    ]),
+  );
+  const pool = (made.pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 10 }));
   await migrate(config.DATABASE_URL, MAIN_MIGRATIONS);
-  const eventLog = made.eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: id, logger });
+  const eventLog = (made.eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: id, logger }));
   const topics = topicNames(config.TOPIC_PREFIX);
   await eventLog.ensureTopics(Object.values(topics), config.TOPIC_PARTITIONS);
   return { id, config, env, logger, pool, eventLog, topics, s3, admin: adminQuery };

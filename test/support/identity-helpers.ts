@@ -34,7 +34,11 @@ export function identity(apps: { command: App; query: App }) {
   const command = client(apps.command);
   const query = client(apps.query);
 
-  async function register(email: string, password = DEFAULT_PASSWORD, displayName = email.split('@')[0] ?? 'someone'): Promise<{ userId: string; position: number }> {
+  async function register(
+    email: string,
+    password = DEFAULT_PASSWORD,
+    displayName = email.split('@')[0] ?? 'someone',
+  ): Promise<{ userId: string; position: number }> {
     const answer = await command('POST', '/api/auth/register', { body: { email, password, displayName } });
     expectStatus(answer, 201, `register ${email}`);
     return { userId: answer.body.id as string, position: answer.body.position as number };
@@ -68,16 +72,23 @@ export function identity(apps: { command: App; query: App }) {
     expectStatus(first, 200, `read tenant ${slug} after creating it`);
     const active = await waitUntilActive(token, tenantId, options.timeoutMs);
     return {
-      tenantId, slug, position: created.body.position as number, version: active.version,
-      activeAfterMs: performance.now() - started, firstStatus: first.body.status as string,
+      tenantId,
+      slug,
+      position: created.body.position as number,
+      version: active.version,
+      activeAfterMs: performance.now() - started,
+      firstStatus: first.body.status as string,
     };
   }
 
   async function waitUntilActive(token: string, tenantId: string, timeoutMs = 15_000): Promise<{ version: number }> {
-    return eventually(async () => {
-      const answer = await query('GET', `/api/tenants/${tenantId}`, { token });
-      return answer.status === 200 && answer.body.status === 'active' ? { version: answer.body.version as number } : undefined;
-    }, { timeoutMs, intervalMs: 10 });
+    return eventually(
+      async () => {
+        const answer = await query('GET', `/api/tenants/${tenantId}`, { token });
+        return answer.status === 200 && answer.body.status === 'active' ? { version: answer.body.version as number } : undefined;
+      },
+      { timeoutMs, intervalMs: 10 },
+    );
   }
 
   /**
@@ -85,13 +96,19 @@ export function identity(apps: { command: App; query: App }) {
    * address, the invitee finds the invitation on the query API and accepts it. Returns the
    * answer of the acceptance (its position covers the membership).
    */
-  async function addMember(adminToken: string, tenantId: string, invitee: Pick<User, 'email' | 'token'>, role: 'admin' | 'user' | 'viewer'): Promise<{ position: number; version: number }> {
+  async function addMember(
+    adminToken: string,
+    tenantId: string,
+    invitee: Pick<User, 'email' | 'token'>,
+    role: 'admin' | 'user' | 'viewer',
+  ): Promise<{ position: number; version: number }> {
     const invited = await command('POST', `/api/tenants/${tenantId}/users`, { token: adminToken, body: { email: invitee.email, role } });
     expectStatus(invited, 202, `invite ${invitee.email} as ${role}`);
     const invitationId = invited.body.id as string;
     const mine = await query('GET', '/api/users/me/invitations', { token: invitee.token, headers: after(invited.body.position) });
     expectStatus(mine, 200, `invitations of ${invitee.email}`);
-    if (!(mine.body.items as { id: string }[]).some((i) => i.id === invitationId)) throw new Error(`invitation ${invitationId} not listed for ${invitee.email}: ${JSON.stringify(mine.body)}`);
+    if (!(mine.body.items as { id: string }[]).some((i) => i.id === invitationId))
+      throw new Error(`invitation ${invitationId} not listed for ${invitee.email}: ${JSON.stringify(mine.body)}`);
     const accepted = await command('POST', `/api/users/me/invitations/${invitationId}/accept`, { token: invitee.token });
     expectStatus(accepted, 200, `${invitee.email} accepts`);
     return { position: accepted.body.position as number, version: accepted.body.version as number };
@@ -131,7 +148,6 @@ export async function eventsContaining(ctx: Pick<TestContext, 'pool'>, needle: s
   return rows as unknown as { type: string; global_position: number }[];
 }
 
-
 export type Child = {
   pid: number;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -143,26 +159,50 @@ export type Child = {
 /** Runs a TypeScript entry point (path from the repository root) in a child node; killed at teardown if still running. */
 export function spawnNode(t: Teardown, entry: string, args: string[], env: Record<string, string>): Child {
   const child = spawn(process.execPath, [new URL(`../../${entry}`, import.meta.url).pathname, ...args], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   let running = true;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => { running = false; resolve({ code, signal }); });
+    child.on('exit', (code, signal) => {
+      running = false;
+      resolve({ code, signal });
+    });
   });
-  t.teardown(async () => { if (running) child.kill('SIGKILL'); await exited; });
+  t.teardown(async () => {
+    if (running) child.kill('SIGKILL');
+    await exited;
+  });
   return {
-    pid: child.pid ?? 0, exited, output: () => output,
-    stop: async () => { if (running) child.kill('SIGTERM'); return exited; },
+    pid: child.pid ?? 0,
+    exited,
+    output: () => output,
+    stop: async () => {
+      if (running) child.kill('SIGTERM');
+      return exited;
+    },
   };
 }
 
 /** Runs an entry point to its end (bounded) and returns its exit and output. */
-export async function runNode(t: Teardown, entry: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+export async function runNode(
+  t: Teardown,
+  entry: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
   const child = spawnNode(t, entry, args, env);
-  const timer = setTimeout(() => { void child.stop(); }, timeoutMs);
+  const timer = setTimeout(() => {
+    void child.stop();
+  }, timeoutMs);
   const exit = await child.exited;
   clearTimeout(timer);
   return { ...exit, output: child.output() };

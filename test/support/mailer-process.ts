@@ -11,8 +11,13 @@ const config = loadConfig(process.env);
 const logger = createLogger('mailer-fixture', config);
 const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 2 });
 const mailer = startMailer({
-  pool, smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, logger, metrics: createMetrics(),
-  pollMs: config.MAILER_POLL_MS, leaseMs: config.MAILER_LEASE_MS,
+  pool,
+  smtpUrl: config.SMTP_URL,
+  from: config.SMTP_FROM,
+  logger,
+  metrics: createMetrics(),
+  pollMs: config.MAILER_POLL_MS,
+  leaseMs: config.MAILER_LEASE_MS,
 });
 onShutdown(logger, async () => {
   await mailer.stop();

@@ -27,9 +27,12 @@ export async function readMail(id: string): Promise<MailMessage> {
 
 /** Waits until `count` messages (at least) reached `address`, and returns them in full. */
 export async function waitForMail(address: string, count = 1, timeoutMs = 30_000): Promise<MailMessage[]> {
-  const found = await eventually(async () => {
-    const messages = await mailTo(address);
-    return messages.length >= count ? messages : undefined;
-  }, { timeoutMs, intervalMs: 200 });
+  const found = await eventually(
+    async () => {
+      const messages = await mailTo(address);
+      return messages.length >= count ? messages : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
   return Promise.all(found.map((m) => readMail(m.ID)));
 }

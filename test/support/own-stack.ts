@@ -39,8 +39,12 @@ export async function ownStack(t: Teardown, services: Service[]): Promise<OwnSta
   const state = mkdtempSync(join(tmpdir(), 'll-stack-'));
   chmodSync(state, 0o755); // PostgreSQL runs as user postgres and must reach its data dir inside
   const ports = {
-    LEDGERLINE_PG_PORT: await freePort(), LEDGERLINE_KAFKA_PORT: await freePort(), LEDGERLINE_KAFKA_CTRL_PORT: await freePort(),
-    LEDGERLINE_S3_PORT: await freePort(), LEDGERLINE_S3_CONSOLE_PORT: await freePort(), LEDGERLINE_PG2_PORT: await freePort(),
+    LEDGERLINE_PG_PORT: await freePort(),
+    LEDGERLINE_KAFKA_PORT: await freePort(),
+    LEDGERLINE_KAFKA_CTRL_PORT: await freePort(),
+    LEDGERLINE_S3_PORT: await freePort(),
+    LEDGERLINE_S3_CONSOLE_PORT: await freePort(),
+    LEDGERLINE_PG2_PORT: await freePort(),
   };
   const overrides = { LEDGERLINE_LOCAL: state, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
   // Reuse what the shared stack fetched and built (read-only): jars and the MinIO binary.
@@ -53,13 +57,21 @@ export async function ownStack(t: Teardown, services: Service[]): Promise<OwnSta
     mkdirSync(join(state, 'bin'), { recursive: true });
     symlinkSync(join(SHARED, 'bin/minio'), join(state, 'bin/minio'));
   }
-  const infra = (command: string) => new Promise<string>((done, fail) => {
-    const child = spawn('bash', [join(ROOT, 'scripts/infra.sh'), ...command.split(' ')], { env: { ...process.env, ...overrides }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk) => { output += chunk; });
-    child.stderr.on('data', (chunk) => { output += chunk; });
-    child.on('exit', (code) => (code === 0 ? done(output) : fail(new Error(`infra.sh ${command} exited ${code}:\n${output}`))));
-  });
+  const infra = (command: string) =>
+    new Promise<string>((done, fail) => {
+      const child = spawn('bash', [join(ROOT, 'scripts/infra.sh'), ...command.split(' ')], {
+        env: { ...process.env, ...overrides },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (chunk) => {
+        output += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        output += chunk;
+      });
+      child.on('exit', (code) => (code === 0 ? done(output) : fail(new Error(`infra.sh ${command} exited ${code}:\n${output}`))));
+    });
   const env: Record<string, string> = { ...overrides };
   for (const line of (await infra('env')).split('\n')) {
     const match = /^export (\w+)=(.*)$/.exec(line);
@@ -70,9 +82,15 @@ export async function ownStack(t: Teardown, services: Service[]): Promise<OwnSta
   env.TENANT_SERVERS = '';
   const command = { pg: 'pg', kafka: 'kafka', minio: 'minio' } as const;
   const stack: OwnStack = {
-    state, env, infra,
-    start: async (service) => { await infra(`${command[service]}-start`); },
-    stop: async (service) => { await infra(`${command[service]}-stop`); },
+    state,
+    env,
+    infra,
+    start: async (service) => {
+      await infra(`${command[service]}-start`);
+    },
+    stop: async (service) => {
+      await infra(`${command[service]}-stop`);
+    },
   };
   t.teardown(async () => {
     for (const service of services) await stack.stop(service).catch(() => {});

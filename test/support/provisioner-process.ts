@@ -20,12 +20,22 @@ const pool = await createDatabasePool(config.DATABASE_URL, { maxPoolSize: 3 });
 const eventLog = createEventLog({ brokers: config.KAFKA_BROKERS, clientId: 'provisioner-fixture', logger });
 const projection = provisionerProjection({
   store: createEventStreams(pool, domainEventRegistry, topicOf(config.TOPIC_PREFIX)),
-  mainUri: config.DATABASE_URL, topics: topicNames(config.TOPIC_PREFIX), logger, s3: createS3Clients(config),
+  mainUri: config.DATABASE_URL,
+  topics: topicNames(config.TOPIC_PREFIX),
+  logger,
+  s3: createS3Clients(config),
 });
 const projector = await startProjector({
-  eventLog, projection, groupId: process.env.PROVISIONER_GROUP ?? `${config.TOPIC_PREFIX}ledgerline.provisioner`,
-  logger, metrics: createMetrics(), sweepIntervalMs: 200,
-  onFatal: (err) => { logger.fatal({ err }, 'consumer crashed'); process.exit(70); },
+  eventLog,
+  projection,
+  groupId: process.env.PROVISIONER_GROUP ?? `${config.TOPIC_PREFIX}ledgerline.provisioner`,
+  logger,
+  metrics: createMetrics(),
+  sweepIntervalMs: 200,
+  onFatal: (err) => {
+    logger.fatal({ err }, 'consumer crashed');
+    process.exit(70);
+  },
 });
 process.stdout.write('provisioner-fixture: started\n');
 onShutdown(logger, async () => {

@@ -27,12 +27,19 @@ async function runDatabases(): Promise<Map<string, Owner | undefined>> {
   await client.connect();
   try {
     const { rows } = await client.query<{ datname: string; comment: string | null }>(
-      `select datname, shobj_description(oid, 'pg_database') as comment from pg_database where datname like 'll\\_%'`);
-    return new Map(rows.map((r) => {
-      let owner: Owner | undefined;
-      try { owner = r.comment ? JSON.parse(r.comment) as Owner : undefined; } catch { owner = undefined; }
-      return [r.datname.slice(3), owner];
-    }));
+      `select datname, shobj_description(oid, 'pg_database') as comment from pg_database where datname like 'll\\_%'`,
+    );
+    return new Map(
+      rows.map((r) => {
+        let owner: Owner | undefined;
+        try {
+          owner = r.comment ? (JSON.parse(r.comment) as Owner) : undefined;
+        } catch {
+          owner = undefined;
+        }
+        return [r.datname.slice(3), owner];
+      }),
+    );
   } finally {
     await client.end();
   }
@@ -54,9 +61,7 @@ async function runS3Prefixes(s3: { internal: S3Client; bucket: string }): Promis
 }
 
 const s3 = createS3Clients({ ...config, S3_KEY_PREFIX: '' });
-const [databases, topicPrefixes, s3Prefixes] = await Promise.all([
-  runDatabases(), runTopicPrefixes(), runS3Prefixes(s3).catch(() => new Set<string>()),
-]);
+const [databases, topicPrefixes, s3Prefixes] = await Promise.all([runDatabases(), runTopicPrefixes(), runS3Prefixes(s3).catch(() => new Set<string>())]);
 const ids = new Set([...databases.keys(), ...topicPrefixes, ...s3Prefixes]);
 const swept: string[] = [];
 for (const id of ids) {

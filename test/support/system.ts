@@ -64,7 +64,11 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
   };
   t.teardown(stop);
   return {
-    services, relay, command, query, stop,
+    services,
+    relay,
+    command,
+    query,
+    stop,
     deliver(workerConfig = config) {
       const worker = startDeliveryWorker({ store: services.store, config: workerConfig, logger, metrics: services.metrics });
       workers.push(worker);
@@ -72,8 +76,17 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
     },
     async project(projection, groupId = `${config.TOPIC_PREFIX}ledgerline.${projection.name}.${randomUUID().slice(0, 8)}`) {
       const projector = await startProjector({
-        eventLog: services.eventLog, projection, logger, metrics: services.metrics, groupId, sweepIntervalMs: 200, registry: services.pool,
-        onFatal: (err) => { crashes.push(err); logger.error({ err, projection: projection.name }, 'consumer crashed for good'); },
+        eventLog: services.eventLog,
+        projection,
+        logger,
+        metrics: services.metrics,
+        groupId,
+        sweepIntervalMs: 200,
+        registry: services.pool,
+        onFatal: (err) => {
+          crashes.push(err);
+          logger.error({ err, projection: projection.name }, 'consumer crashed for good');
+        },
       });
       projectors.push(projector);
       return projector;
@@ -82,8 +95,13 @@ export async function startParts(t: Teardown, ctx: TestContext, logger: Logger =
 }
 
 export type System = {
-  command: App; query: App; services: Services; projectors: Projector[]; webhookWorker: DeliveryWorker;
-  deliver: Parts['deliver']; stop: () => Promise<void>;
+  command: App;
+  query: App;
+  services: Services;
+  projectors: Projector[];
+  webhookWorker: DeliveryWorker;
+  deliver: Parts['deliver'];
+  stop: () => Promise<void>;
 };
 
 /** Every part: relay, both APIs and all the projections of the real processes. */
@@ -96,7 +114,15 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
   const projections: Projection[] = [
     mainProjection(services.pool, services.topics),
     auditProjection(services.pool, services.topics),
-    provisionerProjection({ store, mainUri: services.config.DATABASE_URL, servers: createTenantServers(services.config), topics: services.topics, logger: ctx.logger, s3: services.s3, tenantMigrations: services.config.TENANT_MIGRATIONS_DIR }),
+    provisionerProjection({
+      store,
+      mainUri: services.config.DATABASE_URL,
+      servers: createTenantServers(services.config),
+      topics: services.topics,
+      logger: ctx.logger,
+      s3: services.s3,
+      tenantMigrations: services.config.TENANT_MIGRATIONS_DIR,
+    }),
     tenantProjection({ pool: services.pool, tenantPools, topics: services.topics }),
     fileJanitorProjection({ store, s3: services.s3, topics: services.topics }),
     webhookProjection(services.pool, services.topics),
@@ -114,11 +140,20 @@ export async function startSystem(t: Teardown, ctx: TestContext, extraProjection
 export function client(app: App) {
   return async function call(method: string, url: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
     const response = await app.inject({
-      method: method as 'GET', url,
+      method: method as 'GET',
+      url,
       headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers },
       ...(options.body === undefined ? {} : { payload: options.body as object }),
     });
-    const body = response.body ? (() => { try { return JSON.parse(response.body); } catch { return response.body; } })() : undefined;
+    const body = response.body
+      ? (() => {
+          try {
+            return JSON.parse(response.body);
+          } catch {
+            return response.body;
+          }
+        })()
+      : undefined;
     return { status: response.statusCode, body, headers: response.headers };
   };
 }

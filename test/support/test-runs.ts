@@ -58,9 +58,11 @@ async function onServer<T>(databaseUrl: string, work: (client: pg.Client) => Pro
 export async function dropRunDatabases(databaseUrl: string, mainDatabase: string, otherServers: string[] = []): Promise<string[]> {
   const runDb = new URL(databaseUrl);
   runDb.pathname = `/${mainDatabase}`;
-  const tenants: (string | null)[] = await onServer(runDb.toString(), async (client) => (await client.query<{ name: string | null }>(
-    `select distinct data->>'databaseName' as name from events where type = 'TenantCreated'`)).rows.map((r) => r.name))
-    .catch(() => []);
+  const tenants: (string | null)[] = await onServer(runDb.toString(), async (client) =>
+    (await client.query<{ name: string | null }>(`select distinct data->>'databaseName' as name from events where type = 'TenantCreated'`)).rows.map(
+      (r) => r.name,
+    ),
+  ).catch(() => []);
   const tenantNames = tenants.filter((n): n is string => !!n && /^[a-z][a-z0-9_]{0,62}$/.test(n));
   for (const server of otherServers) {
     await onServer(server, async (client) => {

@@ -29,14 +29,16 @@ export function rootClient(): vault.client {
 
 async function ignoreAlreadyEnabled(enable: () => Promise<unknown>): Promise<void> {
   // Test files run in parallel: another one may have enabled it a moment ago.
-  await enable().catch((err: Error) => { if (!/already in use|existing mount/i.test(err.message)) throw err; });
+  await enable().catch((err: Error) => {
+    if (!/already in use|existing mount/i.test(err.message)) throw err;
+  });
 }
 
 export async function createTestVault(t: Teardown, options: { secret: SecretValues; tokenTtl?: string; tokenMaxTtl?: string }): Promise<TestVault> {
   const root = rootClient();
-  const auths = await root.auths() as { data?: Record<string, unknown> } & Record<string, unknown>;
+  const auths = (await root.auths()) as { data?: Record<string, unknown> } & Record<string, unknown>;
   if (!('approle/' in (auths.data ?? auths))) await ignoreAlreadyEnabled(() => root.enableAuth({ mount_point: 'approle', type: 'approle' }));
-  const mounts = await root.mounts() as { data?: Record<string, unknown> } & Record<string, unknown>;
+  const mounts = (await root.mounts()) as { data?: Record<string, unknown> } & Record<string, unknown>;
   if (!(`${MOUNT}/` in (mounts.data ?? mounts))) await ignoreAlreadyEnabled(() => root.mount({ mount_point: MOUNT, type: 'kv', options: { version: '2' } }));
 
   const id = uniqueId('vault');
@@ -46,7 +48,11 @@ export async function createTestVault(t: Teardown, options: { secret: SecretValu
     rules: `path "${MOUNT}/data/ledgerline-tests/${id}/*" { capabilities = ["read"] }\npath "${MOUNT}/metadata/ledgerline-tests/${id}/*" { capabilities = ["read"] }`,
   });
   await root.write(`auth/approle/role/${id}`, {
-    token_policies: id, token_ttl: options.tokenTtl ?? '1h', token_max_ttl: options.tokenMaxTtl ?? '4h', secret_id_ttl: 0, secret_id_num_uses: 0,
+    token_policies: id,
+    token_ttl: options.tokenTtl ?? '1h',
+    token_max_ttl: options.tokenMaxTtl ?? '4h',
+    secret_id_ttl: 0,
+    secret_id_num_uses: 0,
   });
   const roleId = ((await root.read(`auth/approle/role/${id}/role-id`)) as { data: { role_id: string } }).data.role_id;
   const secretId = ((await root.write(`auth/approle/role/${id}/secret-id`, {})) as { data: { secret_id: string } }).data.secret_id;
@@ -59,7 +65,11 @@ export async function createTestVault(t: Teardown, options: { secret: SecretValu
     await root.removePolicy({ name: id }).catch(() => undefined);
   });
   return {
-    id, path, roleId, secretId, write,
+    id,
+    path,
+    roleId,
+    secretId,
+    write,
     env: { USE_VAULT: 'true', VAULT_ADDR, VAULT_ROLE_ID: roleId, VAULT_SECRET_ID: secretId, VAULT_KV_MOUNT: MOUNT, VAULT_KV_PATH: path },
   };
 }

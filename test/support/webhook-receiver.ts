@@ -30,19 +30,31 @@ export async function startReceiver(t: Teardown, behaviour: Behaviour = () => 20
     request.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const entry: Received = {
-        id: String(request.headers['webhook-id']), timestamp: String(request.headers['webhook-timestamp']),
-        signature: String(request.headers['webhook-signature']), body, json: JSON.parse(body), at: performance.now(), headers: request.headers,
+        id: String(request.headers['webhook-id']),
+        timestamp: String(request.headers['webhook-timestamp']),
+        signature: String(request.headers['webhook-signature']),
+        body,
+        json: JSON.parse(body),
+        at: performance.now(),
+        headers: request.headers,
       };
       received.push(entry);
       const answer = current(entry, received.length - 1);
-      if (answer === 'hang') { hanging.add(response); return; }
+      if (answer === 'hang') {
+        hanging.add(response);
+        return;
+      }
       response.writeHead(answer, { 'content-type': 'text/plain' }).end(answer < 300 ? 'thanks' : `nope ${'x'.repeat(3000)}`);
     });
   });
-  const listen = (port: number) => new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => { server.off('error', reject); resolve(); });
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
   await listen(0);
   const port = (server.address() as AddressInfo).port;
   const close = async () => {
@@ -51,13 +63,26 @@ export async function startReceiver(t: Teardown, behaviour: Behaviour = () => 20
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  t.teardown(async () => { if (server.listening) await close(); });
-  return { url: `http://127.0.0.1:${port}${path}`, port, received, behave: (b) => { current = b; }, close, open: () => listen(port) };
+  t.teardown(async () => {
+    if (server.listening) await close();
+  });
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    port,
+    received,
+    behave: (b) => {
+      current = b;
+    },
+    close,
+    open: () => listen(port),
+  };
 }
 
 /** Verifies one request from the receiver's side with the standardwebhooks library (throws if it does not). */
 export function verify(secret: string, request: Received): unknown {
   return new Webhook(secret).verify(request.body, {
-    'webhook-id': request.id, 'webhook-timestamp': request.timestamp, 'webhook-signature': request.signature,
+    'webhook-id': request.id,
+    'webhook-timestamp': request.timestamp,
+    'webhook-signature': request.signature,
   });
 }
