@@ -175,19 +175,12 @@ export async function applyFromCheckpoint(options: {
   let total = 0;
   for (;;) {
     const count = await options.db.transaction(async (tx) => {
-      await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${options.key}) on conflict do nothing`);
-      const position = Number(
-        await tx.oneFirst(sql.unsafe`
-        select position from projection_checkpoints where projection = ${options.key} for update`),
-      );
+      const position = await lockCheckpoint(tx, options.key);
       if (position >= options.upTo) return 0;
       const events = await options.load(position, options.upTo, batchSize, tx);
       for (const event of events) await options.apply(tx, event);
       const last = events.at(-1);
-      if (last) {
-        await tx.query(sql.unsafe`
-          update projection_checkpoints set position = ${last.globalPosition}, updated_at = now() where projection = ${options.key}`);
-      }
+      if (last) await moveCheckpoint(tx, options.key, last.globalPosition);
       failpoint('projector-before-commit');
       return events.length;
     });
@@ -195,6 +188,20 @@ export async function applyFromCheckpoint(options: {
     if (count < batchSize) return total;
     await options.heartbeat?.();
   }
+}
+
+/**
+ * The checkpoint `key`'s position, its row created if missing and locked until the transaction
+ * ends: whoever holds it is the only writer of the read model behind it (the one upsert-and-lock
+ * of every projection, rebuild and move).
+ */
+export async function lockCheckpoint(tx: DatabaseTransactionConnection, key: string): Promise<number> {
+  await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${key}) on conflict do nothing`);
+  return Number(await tx.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${key} for update`));
+}
+
+export async function moveCheckpoint(tx: DatabaseTransactionConnection, key: string, position: number): Promise<void> {
+  await tx.query(sql.unsafe`update projection_checkpoints set position = ${position}, updated_at = now() where projection = ${key}`);
 }
 
 export async function checkpointOf(db: DatabasePool, key: string): Promise<number> {

@@ -1,3 +1,4 @@
+import { lockCheckpoint, moveCheckpoint } from './projector.ts';
 import { randomUUID } from 'node:crypto';
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../adapters/db.ts';
 import type { StoredEvent } from './event-store.ts';
@@ -92,11 +93,7 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
           await builder.flush(tx);
         });
         const result = await db.transaction(async (tx) => {
-          await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${spec.checkpointKey}) on conflict do nothing`);
-          const live = Number(
-            await tx.oneFirst(sql.unsafe`
-            select position from projection_checkpoints where projection = ${spec.checkpointKey} for update`),
-          );
+          const live = await lockCheckpoint(tx, spec.checkpointKey);
           await tx.query(sql.unsafe`set local search_path to ${scratch}, public`);
           for (const event of await spec.loadAfter(gapFrom, Math.max(live, position))) {
             if (applied.has(event.globalPosition)) continue;
@@ -118,7 +115,7 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
             await tx.query(sql.unsafe`delete from ${sql.identifier(['public', table])}`);
             await tx.query(sql.unsafe`insert into ${sql.identifier(['public', table])} select * from ${sql.identifier([schema, table])}`);
           }
-          await tx.query(sql.unsafe`update projection_checkpoints set position = ${reached}, updated_at = now() where projection = ${spec.checkpointKey}`);
+          await moveCheckpoint(tx, spec.checkpointKey, reached);
           return { ...base, swappedAt: new Date().toISOString() };
         });
         if (result.swappedAt) await spec.afterSwap?.();

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type DatabasePool } from '../../core/adapters/db.ts';
-import { applyFromCheckpoint, checkpointOf } from '../../core/eventing/projector.ts';
+import { applyFromCheckpoint, checkpointOf, lockCheckpoint } from '../../core/eventing/projector.ts';
 import { decision, executeCommand, type EventStreams } from '../../core/eventing/command-handler.ts';
 import { rebuildOne } from '../../core/eventing/rebuild-runner.ts';
 import { tenantMigrations } from '../../core/adapters/migrate.ts';
@@ -97,8 +97,7 @@ export async function moveTenant(options: {
     });
   const switchStarted = Date.now();
   const { frozenAt, switchedAt } = await source.transaction(async (tx) => {
-    await tx.query(sql.unsafe`insert into projection_checkpoints (projection) values (${TENANT_CHECKPOINT}) on conflict do nothing`);
-    const frozen = Number(await tx.oneFirst(sql.unsafe`select position from projection_checkpoints where projection = ${TENANT_CHECKPOINT} for update`));
+    const frozen = await lockCheckpoint(tx, TENANT_CHECKPOINT);
     await catchUp(frozen);
     const reached = await checkpointOf(target, TENANT_CHECKPOINT);
     if (reached < frozen) throw new MoveError(`the new database reached position ${reached}, short of the old one's ${frozen}: nothing switched`);
