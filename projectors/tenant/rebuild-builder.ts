@@ -15,7 +15,7 @@ type FileRow = {
   stored_at: string;
   version: number;
 };
-type DocumentRow = {
+export type DocumentRow = {
   document_id: string;
   file_id: string;
   title: string;
@@ -38,7 +38,7 @@ const CHUNK = 5000;
  * tenant of 100,000 events costs a handful of round trips instead of 100,000. The dry run's row
  * checksums (and test/rebuild*.test.ts) hold the two to the same result.
  */
-export function tenantReadModelBuilder(): ReadModelBuilder {
+export function tenantReadModelBuilder(options: { openDocuments?: (rows: DocumentRow[]) => Promise<void> } = {}): ReadModelBuilder {
   const files = new Map<string, FileRow>();
   const documents = new Map<string, DocumentRow>();
   const bumpFile = (fileId: string, version: number, change: (file: FileRow) => void) => {
@@ -126,8 +126,10 @@ export function tenantReadModelBuilder(): ReadModelBuilder {
       }
     },
     async flush(tx: DatabaseTransactionConnection) {
+      const rows = [...documents.values()];
+      await options.openDocuments?.(rows);
       await insertRows(tx, 'files', [...files.values()]);
-      await insertRows(tx, 'documents', [...documents.values()]);
+      await insertRows(tx, 'documents', rows);
       files.clear();
       documents.clear();
     },

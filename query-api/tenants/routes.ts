@@ -1,8 +1,9 @@
 import { Type } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import type { DatabasePool } from '../../core/adapters/db.ts';
 import { ErrorResponse, httpError, type App } from '../../core/adapters/http.ts';
 import type { Freshness } from '../freshness.ts';
 import { tenantView, type MembershipQueries } from './access.ts';
+import { createPeopleQueries } from './people-queries.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 504: ErrorResponse };
 const Role = Type.Union([Type.Literal('admin'), Type.Literal('user'), Type.Literal('viewer')]);
@@ -19,11 +20,9 @@ const Tenant = Type.Object({
 const TenantParams = Type.Object({ tenantId: Type.String({ format: 'uuid' }) });
 const secured = { security: [{ bearer: [] }] };
 
-const UserRow = rowSchema(Type.Object({ user_id: Type.String(), email: Type.String(), display_name: Type.String(), registered_at: Type.String() }));
-const MemberRow = rowSchema(Type.Object({ user_id: Type.String(), email: Type.String(), display_name: Type.String(), role: Role, added_at: Type.String() }));
-
 export async function tenantQueryRoutes(app: App, options: { pool: DatabasePool; freshness: Freshness; memberships: MembershipQueries }): Promise<void> {
-  const { pool, freshness, memberships } = options;
+  const { freshness, memberships } = options;
+  const people = createPeopleQueries(options.pool);
   const memberOf = (request: { headers: Record<string, unknown>; actor: { userId: string } }, tenantId: string) =>
     memberships.memberOf(tenantId, request.actor.userId, { fresh: request.headers['x-min-position'] !== undefined });
   app.addHook('onRequest', app.authenticate);
@@ -40,8 +39,7 @@ export async function tenantQueryRoutes(app: App, options: { pool: DatabasePool;
     },
     async (request) => {
       await freshness.projection(request, 'main');
-      const user = await pool.maybeOne(sql.type(UserRow)`
-      select user_id, email, display_name, to_json(registered_at)#>>'{}' as registered_at from users where user_id = ${request.actor.userId}`);
+      const user = await people.findUser(request.actor.userId);
       if (!user) throw httpError(404, 'USER_NOT_FOUND', 'the account is not in the read model yet; send X-Min-Position from your last command');
       return { id: user.user_id, email: user.email, displayName: user.display_name, registeredAt: user.registered_at };
     },
@@ -90,9 +88,7 @@ export async function tenantQueryRoutes(app: App, options: { pool: DatabasePool;
     async (request) => {
       await freshness.projection(request, 'main');
       await memberOf(request, request.params.tenantId);
-      const rows = await pool.any(sql.type(MemberRow)`
-      select m.user_id, u.email, u.display_name, m.role, to_json(m.added_at)#>>'{}' as added_at
-      from memberships m join users u using (user_id) where m.tenant_id = ${request.params.tenantId} order by m.added_at, m.user_id`);
+      const rows = await people.listMembers(request.params.tenantId);
       return { items: rows.map((r) => ({ id: r.user_id, email: r.email, displayName: r.display_name, role: r.role, addedAt: r.added_at })) };
     },
   );
