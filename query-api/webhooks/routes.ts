@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import type { DatabasePool } from '../../core/adapters/db.ts';
+import { createWebhookQueries, type WebhookRow } from './webhook-queries.ts';
 import { ErrorResponse, httpError, type App } from '../../core/adapters/http.ts';
 import type { Freshness } from '../freshness.ts';
 import type { MembershipQueries } from '../tenants/access.ts';
@@ -22,22 +23,6 @@ const Webhook = Type.Object({
   updatedAt: Type.String(),
   version: Type.Integer(),
 });
-const WebhookRow = Type.Object({
-  webhook_id: Type.String(),
-  url: Type.String(),
-  events: Type.Array(Type.String()),
-  description: Type.String(),
-  enabled: Type.Boolean(),
-  disabled_reason: Type.Union([Type.Literal('admin'), Type.Literal('failures'), Type.Null()]),
-  secret_version: Type.Number(),
-  created_at: Type.String(),
-  updated_at: Type.String(),
-  version: Type.Number(),
-});
-const webhookRow = rowSchema(WebhookRow);
-const WEBHOOK_COLUMNS = sql.fragment`webhook_id, url, events, description, enabled, disabled_reason, secret_version,
-  to_json(created_at)#>>'{}' as created_at, to_json(updated_at)#>>'{}' as updated_at, version`;
-
 const Attempt = Type.Object({
   id: Type.Integer(),
   eventId: Type.String(),
@@ -51,23 +36,7 @@ const Attempt = Type.Object({
   responseBody: Type.Union([Type.String(), Type.Null()], { description: 'at most the first 1 KiB' }),
   attemptedAt: Type.String(),
 });
-const attemptRow = rowSchema(
-  Type.Object({
-    attempt_id: Type.Number(),
-    event_id: Type.String(),
-    event_type: Type.String(),
-    message_id: Type.String(),
-    attempt: Type.Number(),
-    outcome: Type.Union([Type.Literal('delivered'), Type.Literal('retrying'), Type.Literal('failed')]),
-    status_code: Type.Union([Type.Number(), Type.Null()]),
-    duration_ms: Type.Number(),
-    error: Type.Union([Type.String(), Type.Null()]),
-    response_body: Type.Union([Type.String(), Type.Null()]),
-    attempted_at: Type.String(),
-  }),
-);
-
-function webhookView(row: Static<typeof WebhookRow>): Static<typeof Webhook> {
+function webhookView(row: WebhookRow): Static<typeof Webhook> {
   return {
     id: row.webhook_id,
     url: row.url,
@@ -84,7 +53,8 @@ function webhookView(row: Static<typeof WebhookRow>): Static<typeof Webhook> {
 
 /** Tenant admins read their webhooks and recent delivery attempts; users and viewers 403, outsiders 404. */
 export async function webhookQueryRoutes(app: App, options: { pool: DatabasePool; freshness: Freshness; memberships: MembershipQueries }): Promise<void> {
-  const { pool, freshness, memberships } = options;
+  const { freshness, memberships } = options;
+  const webhooks = createWebhookQueries(options.pool);
   app.addHook('onRequest', app.authenticate);
 
   async function requireAdmin(request: { headers: Record<string, unknown>; actor: { userId: string } }, tenantId: string): Promise<void> {
@@ -94,7 +64,7 @@ export async function webhookQueryRoutes(app: App, options: { pool: DatabasePool
   }
 
   async function webhookOf(tenantId: string, webhookId: string) {
-    const row = await pool.maybeOne(sql.type(webhookRow)`select ${WEBHOOK_COLUMNS} from webhooks where tenant_id = ${tenantId} and webhook_id = ${webhookId}`);
+    const row = await webhooks.findWebhook(tenantId, webhookId);
     if (!row) throw httpError(404, 'WEBHOOK_NOT_FOUND', 'no such webhook in this tenant');
     return row;
   }
@@ -114,7 +84,7 @@ export async function webhookQueryRoutes(app: App, options: { pool: DatabasePool
       const { tenantId } = request.params;
       await requireAdmin(request, tenantId);
       await freshness.projection(request, 'webhooks', tenantId);
-      const rows = await pool.any(sql.type(webhookRow)`select ${WEBHOOK_COLUMNS} from webhooks where tenant_id = ${tenantId} order by created_at, webhook_id`);
+      const rows = await webhooks.listWebhooks(tenantId);
       return { items: rows.map(webhookView) };
     },
   );
@@ -154,11 +124,7 @@ export async function webhookQueryRoutes(app: App, options: { pool: DatabasePool
       await requireAdmin(request, tenantId);
       await freshness.projection(request, 'webhooks', tenantId);
       await webhookOf(tenantId, webhookId);
-      const rows = await pool.any(sql.type(attemptRow)`
-      select attempt_id, event_id, event_type, message_id, attempt, outcome, status_code, duration_ms, error, response_body,
-        to_json(attempted_at)#>>'{}' as attempted_at
-      from webhook_attempts where webhook_id = ${webhookId} and attempt_id < ${request.query.before ?? Number.MAX_SAFE_INTEGER}
-      order by attempt_id desc limit ${request.query.limit}`);
+      const rows = await webhooks.listAttempts(webhookId, { before: request.query.before, limit: request.query.limit });
       const items = rows.map((r) => ({
         id: r.attempt_id,
         eventId: r.event_id,
