@@ -34,7 +34,7 @@ export async function buildCommandApi(services: Services): Promise<App> {
   await app.register(authentication, { config, pool, invalidations, jwtKeys: services.secrets.jwtKeys });
   app.decorate('fingerprintKey', fingerprintKeyFrom(config.JWT_SECRET));
   const { store } = services;
-  const sessions = createSessions(app, pool, config);
+  const sessions = createSessions((claims) => app.signAccessToken(claims), pool, config);
   const passwords = createPasswords({ cost: config.BCRYPT_COST, concurrency: config.BCRYPT_CONCURRENCY });
   const guard = await credentialRateLimits(app, pool, config);
   await app.register(authRoutes, { store, sessions, passwords, guard, audit: createAuthAudit(store, config) });

@@ -3,13 +3,13 @@ import { Type } from 'typebox';
 import type { App } from '../../core/adapters/http.ts';
 import { httpError } from '../../core/adapters/http.ts';
 import { readStream } from '../../core/eventing/event-store.ts';
-import { sql } from '../../core/adapters/db.ts';
 import { decision, type EventStreams } from '../../core/eventing/command-handler.ts';
 import { emailClaimDecider, emailClaimStreamId, userDecider, userStreamId } from '../../domain/user/index.ts';
 import { answerCommand } from '../answer-command.ts';
 import { checkPasswordPolicy, type Passwords } from './passwords.ts';
 import { emailAccount, tokenAccount, type CredentialGuard } from './rate-limits.ts';
 import type { Sessions } from './sessions.ts';
+import { insertCredentials, passwordHashOf, replacePassword } from './credentials.ts';
 import type { AuthAudit } from './auth-audit.ts';
 import { ErrorResponse, CommandAccepted } from '../schemas.ts';
 import type { FastifyReply } from 'fastify';
@@ -66,7 +66,7 @@ export async function authRoutes(
         ],
         // The hash lives beside the events, never in them: the log is public to audit consumers.
         alsoInTransaction: async (tx) => {
-          await tx.query(sql.unsafe`insert into credentials (user_id, password_hash) values (${userId}, ${passwordHash})`);
+          await insertCredentials(tx, userId, passwordHash);
         },
         answer: (result) => ({ statusCode: 201, body: { id: userId }, version: result.versions[userStreamId(userId)] ?? 1 }),
       });
@@ -89,11 +89,7 @@ export async function authRoutes(
       const { email, password } = request.body;
       const claim = (await readStream(store.pool, emailClaimStreamId(store.emailKey(email))))[0];
       const userId = claim ? (claim.data as { userId: string }).userId : null;
-      const hash =
-        userId === null
-          ? null
-          : ((await store.pool.maybeOneFirst(sql.unsafe`
-      select password_hash from credentials where user_id = ${userId}`)) as string | null);
+      const hash = userId === null ? null : await passwordHashOf(store.pool, userId);
       const ok = await passwords.verify(password, hash);
       if (!ok || userId === null) {
         await audit.loginFailed(request, email, userId);
@@ -154,7 +150,7 @@ export async function authRoutes(
     },
     async (request, reply) => {
       const { userId, sessionId } = request.actor;
-      const hash = (await store.pool.maybeOneFirst(sql.unsafe`select password_hash from credentials where user_id = ${userId}`)) as string | null;
+      const hash = await passwordHashOf(store.pool, userId);
       if (!(await passwords.verify(request.body.currentPassword, hash))) {
         throw httpError(401, 'INVALID_CREDENTIALS', 'the current password is wrong');
       }
@@ -170,7 +166,7 @@ export async function authRoutes(
           }),
         ],
         alsoInTransaction: async (tx) => {
-          await tx.query(sql.unsafe`update credentials set password_hash = ${newHash}, updated_at = now() where user_id = ${userId}`);
+          await replacePassword(tx, userId, newHash);
           await sessions.revokeOthers(tx, userId, sessionId);
         },
         answer: (result) => ({ statusCode: 200, body: { id: userId }, version: result.versions[userStreamId(userId)] }),

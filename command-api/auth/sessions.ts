@@ -1,5 +1,4 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../../core/adapters/config.ts';
 import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
@@ -20,8 +19,14 @@ const RefreshRow = rowSchema(
   }),
 );
 
-/** Sessions and rotating refresh tokens, in the shared database every API instance checks. */
-export function createSessions(app: FastifyInstance, pool: DatabasePool, config: Config) {
+export type SignAccessToken = (claims: { sub: string; sid: string; typ: 'access' }) => string;
+
+/**
+ * Sessions and rotating refresh tokens, in the shared database every API instance checks. The one
+ * writer of `sessions` and `refresh_tokens` (core/adapters/auth.ts reads liveness from a cache the
+ * table's trigger invalidates); it signs access tokens with the function it is given.
+ */
+export function createSessions(signAccessToken: SignAccessToken, pool: DatabasePool, config: Config) {
   const refreshTtl = config.REFRESH_TOKEN_TTL_SECONDS;
 
   const maxLifetime = config.SESSION_MAX_LIFETIME_SECONDS;
@@ -40,7 +45,7 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
     await tx.query(sql.unsafe`
       insert into refresh_tokens (token_hash, session_id, expires_at)
       values (${hashToken(refreshToken)}, ${sessionId}, now() + make_interval(secs => ${remaining}))`);
-    const accessToken = app.signAccessToken({ sub: userId, sid: sessionId, typ: 'access' });
+    const accessToken = signAccessToken({ sub: userId, sid: sessionId, typ: 'access' });
     return {
       access_token: accessToken,
       refresh_token: refreshToken,
@@ -110,3 +115,8 @@ export function createSessions(app: FastifyInstance, pool: DatabasePool, config:
 }
 
 export type Sessions = ReturnType<typeof createSessions>;
+
+/** Ends every live session of a user (an erased account); each API instance hears of it through the trigger. */
+export async function revokeAllSessions(tx: DatabaseTransactionConnection, userId: string, reason: string): Promise<void> {
+  await tx.query(sql.unsafe`update sessions set revoked_at = now(), revoked_reason = ${reason} where user_id = ${userId} and revoked_at is null`);
+}

@@ -1,7 +1,9 @@
 import { Type } from 'typebox';
+import { passwordHashOf, removeCredentials } from '../auth/credentials.ts';
+import { revokeAllSessions } from '../auth/sessions.ts';
 import type { App } from '../../core/adapters/http.ts';
 import { httpError } from '../../core/adapters/http.ts';
-import { sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import type { DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { decision, executeCommand, loadStream, streamRef, type EventStreams, type Loaded, type StreamRef } from '../../core/eventing/command-handler.ts';
 import { eraseUserKeys, eraseUserKeysInTenant, tenantsWithContentBy } from '../../core/eventing/subject-keys.ts';
 import { userDecider, userStreamId, type UserState } from '../../domain/user/index.ts';
@@ -38,7 +40,7 @@ export async function erasureRoutes(app: App, options: { store: EventStreams; pa
     },
     async (request, reply) => {
       const { userId } = request.actor;
-      const hash = (await store.pool.maybeOneFirst(sql.unsafe`select password_hash from credentials where user_id = ${userId}`)) as string | null;
+      const hash = await passwordHashOf(store.pool, userId);
       if (!(await passwords.verify(request.body.password, hash))) throw httpError(401, 'INVALID_CREDENTIALS', 'the password is wrong');
       const user = await loadStream(store, streamRef(userDecider, userStreamId(userId)));
       if (user.state.status !== 'registered') throw httpError(404, 'USER_NOT_FOUND', 'user not found');
@@ -133,6 +135,6 @@ export async function erasureRoutes(app: App, options: { store: EventStreams; pa
 
 /** No way back in: the password goes and every session ends (each API instance hears of it). */
 async function endAccount(tx: DatabaseTransactionConnection, userId: string): Promise<void> {
-  await tx.query(sql.unsafe`delete from credentials where user_id = ${userId}`);
-  await tx.query(sql.unsafe`update sessions set revoked_at = now(), revoked_reason = 'erased' where user_id = ${userId} and revoked_at is null`);
+  await removeCredentials(tx, userId);
+  await revokeAllSessions(tx, userId, 'erased');
 }
