@@ -254,9 +254,14 @@ minio_up() {
   fi
   wait_until minio 60 minio_alive minio_ready "$MINIO_LOG"
   # Bucket is created private: no anonymous policy is ever set. 409 = already ours (race) is fine.
-  local url="http://127.0.0.1:$S3_PORT/$S3_BUCKET" code
-  code=$(s3_status -I "$url")
-  if [[ "$code" == 404 ]]; then code=$(s3_status -X PUT "$url"); [[ "$code" == 409 ]] && code=200; fi
+  local url="http://127.0.0.1:$S3_PORT/$S3_BUCKET" code tries=0
+  # A MinIO that has just reported ready may still answer 503 while it formats its first pool.
+  while :; do
+    code=$(s3_status -I "$url")
+    if [[ "$code" == 404 ]]; then code=$(s3_status -X PUT "$url"); [[ "$code" == 409 ]] && code=200; fi
+    [[ "$code" == 503 || "$code" == 000 ]] && (( ++tries < 60 )) || break
+    sleep 0.5
+  done
   [[ "$code" == 200 ]] || fail minio "bucket $S3_BUCKET: unexpected HTTP status '$code' from $url" "$MINIO_LOG"
   say minio "ready on 127.0.0.1:$S3_PORT (console 127.0.0.1:$S3_CONSOLE_PORT, bucket $S3_BUCKET)"
 }
