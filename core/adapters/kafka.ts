@@ -1,5 +1,6 @@
 // The only module that imports kafkajs: the rest of the code sees this small port, so the client
 // library can be swapped (e.g. for @confluentinc/kafka-javascript) without touching callers.
+import './kafkajs-request-queue-fix.ts';
 import { AssignerProtocol, Kafka, logLevel, Partitioners, type Consumer, type Producer, type LogEntry, type PartitionAssigner } from 'kafkajs';
 import type { Logger } from './logger.ts';
 
