@@ -66,14 +66,16 @@ export function createFreshness(pool: DatabasePool, timeoutMs: number) {
       if (needed === 0) return;
       await waitUntil(async () => (await checkpointOf(pool, 'audit')) >= needed);
     },
-    /** A tenant database's files and documents (projection 'tenant', checkpoint in that database). */
+    /**
+     * A tenant database's files and documents (projection 'tenant', checkpoint in that database).
+     * `tenantPool` is asked on every poll: a tenant being moved switches databases while a read waits.
+     */
     async tenant(request: FastifyRequest, tenantId: string, tenantPool: () => Promise<DatabasePool>): Promise<void> {
       const position = minPosition(request);
       if (position === undefined) return;
       const needed = await lastPositionAtOrBelow(pool, 'documents', position, tenantId);
       if (needed === 0) return;
-      const db = await tenantPool();
-      await waitUntil(async () => (await checkpointOf(db, 'tenant')) >= needed);
+      await waitUntil(async () => (await checkpointOf(await tenantPool(), 'tenant')) >= needed);
     },
   };
 }

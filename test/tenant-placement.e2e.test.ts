@@ -17,7 +17,8 @@ const pg2Url =
 const TENANT_SERVERS = `main=${mainUrl},pg2=${pg2Url}`;
 const serverUrl: Record<string, string> = { main: mainUrl, pg2: pg2Url };
 
-const s: DocSystem = await startDocumentSystem(t, { TENANT_SERVERS });
+// Read-your-writes waits long enough to span a whole move (the last test holds one open through it).
+const s: DocSystem = await startDocumentSystem(t, { TENANT_SERVERS, READ_YOUR_WRITES_TIMEOUT_MS: '60000' });
 const { ctx } = s;
 
 async function databaseExists(server: string, database: string): Promise<boolean> {
@@ -160,4 +161,24 @@ t.test('a tenant moves online while a client writes and reads, and moves back', 
   const bad = await runNode(t, 'scripts/tenants.ts', ['move', tenantId, '--to', 'nowhere'], { ...ctx.env, LOG_LEVEL: 'info' }, 60_000);
   t.equal(bad.code, 1, { output: bad.output });
   t.match(bad.output, /no tenant server named .{1,2}nowhere/);
+});
+
+t.test('a read waiting for its own write when the placement switches follows the tenant to its new server', async (t) => {
+  // The tenant projector is stopped, so the old database never gets the new document: a read
+  // asking for it (X-Min-Position) waits on the old database until the move switches the
+  // placement, and must then be answered from the new one, not fail when the old one is dropped.
+  const { tenantId, admin } = second;
+  const { database } = await tenantPlacement(ctx, tenantId);
+  t.equal((await tenantPlacement(ctx, tenantId)).server, 'pg2');
+  await s.system.projectors.find((p) => p.name === 'tenant')!.stop();
+  const before = await listCount(admin.token, tenantId);
+  const up = await uploadOk(s, admin.token, tenantId, { data: Buffer.from('written while the projector is stopped'), filename: 'late.txt' });
+  const waiting = listCount(admin.token, tenantId, after(up.position)).then(
+    (count) => ({ count }),
+    (err: unknown) => ({ error: (err as Error).message }),
+  );
+  const move = await runNode(t, 'scripts/tenants.ts', ['move', tenantId, '--to', 'main', '--drain-ms', '0'], { ...ctx.env, LOG_LEVEL: 'info' }, 120_000);
+  t.equal(move.code, 0, 'moved to main', { output: move.output });
+  t.notOk(await databaseExists('pg2', database), 'the old database is dropped');
+  t.same(await waiting, { count: before + 1 }, 'the waiting read answered from the new database, with its own write');
 });

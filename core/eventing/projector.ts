@@ -33,7 +33,7 @@ export type ScopeState = { state: 'paused' | 'failed'; since: string; error?: st
 
 /** Back-off of a failed scope's retries: 250 ms, doubling, at most 5 s. */
 const retryDelayMs = (failures: number) => Math.min(250 * 2 ** (failures - 1), 5000);
-export type Projector = { stop: () => Promise<void>; status: () => Record<string, ScopeState>; sweep: () => Promise<void> };
+export type Projector = { name: string; stop: () => Promise<void>; status: () => Record<string, ScopeState>; sweep: () => Promise<void> };
 
 export const LATEST = Number.MAX_SAFE_INTEGER;
 
@@ -143,6 +143,7 @@ export async function startProjector(options: {
   }, options.sweepIntervalMs ?? 1000);
   const lagTimer = projection.lag ? trackLag(projection, metrics, logger, options.lagIntervalMs ?? 5000) : undefined;
   return {
+    name: projection.name,
     status: () => Object.fromEntries(setAside),
     sweep,
     async stop() {

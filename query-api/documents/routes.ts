@@ -6,10 +6,11 @@ import { ErrorResponse, httpError, type App } from '../../core/adapters/http.ts'
 import { decision, executeCommand, streamRef, type EventStreams, type StreamRef } from '../../core/eventing/command-handler.ts';
 import type { S3Clients } from '../../core/adapters/s3.ts';
 import type { TenantPools } from '../../core/adapters/tenant-pools.ts';
+import { unavailableDependency } from '../../core/adapters/unavailable.ts';
 import { documentDecider, documentStreamId, downloadTrailStreamId, downloadTrailDecider, type DocumentState } from '../../domain/document/index.ts';
 import type { Freshness } from '../freshness.ts';
 import type { MembershipQueries } from '../tenants/access.ts';
-import { createDocumentQueries, Document, documentView, type DocumentReadCache, type DocumentRow } from './document-queries.ts';
+import { createDocumentQueries, Document, documentView, type DocumentQueries, type DocumentReadCache, type DocumentRow } from './document-queries.ts';
 import { contentDisposition, parseRange } from './download-headers.ts';
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse, 416: ErrorResponse, 504: ErrorResponse };
@@ -25,14 +26,42 @@ export async function documentQueryRoutes(
   const pageBodies = new WeakMap<object, string>();
   app.addHook('onRequest', app.authenticate);
 
-  /** The caller's tenant database, fresh enough for X-Min-Position; 404 for non-members. */
-  async function tenantDb(request: Parameters<Freshness['tenant']>[0], tenantId: string) {
+  /**
+   * Runs `read` on the caller's tenant database, fresh enough for X-Min-Position; 404 for non-members.
+   * A tenant that moves to another server (`npm run tenants -- move`) has its old database dropped
+   * after a drain. A read that resolved the placement before the switch can still reach the old
+   * database after that (a read-your-writes wait on a busy machine), and finds it gone: the
+   * placement is then read afresh and, when it changed, the read runs once more on the new server.
+   * The wait for X-Min-Position resolves the placement again on every poll, since the old
+   * database's checkpoint stops moving at the switch.
+   */
+  async function onTenantDb<T>(
+    request: Parameters<Freshness['tenant']>[0],
+    tenantId: string,
+    read: (tenant: { db: DatabasePool; reads: DocumentQueries }) => Promise<T>,
+  ): Promise<T> {
     const fresh = request.headers['x-min-position'] !== undefined;
-    const membership = await memberships.memberOf(tenantId, request.actor.userId, { fresh });
-    if (membership.status !== 'active') throw httpError(409, 'TENANT_NOT_READY', 'the tenant database is still being provisioned');
-    const db = await tenantPools.get(membership.database_name, membership.server);
-    await freshness.tenant(request, tenantId, async () => db);
-    return { db, membership, reads: readCache.forTenant(tenantId, db, fresh) };
+    const resolve = (options: { fresh: boolean }) => memberships.memberOf(tenantId, request.actor.userId, options);
+    let membership = await resolve({ fresh });
+    const attempt = async () => {
+      if (membership.status !== 'active') throw httpError(409, 'TENANT_NOT_READY', 'the tenant database is still being provisioned');
+      let polls = 0;
+      await freshness.tenant(request, tenantId, async () => {
+        if (polls++ > 0) membership = await resolve({ fresh: true });
+        return tenantPools.get(membership.database_name, membership.server);
+      });
+      const db = await tenantPools.get(membership.database_name, membership.server);
+      return read({ db, reads: readCache.forTenant(tenantId, db, fresh) });
+    };
+    try {
+      return await attempt();
+    } catch (err) {
+      if (unavailableDependency(err)?.code !== 'DATABASE_UNAVAILABLE') throw err;
+      const before = membership;
+      membership = await resolve({ fresh: true });
+      if (membership.server === before.server && membership.database_name === before.database_name) throw err;
+      return attempt();
+    }
   }
 
   async function findDocument(db: DatabasePool, documentId: string): Promise<DocumentRow> {
@@ -62,8 +91,7 @@ export async function documentQueryRoutes(
       },
     },
     async (request, reply) => {
-      const { reads } = await tenantDb(request, request.params.tenantId);
-      const page = await reads.listDocuments(request.query);
+      const page = await onTenantDb(request, request.params.tenantId, ({ reads }) => reads.listDocuments(request.query));
       // A cached page is serialized once: its JSON is the same for every member who reads it.
       let body = pageBodies.get(page);
       if (body === undefined) {
@@ -81,8 +109,7 @@ export async function documentQueryRoutes(
       schema: { tags: ['documents'], summary: 'One document', ...secured, params: DocumentParams, response: { 200: Document, ...errors } },
     },
     async (request, reply) => {
-      const { reads } = await tenantDb(request, request.params.tenantId);
-      const row = await reads.findDocument(request.params.documentId);
+      const row = await onTenantDb(request, request.params.tenantId, ({ reads }) => reads.findDocument(request.params.documentId));
       if (!row) throw httpError(404, 'DOCUMENT_NOT_FOUND', 'no such document');
       const document = documentView(row);
       reply.header('etag', `"${document.version}"`);
@@ -96,8 +123,7 @@ export async function documentQueryRoutes(
       schema: { tags: ['documents'], summary: "Stream the document's bytes through the API (Range supported)", ...secured, params: DocumentParams },
     },
     async (request, reply) => {
-      const { db } = await tenantDb(request, request.params.tenantId);
-      const document = await findDocument(db, request.params.documentId);
+      const document = await onTenantDb(request, request.params.tenantId, ({ db }) => findDocument(db, request.params.documentId));
       const { size } = document;
       const range = parseRange(request.headers.range, size);
       const object = await s3.internal.send(
@@ -136,8 +162,7 @@ export async function documentQueryRoutes(
     },
     async (request) => {
       const { tenantId, documentId } = request.params;
-      const { db } = await tenantDb(request, tenantId);
-      const document = await findDocument(db, documentId);
+      const document = await onTenantDb(request, tenantId, ({ db }) => findDocument(db, documentId));
       const expiresIn = request.query.expires_in;
       const now = new Date();
       const expiresAt = new Date(now.getTime() + expiresIn * 1000).toISOString();
