@@ -5,6 +5,7 @@ import type { Logger } from '../adapters/logger.ts';
 import type { Metrics } from '../adapters/metrics.ts';
 import { failpoint } from '../adapters/failpoints.ts';
 import { setAsideBoard, trackLag } from './projector-board.ts';
+import { scopeLag } from './projection-lag.ts';
 
 /**
  * A projection keeps one checkpoint per scope ('main', or a tenant id). Kafka orders and
@@ -151,6 +152,45 @@ export async function startProjector(options: {
       if (lagTimer) clearInterval(lagTimer);
       await subscription.stop();
       await Promise.allSettled(queues.values());
+    },
+  };
+}
+
+/**
+ * A projection with one scope, named like it, in the main database: every event of `topics` it
+ * `accepts` (all when not said) is applied in global order under one checkpoint, in batches of
+ * `batchSize`, read-model change and checkpoint in one transaction. `lagOf`, when given, names
+ * the events of the store it is made of, for its lag metric.
+ */
+export function singleScopeProjection(options: {
+  name: string;
+  pool: DatabasePool;
+  topics: string[];
+  accepts?: (event: StoredEvent) => boolean;
+  lagOf?: ReturnType<typeof sql.fragment>;
+  batchSize?: number;
+  load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
+  apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
+}): Projection {
+  const { name: scope, pool, accepts, lagOf } = options;
+  return {
+    name: scope,
+    topics: [...new Set(options.topics)],
+    scopeOf: accepts ? (event) => (accepts(event) ? scope : null) : () => scope,
+    scopesToSweep: async () => [scope],
+    positions: async () => ({ [scope]: await checkpointOf(pool, scope) }),
+    ...(lagOf ? { lag: async () => scopeLag(pool, scope, await checkpointOf(pool, scope), lagOf) } : {}),
+    async catchUp(_scope, upTo, heartbeat) {
+      await applyFromCheckpoint({
+        db: pool,
+        key: scope,
+        upTo,
+        heartbeat,
+        load: options.load,
+        apply: options.apply,
+        ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      });
+      return 'done';
     },
   };
 }

@@ -1,9 +1,8 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { readAllEvents, readCategory, type StoredEvent } from '../../core/eventing/event-store.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import { singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
-import { scopeLag } from '../../core/eventing/projection-lag.ts';
 import { openEvents } from '../../core/eventing/personal-data.ts';
 import { auditChainOf, projectAuditEvent } from './audit-trail.ts';
 import { ERASED } from '../../domain/shared/personal-data.ts';
@@ -14,25 +13,14 @@ export const MAIN_SCOPE = 'main';
 
 /** users, tenants, memberships and invitations in the main database, from the platform topic. */
 export function mainProjection(pool: DatabasePool, topics: Topics): Projection {
-  return {
-    name: 'main',
+  return singleScopeProjection({
+    name: MAIN_SCOPE,
+    pool,
     topics: [topics.platform],
-    scopeOf: () => MAIN_SCOPE,
-    scopesToSweep: async () => [MAIN_SCOPE],
-    positions: async () => ({ [MAIN_SCOPE]: await checkpointOf(pool, MAIN_SCOPE) }),
-    lag: async () => scopeLag(pool, MAIN_SCOPE, await checkpointOf(pool, MAIN_SCOPE), sql.fragment`category = 'platform'`),
-    async catchUp(_scope, upTo, heartbeat) {
-      await applyFromCheckpoint({
-        db: pool,
-        key: MAIN_SCOPE,
-        upTo,
-        heartbeat,
-        load: async (after, to, limit, tx) => openEvents(tx, await readCategory(tx, 'platform', { after, upTo: to, limit })),
-        apply: projectPlatformEvent,
-      });
-      return 'done';
-    },
-  };
+    lagOf: sql.fragment`category = 'platform'`,
+    load: async (after, upTo, limit, tx) => openEvents(tx, await readCategory(tx, 'platform', { after, upTo, limit })),
+    apply: projectPlatformEvent,
+  });
 }
 
 export async function projectPlatformEvent(tx: DatabaseTransactionConnection, stored: StoredEvent): Promise<void> {
@@ -135,23 +123,13 @@ export async function projectPlatformEvent(tx: DatabaseTransactionConnection, st
  * hash-linked (audit-trail.ts).
  */
 export function auditProjection(pool: DatabasePool, topics: Topics): Projection {
-  return {
+  return singleScopeProjection({
     name: 'audit',
+    pool,
     topics: [topics.platform, topics.documents],
-    scopeOf: (event) => (auditChainOf(event) === null ? null : 'audit'),
-    scopesToSweep: async () => ['audit'],
-    positions: async () => ({ audit: await checkpointOf(pool, 'audit') }),
-    lag: async () => scopeLag(pool, 'audit', await checkpointOf(pool, 'audit'), sql.fragment`true`),
-    async catchUp(_scope, upTo, heartbeat) {
-      await applyFromCheckpoint({
-        db: pool,
-        key: 'audit',
-        upTo,
-        heartbeat,
-        load: (after, to, limit, tx) => readAllEvents(tx, { after, upTo: to, limit }),
-        apply: projectAuditEvent,
-      });
-      return 'done';
-    },
-  };
+    accepts: (event) => auditChainOf(event) !== null,
+    lagOf: sql.fragment`true`,
+    load: (after, upTo, limit, tx) => readAllEvents(tx, { after, upTo, limit }),
+    apply: projectAuditEvent,
+  });
 }

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { rowSchema, sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { readEventsOfTypes, type StoredEvent } from '../../core/eventing/event-store.ts';
 import { openEvents } from '../../core/eventing/personal-data.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import { singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { MemberAdded, MemberRemoved, MemberRoleChanged } from '../../domain/membership/index.ts';
 import type { DocumentCreated } from '../../domain/document/index.ts';
@@ -34,24 +34,14 @@ type WebhookDisabled = { webhookId: string; reason: string; tenantId?: string; f
  */
 export function notificationsProjection(pool: DatabasePool, topics: Topics): Projection {
   const types = new Set<string>(NOTIFICATION_SOURCE_EVENTS);
-  return {
-    name: 'notifications',
-    topics: [...new Set(Object.values(topics))],
-    scopeOf: (event) => (types.has(event.type) ? NOTIFICATIONS_SCOPE : null),
-    scopesToSweep: async () => [NOTIFICATIONS_SCOPE],
-    positions: async () => ({ [NOTIFICATIONS_SCOPE]: await checkpointOf(pool, NOTIFICATIONS_SCOPE) }),
-    async catchUp(_scope, upTo, heartbeat) {
-      await applyFromCheckpoint({
-        db: pool,
-        key: NOTIFICATIONS_SCOPE,
-        upTo,
-        heartbeat,
-        load: async (after, to, limit, tx) => openEvents(tx, await readEventsOfTypes(tx, NOTIFICATION_SOURCE_EVENTS, { after, upTo: to, limit })),
-        apply: (tx, event) => handlers[event.type as NotificationSourceEvent](tx, event),
-      });
-      return 'done';
-    },
-  };
+  return singleScopeProjection({
+    name: NOTIFICATIONS_SCOPE,
+    pool,
+    topics: Object.values(topics),
+    accepts: (event) => types.has(event.type),
+    load: async (after, upTo, limit, tx) => openEvents(tx, await readEventsOfTypes(tx, NOTIFICATION_SOURCE_EVENTS, { after, upTo, limit })),
+    apply: (tx, event) => handlers[event.type as NotificationSourceEvent](tx, event),
+  });
 }
 
 export type Handler = (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;

@@ -1,5 +1,5 @@
 import { readCategory } from '../../core/eventing/event-store.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import { singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import { decision, executeCommand, type EventStreams } from '../../core/eventing/command-handler.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { S3Clients } from '../../core/adapters/s3.ts';
@@ -14,39 +14,29 @@ import type { AnyDomainEvent } from '../../domain/events.ts';
  */
 export function fileJanitorProjection(options: { store: EventStreams; s3: S3Clients; topics: Topics }): Projection {
   const { store, s3 } = options;
-  return {
+  return singleScopeProjection({
     name: 'file-janitor',
+    pool: store.pool,
     topics: [options.topics.documents],
-    scopeOf: (event) => (event.type === 'FileDeletionScheduled' ? 'file-janitor' : null),
-    scopesToSweep: async () => ['file-janitor'],
-    positions: async () => ({ 'file-janitor': await checkpointOf(store.pool, 'file-janitor') }),
-    async catchUp(scope, upTo, heartbeat) {
-      await applyFromCheckpoint({
-        db: store.pool,
-        key: scope,
-        upTo,
-        batchSize: 50,
-        heartbeat,
-        load: (after, to, limit) => readCategory(store.pool, 'documents', { after, upTo: to, limit }),
-        apply: async (_tx, stored) => {
-          const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
-          if (event.type !== 'FileDeletionScheduled') return;
-          await deleteObject(s3, event.data.s3Key);
-          await executeCommand(
-            store,
-            [decision(fileDecider, stored.streamId, { type: 'MarkFileObjectDeleted', data: { fileId: event.data.fileId, now: new Date().toISOString() } })],
-            {
-              tenantId: stored.tenantId,
-              actor: 'system:file-janitor',
-              correlationId: stored.correlationId,
-              causationId: stored.eventId,
-              occurredAt: new Date(),
-            },
-            { respond: () => undefined },
-          );
+    accepts: (event) => event.type === 'FileDeletionScheduled',
+    batchSize: 50,
+    load: (after, upTo, limit) => readCategory(store.pool, 'documents', { after, upTo, limit }),
+    apply: async (_tx, stored) => {
+      const event = { type: stored.type, data: stored.data } as AnyDomainEvent;
+      if (event.type !== 'FileDeletionScheduled') return;
+      await deleteObject(s3, event.data.s3Key);
+      await executeCommand(
+        store,
+        [decision(fileDecider, stored.streamId, { type: 'MarkFileObjectDeleted', data: { fileId: event.data.fileId, now: new Date().toISOString() } })],
+        {
+          tenantId: stored.tenantId,
+          actor: 'system:file-janitor',
+          correlationId: stored.correlationId,
+          causationId: stored.eventId,
+          occurredAt: new Date(),
         },
-      });
-      return 'done';
+        { respond: () => undefined },
+      );
     },
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { readTenantScoped, type StoredEvent } from '../../core/eventing/event-store.ts';
-import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/eventing/projector.ts';
+import { singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { WebhookEvent } from '../../domain/webhook/index.ts';
 
@@ -34,27 +34,17 @@ export const messageIdOf = (eventId: string, webhookId: string): string => `msg_
  * replay records nothing twice and a crash loses nothing.
  */
 export function webhookProjection(pool: DatabasePool, topics: Topics): Projection {
-  return {
-    name: 'webhooks',
+  return singleScopeProjection({
+    name: WEBHOOKS_SCOPE,
+    pool,
     topics: [topics.platform, topics.documents],
-    scopeOf: (event) => (event.tenantId ? WEBHOOKS_SCOPE : null),
-    scopesToSweep: async () => [WEBHOOKS_SCOPE],
-    positions: async () => ({ [WEBHOOKS_SCOPE]: await checkpointOf(pool, WEBHOOKS_SCOPE) }),
-    async catchUp(_scope, upTo, heartbeat) {
-      await applyFromCheckpoint({
-        db: pool,
-        key: WEBHOOKS_SCOPE,
-        upTo,
-        heartbeat,
-        load: (after, to, limit, tx) => readTenantScoped(tx, { after, upTo: to, limit }),
-        apply: async (tx, event) => {
-          await projectSubscription(tx, event);
-          await recordDeliveries(tx, event);
-        },
-      });
-      return 'done';
+    accepts: (event) => Boolean(event.tenantId),
+    load: (after, upTo, limit, tx) => readTenantScoped(tx, { after, upTo, limit }),
+    apply: async (tx, event) => {
+      await projectSubscription(tx, event);
+      await recordDeliveries(tx, event);
     },
-  };
+  });
 }
 
 async function recordDeliveries(tx: DatabaseTransactionConnection, event: StoredEvent): Promise<void> {
