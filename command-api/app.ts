@@ -4,7 +4,7 @@ import { authentication } from '../core/adapters/auth.ts';
 import { listenForInvalidations } from '../core/eventing/invalidation.ts';
 import type { Services } from '../core/adapters/services.ts';
 import { authRoutes } from './auth/routes.ts';
-import { createSessions } from './auth/sessions.ts';
+import { createSessions } from '../core/adapters/sessions.ts';
 import { createAuthAudit } from './auth/auth-audit.ts';
 import { tenantRoutes } from './tenants/routes.ts';
 import { erasureRoutes } from './erasure/routes.ts';

@@ -8,7 +8,7 @@ import { emailClaimDecider, emailClaimStreamId, userDecider, userStreamId } from
 import { answerCommand } from '../answer-command.ts';
 import { checkPasswordPolicy, type Passwords } from './passwords.ts';
 import { emailAccount, tokenAccount, type CredentialGuard } from './rate-limits.ts';
-import type { Sessions } from './sessions.ts';
+import type { Sessions } from '../../core/adapters/sessions.ts';
 import { insertCredentials, passwordHashOf, replacePassword } from './credentials.ts';
 import type { AuthAudit } from './auth-audit.ts';
 import { ErrorResponse, CommandAccepted } from '../schemas.ts';

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { passwordHashOf, removeCredentials } from '../auth/credentials.ts';
-import { revokeAllSessions } from '../auth/sessions.ts';
+import { revokeAllSessions } from '../../core/adapters/sessions.ts';
 import type { App } from '../../core/adapters/http.ts';
 import { httpError } from '../../core/adapters/http.ts';
 import type { DatabaseTransactionConnection } from '../../core/adapters/db.ts';

@@ -3,15 +3,11 @@ import jwt from '@fastify/jwt';
 import { createVerifier } from 'fast-jwt';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from './config.ts';
-import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from './db.ts';
-import { createInvalidatedCache, type Invalidations } from '../eventing/invalidation.ts';
+import type { DatabasePool } from './db.ts';
+import type { Invalidations } from '../eventing/invalidation.ts';
+import { createSessionLiveness } from './sessions.ts';
 import { createJwtKeyRing, type JwtKeyRing } from './jwt-keys.ts';
 import { httpError } from './http.ts';
-
-const SessionRowSchema = Type.Object({ user_id: Type.String(), expires_at_ms: Type.Number(), live: Type.Boolean() });
-type SessionRow = Static<typeof SessionRowSchema>;
-const SessionRow = rowSchema(SessionRowSchema);
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -43,15 +39,7 @@ export const authentication = fp(
   async (app: FastifyInstance, options: { config: Config; pool: DatabasePool; invalidations: Invalidations; jwtKeys?: JwtKeyRing }) => {
     const { config, pool } = options;
     const keys = options.jwtKeys ?? createJwtKeyRing(config.JWT_SECRET);
-    // Session liveness is read once per session and then served from memory until a logout,
-    // password change or refresh-token reuse changes the row (its trigger notifies every instance).
-    const sessions = createInvalidatedCache<SessionRow | null>(options.invalidations, (key) => [key]);
-    const sessionOf = (sid: string) =>
-      sessions.get(`session:${sid}`, () =>
-        pool.maybeOne(sql.type(SessionRow)`
-    select user_id, (extract(epoch from expires_at) * 1000)::float8 as expires_at_ms, revoked_at is null as live
-    from sessions where session_id = ${sid}`),
-      );
+    const sessions = createSessionLiveness(pool, options.invalidations);
     await app.register(jwt, {
       // Keys rotate (core/adapters/jwt-keys.ts): each token is verified with the key its `kid` names.
       secret: {
@@ -118,10 +106,7 @@ export const authentication = fp(
       }
       if (claims.typ !== 'access') throw httpError(401, 'INVALID_TOKEN', 'not an access token');
       if (!UUID.test(String(claims.sid)) || !UUID.test(String(claims.sub))) throw httpError(401, 'INVALID_TOKEN', 'the token names no session');
-      const session = await sessionOf(claims.sid);
-      // The session must be the token subject's own: a sid alone proves nothing.
-      const live = session !== null && session.live && session.user_id === claims.sub && session.expires_at_ms > Date.now();
-      if (!live) throw httpError(401, 'SESSION_REVOKED', 'the session has ended; log in again');
+      if (!(await sessions.isLive(claims.sid, claims.sub))) throw httpError(401, 'SESSION_REVOKED', 'the session has ended; log in again');
       request.actor = { userId: claims.sub, sessionId: claims.sid };
     });
   },

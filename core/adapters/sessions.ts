@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
-import type { Config } from '../../core/adapters/config.ts';
-import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
-import { httpError } from '../../core/adapters/http.ts';
+import type { Config } from './config.ts';
+import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from './db.ts';
+import { httpError } from './http.ts';
+import { createInvalidatedCache, type Invalidations } from '../eventing/invalidation.ts';
 
 export type TokenAnswer = { access_token: string; refresh_token: string; token_type: 'Bearer'; expires_in: number; refresh_expires_in: number };
 
@@ -21,10 +22,32 @@ const RefreshRow = rowSchema(
 
 export type SignAccessToken = (claims: { sub: string; sid: string; typ: 'access' }) => string;
 
+const SessionRow = rowSchema(Type.Object({ user_id: Type.String(), expires_at_ms: Type.Number(), live: Type.Boolean() }));
+
 /**
- * Sessions and rotating refresh tokens, in the shared database every API instance checks. The one
- * writer of `sessions` and `refresh_tokens` (core/adapters/auth.ts reads liveness from a cache the
- * table's trigger invalidates); it signs access tokens with the function it is given.
+ * Whether a session is live, as every request of both APIs asks (core/adapters/auth.ts): read
+ * once per session and then served from memory until a logout, password change or refresh-token
+ * reuse changes the row, whose trigger notifies every instance.
+ */
+export function createSessionLiveness(pool: DatabasePool, invalidations: Invalidations) {
+  const sessions = createInvalidatedCache<{ user_id: string; expires_at_ms: number; live: boolean } | null>(invalidations, (key) => [key]);
+  return {
+    /** Live: not revoked, not expired, and the session of `userId` (a session id alone proves nothing). */
+    async isLive(sessionId: string, userId: string): Promise<boolean> {
+      const session = await sessions.get(`session:${sessionId}`, () =>
+        pool.maybeOne(sql.type(SessionRow)`
+          select user_id, (extract(epoch from expires_at) * 1000)::float8 as expires_at_ms, revoked_at is null as live
+          from sessions where session_id = ${sessionId}`),
+      );
+      return session !== null && session.live && session.user_id === userId && session.expires_at_ms > Date.now();
+    },
+  };
+}
+
+/**
+ * Sessions and rotating refresh tokens, in the shared database every API instance checks: this
+ * module is the one reader and writer of `sessions` and `refresh_tokens`. Access tokens are signed
+ * with the function it is given.
  */
 export function createSessions(signAccessToken: SignAccessToken, pool: DatabasePool, config: Config) {
   const refreshTtl = config.REFRESH_TOKEN_TTL_SECONDS;
