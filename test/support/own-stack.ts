@@ -1,6 +1,6 @@
 // A second set of local services beside the shared one, for tests that stop or restart a
 // service (the shared ones serve every other checkout and must never stop): scripts/infra.sh
-// with its own state dir and its own ports. The Kafka jars and the MinIO binary are linked
+// with its own state dir and its own ports. The Kafka jars and the MinIO, Mailpit and OpenBao binaries are linked
 // from the shared state dir, so nothing is downloaded or built again.
 import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
@@ -45,17 +45,26 @@ export async function ownStack(t: Teardown, services: Service[]): Promise<OwnSta
     LEDGERLINE_S3_PORT: await freePort(),
     LEDGERLINE_S3_CONSOLE_PORT: await freePort(),
     LEDGERLINE_PG2_PORT: await freePort(),
+    LEDGERLINE_MAILPIT_SMTP_PORT: await freePort(),
+    LEDGERLINE_MAILPIT_HTTP_PORT: await freePort(),
+    LEDGERLINE_VAULT_PORT: await freePort(),
   };
   const overrides = { LEDGERLINE_LOCAL: state, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
-  // Reuse what the shared stack fetched and built (read-only): jars and the MinIO binary.
+  // Reuse what the shared stack fetched and built (read-only): jars, the MinIO and Mailpit binaries, OpenBao.
   if (existsSync(join(SHARED, 'kafka/libs'))) {
     mkdirSync(join(state, 'kafka'), { recursive: true });
     symlinkSync(join(SHARED, 'kafka/libs'), join(state, 'kafka/libs'));
     copyFileSync(join(SHARED, 'kafka/libs.sha256'), join(state, 'kafka/libs.sha256'));
   }
-  if (existsSync(join(SHARED, 'bin/minio'))) {
+  for (const binary of ['minio', 'mailpit']) {
+    if (!existsSync(join(SHARED, 'bin', binary))) continue;
     mkdirSync(join(state, 'bin'), { recursive: true });
-    symlinkSync(join(SHARED, 'bin/minio'), join(state, 'bin/minio'));
+    symlinkSync(join(SHARED, 'bin', binary), join(state, 'bin', binary));
+  }
+  if (existsSync(join(SHARED, 'openbao/bin/bao'))) {
+    mkdirSync(join(state, 'openbao/bin'), { recursive: true });
+    symlinkSync(join(SHARED, 'openbao/bin/bao'), join(state, 'openbao/bin/bao'));
+    copyFileSync(join(SHARED, 'openbao/version'), join(state, 'openbao/version'));
   }
   const infra = (command: string) =>
     new Promise<string>((done, fail) => {
