@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
 import { checkpointOf } from '../../core/eventing/projector.ts';
 import { ANONYMOUS_CHAIN, entryHash, GENESIS } from './audit-trail.ts';
+import { AUDIT_LOG_COLUMNS, auditLogRow } from '../../core/eventing/audit-log-rows.ts';
 
 export type ChainProblem = {
   position: number;
@@ -10,23 +11,6 @@ export type ChainProblem = {
 };
 export type ChainReport = { chain: string; entries: number; checkedUpTo: number; headHash: string; ok: boolean; problems: ChainProblem[] };
 
-const EntryRow = rowSchema(
-  Type.Object({
-    global_position: Type.Number(),
-    chain: Type.String(),
-    tenant_id: Type.Union([Type.String(), Type.Null()]),
-    user_id: Type.Union([Type.String(), Type.Null()]),
-    event_id: Type.String(),
-    type: Type.String(),
-    schema_version: Type.Number(),
-    actor: Type.Union([Type.String(), Type.Null()]),
-    stream_id: Type.String(),
-    occurred_at: Type.String(),
-    data: Type.Unknown(),
-    prev_hash: Type.String(),
-    hash: Type.String(),
-  }),
-);
 const SourceRow = rowSchema(Type.Object({ global_position: Type.Number(), event_id: Type.String() }));
 const PAGE = 1000;
 
@@ -58,10 +42,8 @@ export async function verifyAuditChain(pool: DatabasePool, chain: string): Promi
   const checkedUpTo = await checkpointOf(pool, 'audit');
   const problems: ChainProblem[] = [];
   const entries = pages((after) =>
-    pool.any(sql.type(EntryRow)`
-    select global_position, chain, tenant_id, user_id, event_id, type, schema_version, actor, stream_id,
-           to_json(occurred_at)#>>'{}' as occurred_at, data, prev_hash, hash
-    from audit_log where chain = ${chain} and global_position > ${after} and global_position <= ${checkedUpTo}
+    pool.any(sql.type(auditLogRow)`
+    select ${AUDIT_LOG_COLUMNS} from audit_log where chain = ${chain} and global_position > ${after} and global_position <= ${checkedUpTo}
     order by global_position limit ${PAGE}`),
   );
   const sources = pages((after) =>

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
+import { sql, type DatabasePool } from '../../core/adapters/db.ts';
 import { openEvents } from '../../core/eventing/personal-data.ts';
+import { AUDIT_LOG_COLUMNS, auditLogRow, type AuditLogRow } from '../../core/eventing/audit-log-rows.ts';
 
 /** Which entries: one tenant's or one user's, optionally by actor, event types and time range. */
 export type AuditFilter = {
@@ -13,22 +14,6 @@ export type AuditFilter = {
   /** occurredAt < to */
   to?: string;
 };
-
-const AuditRow = Type.Object({
-  global_position: Type.Number(),
-  event_id: Type.String(),
-  type: Type.String(),
-  schema_version: Type.Number(),
-  tenant_id: Type.Union([Type.String(), Type.Null()]),
-  user_id: Type.Union([Type.String(), Type.Null()]),
-  actor: Type.Union([Type.String(), Type.Null()]),
-  stream_id: Type.String(),
-  occurred_at: Type.String(),
-  data: Type.Unknown(),
-  prev_hash: Type.String(),
-  hash: Type.String(),
-});
-const auditRow = rowSchema(AuditRow);
 
 /** What the API shows of one entry (the hashes too, so an auditor can check the chain offline). */
 export const AuditEntryView = Type.Object({
@@ -48,7 +33,7 @@ export const AuditEntryView = Type.Object({
 });
 export type AuditEntryView = Static<typeof AuditEntryView>;
 
-function view(row: Static<typeof AuditRow>): AuditEntryView {
+function view(row: AuditLogRow): AuditEntryView {
   return {
     position: row.global_position,
     eventId: row.event_id,
@@ -67,7 +52,7 @@ function view(row: Static<typeof AuditRow>): AuditEntryView {
 }
 
 /** Opens each entry's personal fields for `readable`, keys read afresh: an erasure shows at once. */
-async function readable(pool: DatabasePool, rows: readonly Static<typeof AuditRow>[]): Promise<AuditEntryView[]> {
+async function readable(pool: DatabasePool, rows: readonly AuditLogRow[]): Promise<AuditEntryView[]> {
   const opened = await openEvents(
     pool,
     rows.map((row) => ({ type: row.type, data: row.data })),
@@ -88,15 +73,12 @@ function conditions(filter: AuditFilter) {
   return where.length === 0 ? sql.fragment`true` : sql.join(where, sql.fragment` and `);
 }
 
-const COLUMNS = sql.fragment`global_position, event_id, type, schema_version, tenant_id, user_id, actor, stream_id,
-  to_json(occurred_at)#>>'{}' as occurred_at, data, prev_hash, hash`;
-
 export function createAuditQueries(pool: DatabasePool) {
   return {
     /** Newest first, below `before` (a position), at most `limit`. */
     async page(filter: AuditFilter, before: number, limit: number): Promise<AuditEntryView[]> {
-      const rows = await pool.any(sql.type(auditRow)`
-        select ${COLUMNS} from audit_log where ${conditions(filter)} and global_position < ${before}
+      const rows = await pool.any(sql.type(auditLogRow)`
+        select ${AUDIT_LOG_COLUMNS} from audit_log where ${conditions(filter)} and global_position < ${before}
         order by global_position desc limit ${limit}`);
       return readable(pool, rows);
     },
@@ -104,8 +86,8 @@ export function createAuditQueries(pool: DatabasePool) {
     async *stream(filter: AuditFilter, pageSize = 500): AsyncGenerator<AuditEntryView> {
       let after = 0;
       for (;;) {
-        const rows = await pool.any(sql.type(auditRow)`
-          select ${COLUMNS} from audit_log where ${conditions(filter)} and global_position > ${after}
+        const rows = await pool.any(sql.type(auditLogRow)`
+          select ${AUDIT_LOG_COLUMNS} from audit_log where ${conditions(filter)} and global_position > ${after}
           order by global_position limit ${pageSize}`);
         for (const entry of await readable(pool, rows)) yield entry;
         if (rows.length < pageSize) return;

@@ -59,7 +59,8 @@ export async function commandWithRetry(
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     answer = await request(base, method, path, { ...options, idempotencyKey });
     onAttempt(answer);
-    if (answer.status !== 0 && answer.status !== 503) return answer;
+    // 503 (a dependency down) and 429 (too many uploads at a time) both say "retry later".
+    if (answer.status !== 0 && answer.status !== 503 && answer.status !== 429) return answer;
     await new Promise((r) => setTimeout(r, Math.min(250 * attempt, 2000)));
   }
   return answer;
@@ -121,10 +122,7 @@ export async function seedTenants(urls: { command: string; query: string }, coun
         () => request(urls.command, 'POST', `/api/tenants/${created.id}/users`, { token: admin.token, json: { email: memberEmail, role: 'user' } }),
         `invite a member of ${i}`,
       );
-      await ok(
-        () => request(urls.command, 'POST', `/api/users/me/invitations/${invitation.id}/accept`, { token: member.token }),
-        `member of ${i} accepts`,
-      );
+      await ok(() => request(urls.command, 'POST', `/api/users/me/invitations/${invitation.id}/accept`, { token: member.token }), `member of ${i} accepts`);
       const doc = await ok(
         () =>
           request(urls.command, 'POST', `/api/tenants/${created.id}/documents`, {

@@ -65,6 +65,9 @@ export async function compareWithFreshReplay(liveUrl: string): Promise<ReplayCom
     await migrate(replayUrl, MAIN_MIGRATIONS);
     replay = await createDatabasePool(replayUrl, { maxPoolSize: 4 });
     const events = await copyEvents(live, replay);
+    // The subjects' keys live beside the log, not in it: the replay opens sealed fields with the
+    // same keys (an erased subject's key is gone from both).
+    await copySubjectKeys(live, replay);
     const topics = topicNames('');
     await mainProjection(replay, topics).catchUp('main', LATEST);
     await auditProjection(replay, topics).catchUp('audit', LATEST);
@@ -129,4 +132,9 @@ async function copyEvents(from: DatabasePool, to: DatabasePool): Promise<number>
     total += batch.length;
     after = last;
   }
+}
+
+async function copySubjectKeys(from: DatabasePool, to: DatabasePool): Promise<void> {
+  const keys = await from.oneFirst(sql.unsafe`select coalesce(jsonb_agg(to_jsonb(k)), '[]') from subject_keys k`);
+  await to.query(sql.unsafe`insert into subject_keys select * from jsonb_populate_recordset(null::subject_keys, ${sql.jsonb(keys as never)})`);
 }
