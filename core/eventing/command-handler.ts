@@ -12,6 +12,7 @@ import {
 import type { DatabasePool, DatabaseTransactionConnection, Queryable } from '../adapters/db.ts';
 import { createAggregateCache, type AggregateCache } from './aggregate-cache.ts';
 import { createAppender, type Appender } from './appender.ts';
+import { createTailReader, type TailReader } from './tail-reader.ts';
 import { openEvents, sealAppends } from './personal-data.ts';
 import { emailKeyFrom, type EmailKey } from './email-key.ts';
 
@@ -68,6 +69,8 @@ export type EventStreams = {
   topicOf: (category: string) => string;
   cache: AggregateCache;
   appender: Appender;
+  /** Stream reads of concurrent commands, batched into one query. */
+  tails: TailReader;
   /** The keyed hash of an address (email claims, keys of invited addresses). */
   emailKey: EmailKey;
 };
@@ -87,6 +90,7 @@ export function createEventStreams(
     topicOf,
     cache: createAggregateCache(options.cacheSize ?? 10_000),
     appender: createAppender(pool, registry, topicOf),
+    tails: createTailReader(pool),
     emailKey: options.emailKey ?? developmentEmailKey,
   };
 }
@@ -98,10 +102,9 @@ export function createEventStreams(
  */
 export async function loadStreams(store: EventStreams, refs: readonly StreamRef<unknown>[], db: Queryable = store.pool): Promise<Map<string, Loaded<unknown>>> {
   const known = refs.map((ref) => store.cache.get(ref.streamId) ?? { streamId: ref.streamId, state: ref.initialState(), version: 0 });
-  const tails = await readStreamTails(
-    db,
-    known.map((k) => ({ streamId: k.streamId, after: k.version })),
-  );
+  const wanted = known.map((k) => ({ streamId: k.streamId, after: k.version }));
+  // Outside a transaction, concurrent commands' reads share one query.
+  const tails = db === store.pool ? await store.tails.read(wanted) : await readStreamTails(db, wanted);
   const opened = await openEvents(store.pool, [...tails.values()].flat());
   const loaded = new Map<string, Loaded<unknown>>();
   refs.forEach((ref, i) => {

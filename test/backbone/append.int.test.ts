@@ -5,6 +5,7 @@ import { createTestContext } from '../support/harness.ts';
 import { append, appendIn, probeEvents } from '../support/backbone-support.ts';
 import { createDatabasePool, sql } from '../../core/adapters/db.ts';
 import { readStream, WrongExpectedVersionError } from '../../core/eventing/event-store.ts';
+import { createTailReader } from '../../core/eventing/tail-reader.ts';
 
 const ctx = await createTestContext(t);
 
@@ -138,4 +139,35 @@ t.test('a reader never sees a position while a lower one can still commit', asyn
       `ordered-${w}: positions rise with stream versions`,
     );
   }
+});
+
+t.test('concurrent stream reads share one query, and each gets exactly the events after the version it knows', async (t) => {
+  await append(ctx, [{ streamId: 'tails-a', expectedVersion: 0, events: probeEvents('AccountOpened', 3) }]);
+  await append(ctx, [{ streamId: 'tails-b', expectedVersion: 0, events: probeEvents('AccountOpened', 2) }]);
+  let queries = 0;
+  const counting = new Proxy(ctx.pool, {
+    get: (target, property, receiver) => {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (property !== 'any' || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        queries += 1;
+        return Reflect.apply(value, target, args);
+      };
+    },
+  });
+  const reader = createTailReader(counting, { inFlight: 1 });
+  const versions = async (tails: Parameters<typeof reader.read>[0]) =>
+    Object.fromEntries([...(await reader.read(tails))].map(([id, events]) => [id, events.map((e) => e.streamVersion)]));
+  // The first read goes at once; the three asked while it is on its way go together as the second.
+  const answers = await Promise.all([
+    versions([{ streamId: 'tails-a', after: 0 }]),
+    versions([{ streamId: 'tails-a', after: 2 }]),
+    versions([
+      { streamId: 'tails-a', after: 1 },
+      { streamId: 'tails-b', after: 0 },
+    ]),
+    versions([{ streamId: 'tails-none', after: 0 }]),
+  ]);
+  t.same(answers, [{ 'tails-a': [1, 2, 3] }, { 'tails-a': [3] }, { 'tails-a': [2, 3], 'tails-b': [1, 2] }, { 'tails-none': [] }]);
+  t.equal(queries, 2, 'four reads, two queries');
 });
