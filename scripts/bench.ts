@@ -76,6 +76,10 @@ for (const r of results.filter((x) => x.cpu)) {
       .join(', ')}`,
   );
 }
+for (const r of results.filter((x) => x.statements?.length)) {
+  console.log(`\nPostgreSQL during ${r.name}, by execution time (pg_stat_statements, all databases):`);
+  for (const s of r.statements!) console.log(`  ${String(s.totalMs).padStart(7)} ms  ${String(s.calls).padStart(7)} calls  ${s.meanMs} ms each  ${s.query}`);
+}
 mkdirSync('.local/bench', { recursive: true });
 writeFileSync('.local/bench/latest.json', `${JSON.stringify({ at: new Date().toISOString(), machine, seconds, results }, null, 2)}\n`);
 console.log('\nJSON: .local/bench/latest.json');

@@ -7,6 +7,7 @@ import { closedLoop } from './load.ts';
 import { uploadSmall } from './documents.ts';
 import type { BenchResult } from './result.ts';
 import { measureCpu } from './cpu.ts';
+import { measureStatements } from './pg-statements.ts';
 
 const CLIENTS = 50;
 
@@ -52,6 +53,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
     }
   };
   const updatesBefore = await updatesOf();
+  const statements = await measureStatements(stack.config.DATABASE_URL);
   const cpu = measureCpu(stack.pids);
   // Each client changes its own document's title to a new one every time: every command appends.
   const load = await closedLoop({
@@ -66,6 +68,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
     }),
   });
   const cpuShares = cpu.stop();
+  const topStatements = await statements.stop();
   stopProbe = true;
   await probe;
   // Every answered command is one DocumentUpdated on the log: the figure counts real appends
@@ -85,6 +88,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       goal: '≥ 0.4, p99 < 150 ms',
       details: { p50Ms: load.p50, p99Ms: load.p99, errors: load.errors, non2xx: load.non2xx, total: load.total, eventsAppended: appended },
       cpu: cpuShares,
+      statements: topStatements,
     },
     {
       name: 'freshness',

@@ -1,3 +1,4 @@
+import type { StatementTime } from './pg-statements.ts';
 /** One line of the benchmark table: a measured value beside its baseline from the same run. */
 export type BenchResult = {
   name: string;
@@ -10,4 +11,6 @@ export type BenchResult = {
   details?: Record<string, unknown>;
   /** Share of the machine's CPU time per process group during the measurement (scripts/bench/cpu.ts). */
   cpu?: Record<string, number>;
+  /** pg_stat_statements during the scenario: the statements with the most execution time. */
+  statements?: StatementTime[];
 };
