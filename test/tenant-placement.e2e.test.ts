@@ -136,7 +136,7 @@ t.test('a tenant moves online while a client writes and reads, and moves back', 
     ['pg2', 'main'],
     ['main', 'pg2'],
   ] as const) {
-    const move = await runNode(t, 'scripts/tenants.ts', ['move', 'place-one', '--to', to, '--drain-ms', '3000'], { ...ctx.env, LOG_LEVEL: 'info' }, 120_000);
+    const move = await runNode(t, 'scripts/tenants.ts', ['move', 'place-one', '--to', to, '--drain-ms', '1000'], { ...ctx.env, LOG_LEVEL: 'info' }, 120_000);
     t.equal(move.code, 0, `moved to ${to}`, { output: move.output });
     t.equal((await tenantPlacement(ctx, tenantId)).server, to, `the placement map says ${to}`);
     t.ok(await databaseExists(to, database), `the database is on ${to}`);
