@@ -47,7 +47,14 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
   const stack = await ownStack({ teardown: (fn) => teardowns.push(fn) }, ['minio', 'kafka', 'pg']);
   const started = Date.now();
   log(`starting own PostgreSQL, Kafka and MinIO in ${stack.state}`);
-  await stack.infra('up');
+  // A stack that fails half-way (a port taken, a build failing) is stopped, never left running.
+  const stopStack = async () => {
+    await stopStack();
+  };
+  await stack.infra('up').catch(async (err: unknown) => {
+    await stopStack();
+    throw err;
+  });
   log(`services up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const ports = {
     command: await freePort(),
@@ -70,7 +77,10 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
     QUERY_API_PORT: String(ports.query),
     ...settings,
   };
-  await runOnce('scripts/migrate.ts', env);
+  await runOnce('scripts/migrate.ts', env).catch(async (err: unknown) => {
+    await stopStack();
+    throw err;
+  });
   const children = new Map<string, ChildProcess>();
   const restarts: Record<string, number> = {};
   const killedByUs = new Set<number>();
@@ -116,8 +126,7 @@ export async function startSystemProcesses(settings: Record<string, string> = {}
           }),
       ),
     );
-    await stack.infra('down').catch(() => {});
-    for (const fn of teardowns) await fn();
+    await stopStack();
   }
   // Nothing may outlive a failed start: the children and the stack's daemons are stopped first.
   process.once('SIGINT', () => {

@@ -8,6 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { loadConfig } from '../../core/adapters/config.ts';
 import { createS3Clients } from '../../core/adapters/s3.ts';
+import { MAIN_SERVER, parseTenantServers } from '../../core/adapters/tenant-servers.ts';
 import { deleteKafkaPrefix, deleteS3Prefix, dropRunDatabases, ownerIsAlive, runStartedAt, type Owner } from './test-runs.ts';
 
 const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
@@ -60,6 +61,8 @@ async function runS3Prefixes(s3: { internal: S3Client; bucket: string }): Promis
   return new Set((listed.CommonPrefixes ?? []).map((p) => p.Prefix!.slice(0, -1)).filter((p) => runStartedAt(p) !== undefined));
 }
 
+// A run's tenant databases may be on any tenant server (TENANT_SERVERS), not only the main one.
+const otherServers = [...parseTenantServers(config.TENANT_SERVERS, config.DATABASE_URL)].filter(([name]) => name !== MAIN_SERVER).map(([, url]) => url);
 const s3 = createS3Clients({ ...config, S3_KEY_PREFIX: '' });
 const [databases, topicPrefixes, s3Prefixes] = await Promise.all([runDatabases(), runTopicPrefixes(), runS3Prefixes(s3).catch(() => new Set<string>())]);
 const ids = new Set([...databases.keys(), ...topicPrefixes, ...s3Prefixes]);
@@ -68,7 +71,7 @@ for (const id of ids) {
   // A topic or object prefix without its database belongs to a run whose teardown got half-way.
   if (!abandoned(id, databases.get(id))) continue;
   try {
-    if (databases.has(id)) await dropRunDatabases(config.DATABASE_URL, `ll_${id}`);
+    if (databases.has(id)) await dropRunDatabases(config.DATABASE_URL, `ll_${id}`, otherServers);
     if (topicPrefixes.has(id)) await deleteKafkaPrefix(config.KAFKA_BROKERS, `${id}.`);
     if (s3Prefixes.has(id)) await deleteS3Prefix(s3, `${id}/`);
     swept.push(id);
