@@ -157,21 +157,30 @@ export async function startProjector(options: {
 }
 
 /**
+ * How a projection applies what it loaded: one event at a time, or (when a batch can be applied
+ * in fewer statements than its events) the whole batch, in position order, in one call.
+ */
+export type Apply =
+  | { apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void> }
+  | { applyBatch: (tx: DatabaseTransactionConnection, events: StoredEvent[]) => Promise<void> };
+
+/**
  * A projection with one scope, named like it, in the main database: every event of `topics` it
  * `accepts` (all when not said) is applied in global order under one checkpoint, in batches of
  * `batchSize`, read-model change and checkpoint in one transaction. `lagOf`, when given, names
  * the events of the store it is made of, for its lag metric.
  */
-export function singleScopeProjection(options: {
-  name: string;
-  pool: DatabasePool;
-  topics: string[];
-  accepts?: (event: StoredEvent) => boolean;
-  lagOf?: ReturnType<typeof sql.fragment>;
-  batchSize?: number;
-  load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
-  apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
-}): Projection {
+export function singleScopeProjection(
+  options: {
+    name: string;
+    pool: DatabasePool;
+    topics: string[];
+    accepts?: (event: StoredEvent) => boolean;
+    lagOf?: ReturnType<typeof sql.fragment>;
+    batchSize?: number;
+    load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
+  } & Apply,
+): Projection {
   const { name: scope, pool, accepts, lagOf } = options;
   return {
     name: scope,
@@ -187,7 +196,7 @@ export function singleScopeProjection(options: {
         upTo,
         heartbeat,
         load: options.load,
-        apply: options.apply,
+        ...('applyBatch' in options ? { applyBatch: options.applyBatch } : { apply: options.apply }),
         ...(options.batchSize ? { batchSize: options.batchSize } : {}),
       });
       return 'done';
@@ -203,15 +212,16 @@ export function singleScopeProjection(options: {
  * needs a second connection while the transaction holds one, and as many scopes catching up at
  * once as the pool has connections then wait on each other forever.
  */
-export async function applyFromCheckpoint(options: {
-  db: DatabasePool;
-  key: string;
-  upTo: number;
-  batchSize?: number;
-  load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
-  apply: (tx: DatabaseTransactionConnection, event: StoredEvent) => Promise<void>;
-  heartbeat?: (() => Promise<void>) | undefined;
-}): Promise<number> {
+export async function applyFromCheckpoint(
+  options: {
+    db: DatabasePool;
+    key: string;
+    upTo: number;
+    batchSize?: number;
+    load: (after: number, upTo: number, limit: number, tx: DatabaseTransactionConnection) => Promise<StoredEvent[]>;
+    heartbeat?: (() => Promise<void>) | undefined;
+  } & Apply,
+): Promise<number> {
   const batchSize = options.batchSize ?? 500;
   let total = 0;
   for (;;) {
@@ -219,7 +229,11 @@ export async function applyFromCheckpoint(options: {
       const position = await lockCheckpoint(tx, options.key);
       if (position >= options.upTo) return 0;
       const events = await options.load(position, options.upTo, batchSize, tx);
-      for (const event of events) await options.apply(tx, event);
+      if ('applyBatch' in options) {
+        if (events.length > 0) await options.applyBatch(tx, events);
+      } else {
+        for (const event of events) await options.apply(tx, event);
+      }
       const last = events.at(-1);
       if (last) await moveCheckpoint(tx, options.key, last.globalPosition);
       failpoint('projector-before-commit');

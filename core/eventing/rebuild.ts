@@ -127,6 +127,21 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
   };
 }
 
+/** Like bufferingBuilder, for a read model that applies a batch in fewer statements than its events: chunks of 1,000 in position order. */
+export function batchingBuilder(applyBatch: (tx: DatabaseTransactionConnection, events: StoredEvent[]) => Promise<void>): ReadModelBuilder {
+  const events: StoredEvent[] = [];
+  return {
+    add: (event) => {
+      events.push(event);
+    },
+    async flush(tx) {
+      events.sort((a, b) => a.globalPosition - b.globalPosition);
+      for (let i = 0; i < events.length; i += 1000) await applyBatch(tx, events.slice(i, i + 1000));
+      events.length = 0;
+    },
+  };
+}
+
 /** Feeds every builder but keeps events in the order the log gave them (a builder that applies each through SQL). */
 export function bufferingBuilder(apply: RebuildSpec['apply']): ReadModelBuilder {
   const events: StoredEvent[] = [];

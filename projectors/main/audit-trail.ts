@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
-import { sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { Type } from 'typebox';
+import { rowSchema, sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import type { StoredEvent } from '../../core/eventing/event-store.ts';
+
+const HeadRow = rowSchema(Type.Object({ chain: Type.String(), hash: Type.Union([Type.String(), Type.Null()]) }));
 
 /** The prev_hash of a chain's first entry. */
 export const GENESIS = '0'.repeat(64);
@@ -59,34 +62,68 @@ export function entryHash(prevHash: string, entry: AuditEntry): string {
 }
 
 /**
- * Appends an event to its chain: the previous entry's hash is the one just below it in the
- * chain. Projections apply in position order under the checkpoint lock, so the chain grows
- * one writer at a time; a replayed event finds its entry and computes the same hash.
+ * Appends events to their chains, in position order: each entry's prev_hash is the hash of the
+ * entry just below it in its chain. The head of each chain below the batch is read once (one
+ * index probe per chain), the hashes are computed here, and the entries are written in one
+ * statement. Projections apply in position order under the checkpoint lock, so a chain grows one
+ * writer at a time; a replayed event finds its entry and computes the same hash.
  */
-export async function projectAuditEvent(tx: DatabaseTransactionConnection, event: StoredEvent): Promise<void> {
-  const chain = auditChainOf(event);
-  if (chain === null) return;
-  const prevHash =
-    ((await tx.maybeOneFirst(sql.unsafe`
-    select hash from audit_log where chain = ${chain} and global_position < ${event.globalPosition}
-    order by global_position desc limit 1`)) as string | null) ?? GENESIS;
-  const entry: AuditEntry = {
-    position: event.globalPosition,
-    chain,
-    tenantId: event.tenantId,
-    userId: subjectUserOf(event),
-    eventId: event.eventId,
-    type: event.type,
-    schemaVersion: event.schemaVersion,
-    actor: event.actor,
-    streamId: event.streamId,
-    occurredAt: event.occurredAt,
-    data: event.data,
-  };
+export async function projectAuditEvents(tx: DatabaseTransactionConnection, events: readonly StoredEvent[]): Promise<void> {
+  const audited = events.flatMap((event) => {
+    const chain = auditChainOf(event);
+    return chain === null ? [] : [{ event, chain }];
+  });
+  if (audited.length === 0) return;
+  const chains = [...new Set(audited.map((a) => a.chain))];
+  const heads = await tx.any(sql.type(HeadRow)`
+    select c.chain, (select hash from audit_log where chain = c.chain and global_position < ${audited[0]!.event.globalPosition}
+                     order by global_position desc limit 1) as hash
+    from unnest(${sql.array(chains, 'text')}::text[]) as c(chain)`);
+  const last = new Map(heads.map((h) => [h.chain, h.hash ?? GENESIS]));
+  const rows = audited.map(({ event, chain }) => {
+    const entry: AuditEntry = {
+      position: event.globalPosition,
+      chain,
+      tenantId: event.tenantId,
+      userId: subjectUserOf(event),
+      eventId: event.eventId,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      actor: event.actor,
+      streamId: event.streamId,
+      occurredAt: event.occurredAt,
+      data: event.data,
+    };
+    const prevHash = last.get(chain) ?? GENESIS;
+    const hash = entryHash(prevHash, entry);
+    last.set(chain, hash);
+    return {
+      global_position: entry.position,
+      chain,
+      tenant_id: entry.tenantId,
+      user_id: entry.userId,
+      event_id: entry.eventId,
+      type: entry.type,
+      schema_version: entry.schemaVersion,
+      actor: entry.actor,
+      stream_id: entry.streamId,
+      occurred_at: entry.occurredAt,
+      data: entry.data,
+      prev_hash: prevHash,
+      hash,
+    };
+  });
   await tx.query(sql.unsafe`
     insert into audit_log (global_position, chain, tenant_id, user_id, event_id, type, schema_version, actor, stream_id,
                            occurred_at, data, prev_hash, hash)
-    values (${entry.position}, ${chain}, ${entry.tenantId}, ${entry.userId}, ${entry.eventId}, ${entry.type}, ${entry.schemaVersion},
-            ${entry.actor}, ${entry.streamId}, ${entry.occurredAt}, ${sql.jsonb(entry.data as never)}, ${prevHash}, ${entryHash(prevHash, entry)})
+    select global_position, chain, tenant_id, user_id, event_id, type, schema_version, actor, stream_id, occurred_at, data, prev_hash, hash
+    from jsonb_to_recordset(${sql.jsonb(rows as never)}) as r(global_position bigint, chain text, tenant_id uuid, user_id uuid, event_id uuid,
+      type text, schema_version int, actor text, stream_id text, occurred_at timestamptz, data jsonb, prev_hash text, hash text)
+    order by global_position
     on conflict (global_position) do nothing`);
+}
+
+/** One event: the batch of one. */
+export function projectAuditEvent(tx: DatabaseTransactionConnection, event: StoredEvent): Promise<void> {
+  return projectAuditEvents(tx, [event]);
 }

@@ -4,7 +4,7 @@ import { singleScopeProjection, type Projection } from '../../core/eventing/proj
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 import { openEvents } from '../../core/eventing/personal-data.ts';
-import { auditChainOf, projectAuditEvent } from './audit-trail.ts';
+import { auditChainOf, projectAuditEvent, projectAuditEvents } from './audit-trail.ts';
 import { ERASED } from '../../domain/shared/personal-data.ts';
 
 export { projectAuditEvent };
@@ -130,6 +130,6 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
     accepts: (event) => auditChainOf(event) !== null,
     lagOf: sql.fragment`true`,
     load: (after, upTo, limit, tx) => readAllEvents(tx, { after, upTo, limit }),
-    apply: projectAuditEvent,
+    applyBatch: projectAuditEvents,
   });
 }

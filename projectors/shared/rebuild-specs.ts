@@ -3,10 +3,10 @@ import { sql, rowSchema, type DatabasePool } from '../../core/adapters/db.ts';
 import { readAllEvents, readCategory } from '../../core/eventing/event-store.ts';
 import { openEvents } from '../../core/eventing/personal-data.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
-import { bufferingBuilder, type ReadModelBuilder, type RebuildSpec } from '../../core/eventing/rebuild.ts';
+import { batchingBuilder, bufferingBuilder, type ReadModelBuilder, type RebuildSpec } from '../../core/eventing/rebuild.ts';
 import type { StoredEvent } from '../../core/eventing/event-store.ts';
 import { projectPlatformEvent, MAIN_SCOPE } from '../main/projection.ts';
-import { auditChainOf, projectAuditEvent } from '../main/audit-trail.ts';
+import { auditChainOf, projectAuditEvent, projectAuditEvents } from '../main/audit-trail.ts';
 import { projectDocumentEvent, tenantDataChanged, TENANT_CHECKPOINT } from '../tenant/projection.ts';
 import { tenantReadModelBuilder, type DocumentRow } from '../tenant/rebuild-builder.ts';
 
@@ -84,7 +84,7 @@ export function auditRebuild(pool: DatabasePool, topics: Topics): RebuildSpec {
     checkpointKey: 'audit',
     topics: [topics.platform, topics.documents],
     belongs: (event) => auditChainOf(event) !== null,
-    createBuilder: () => bufferingBuilder(projectAuditEvent),
+    createBuilder: () => batchingBuilder(projectAuditEvents),
     apply: projectAuditEvent,
     loadAfter: (after, upTo) => readAllEvents(pool, { after, upTo, limit: 10_000_000 }),
   };

@@ -40,26 +40,44 @@ export function webhookProjection(pool: DatabasePool, topics: Topics): Projectio
     topics: [topics.platform, topics.documents],
     accepts: (event) => Boolean(event.tenantId),
     load: (after, upTo, limit, tx) => readTenantScoped(tx, { after, upTo, limit }),
-    apply: async (tx, event) => {
-      await projectSubscription(tx, event);
-      await recordDeliveries(tx, event);
+    // An event goes to the subscriptions enabled at its position: deliveries are recorded in one
+    // statement per run of events between two subscription changes, each change applied between.
+    applyBatch: async (tx, events) => {
+      let run: StoredEvent[] = [];
+      for (const event of events) {
+        if (changesSubscriptions(event)) {
+          await recordDeliveries(tx, run);
+          run = [];
+          await projectSubscription(tx, event);
+        }
+        run.push(event);
+      }
+      await recordDeliveries(tx, run);
     },
   });
 }
 
-async function recordDeliveries(tx: DatabaseTransactionConnection, event: StoredEvent): Promise<void> {
-  const body = JSON.stringify(publicEnvelope(event));
+async function recordDeliveries(tx: DatabaseTransactionConnection, events: readonly StoredEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const rows = events.map((event) => ({
+    event_id: event.eventId,
+    tenant_id: event.tenantId,
+    global_position: event.globalPosition,
+    event_type: event.type,
+    body: JSON.stringify(publicEnvelope(event)),
+  }));
   await tx.query(sql.unsafe`
     insert into webhook_deliveries (webhook_id, event_id, tenant_id, global_position, event_type, message_id, body)
-    select w.webhook_id, ${event.eventId}, ${event.tenantId}, ${event.globalPosition}, ${event.type},
-           'msg_' || ${event.eventId}::text || '_' || w.webhook_id::text, ${body}
-    from webhooks w
-    where w.tenant_id = ${event.tenantId} and w.enabled and ('*' = any(w.events) or ${event.type} = any(w.events))
+    select w.webhook_id, e.event_id, e.tenant_id, e.global_position, e.event_type, 'msg_' || e.event_id::text || '_' || w.webhook_id::text, e.body
+    from jsonb_to_recordset(${sql.jsonb(rows as never)}) as e(event_id uuid, tenant_id uuid, global_position bigint, event_type text, body text)
+    join webhooks w on w.tenant_id = e.tenant_id and w.enabled and ('*' = any(w.events) or e.event_type = any(w.events))
+    order by e.global_position
     on conflict do nothing`);
 }
 
+const changesSubscriptions = (event: StoredEvent): boolean => event.type.startsWith('Webhook');
+
 async function projectSubscription(tx: DatabaseTransactionConnection, stored: StoredEvent): Promise<void> {
-  if (!stored.type.startsWith('Webhook')) return;
   const event = { type: stored.type, data: stored.data } as WebhookEvent;
   const version = stored.streamVersion;
   const at = stored.occurredAt;
