@@ -7,6 +7,7 @@ import { applyFromCheckpoint, checkpointOf, type Projection } from '../../core/e
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { TenantPools } from '../../core/adapters/tenant-pools.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
+import type { DocumentUpdated } from '../../domain/document/index.ts';
 import { tenantScopesLag } from '../../core/eventing/projection-lag.ts';
 
 export const TENANT_CHECKPOINT = 'tenant';
@@ -85,9 +86,55 @@ export function tenantProjection(options: { pool: DatabasePool; tenantPools: Ten
 export function tenantEventSteps(pool: DatabasePool, tenantId: string) {
   return {
     load: async (after: number, to: number, limit: number) => openEvents(pool, await readCategory(pool, 'documents', { after, upTo: to, tenantId, limit })),
-    apply: (tx: DatabaseTransactionConnection, event: StoredEvent) =>
-      event.type === 'TenantContentErased' ? rerenderErasedContent(pool, tx, event) : projectDocumentEvent(tx, event),
+    // In position order; a run of DocumentUpdated between other events is one statement.
+    applyBatch: async (tx: DatabaseTransactionConnection, events: StoredEvent[]) => {
+      let updates: StoredEvent[] = [];
+      for (const event of events) {
+        if (event.type === 'DocumentUpdated') {
+          updates.push(event);
+          continue;
+        }
+        await applyDocumentUpdates(tx, updates);
+        updates = [];
+        if (event.type === 'TenantContentErased') await rerenderErasedContent(pool, tx, event);
+        else await projectDocumentEvent(tx, event);
+      }
+      await applyDocumentUpdates(tx, updates);
+    },
   };
+}
+
+/**
+ * DocumentUpdated events in position order, as one statement: a document updated more than once
+ * gets one row of its changes merged (a later field over an earlier one, each over what the row
+ * had), at the last version. A row already at or past that version is left alone; one between
+ * the first and the last gets the earlier changes again, which it already has.
+ */
+async function applyDocumentUpdates(tx: DatabaseTransactionConnection, updates: readonly StoredEvent[]): Promise<void> {
+  if (updates.length === 0) return;
+  type Merged = { document_id: string; title: string | null; description: string | null; tags: string[] | null; updated_at: string; version: number };
+  const merged = new Map<string, Merged>();
+  for (const stored of updates) {
+    const d = stored.data as DocumentUpdated['data'];
+    const before = merged.get(d.documentId);
+    merged.set(d.documentId, {
+      document_id: d.documentId,
+      title: d.title ?? before?.title ?? null,
+      description: d.description ?? before?.description ?? null,
+      tags: d.tags ?? before?.tags ?? null,
+      updated_at: d.updatedAt,
+      version: stored.streamVersion,
+    });
+  }
+  await tx.query(sql.unsafe`
+    update documents d set
+      title = coalesce(u.title, d.title),
+      description = coalesce(u.description, d.description),
+      tags = coalesce(u.tags, d.tags),
+      updated_at = u.updated_at, version = u.version
+    from jsonb_to_recordset(${sql.jsonb([...merged.values()] as never)})
+      as u(document_id uuid, title text, description text, tags text[], updated_at timestamptz, version integer)
+    where d.document_id = u.document_id and d.version < u.version`);
 }
 
 /** Drops the query APIs' read caches of the tenant (query-api/documents/document-queries.ts): sent after the commit. */
