@@ -1,5 +1,6 @@
 import { appendCommands, type AppendCommand, type AppendOutcome, type EventRegistry } from './event-store.ts';
 import type { DatabasePool, DatabaseTransactionConnection } from '../adapters/db.ts';
+import { createBatcher, type Waiting } from './batcher.ts';
 
 /**
  * Group commit: commands that arrive while an append is on its way are sent together as the
@@ -13,8 +14,6 @@ export type Appender = {
   appendIn: (tx: DatabaseTransactionConnection, commands: AppendCommand[]) => Promise<AppendOutcome[]>;
 };
 
-type Waiting = { command: AppendCommand; resolve: (outcome: AppendOutcome) => void; reject: (err: unknown) => void };
-
 export function createAppender(
   pool: DatabasePool,
   registry: EventRegistry,
@@ -26,25 +25,12 @@ export function createAppender(
   // PostgreSQL, holding a connection; meanwhile its commands join the next, larger batch
   // (measured: 470 -> 490 commands/s, freshness p99 322 -> 280 ms, with two vs one in flight).
   const maxInFlight = options.inFlight ?? 1;
-  const queue: Waiting[] = [];
-  let inFlight = 0;
 
-  function drain(): void {
-    while (inFlight < maxInFlight && queue.length > 0) {
-      const batch = queue.splice(0, maxBatch);
-      inFlight += 1;
-      void send(batch).finally(() => {
-        inFlight -= 1;
-        drain();
-      });
-    }
-  }
-
-  async function send(batch: Waiting[]): Promise<void> {
+  async function send(batch: Waiting<AppendCommand, AppendOutcome>[]): Promise<void> {
     try {
       const outcomes = await appendCommands(
         pool,
-        batch.map((w) => w.command),
+        batch.map((w) => w.request),
         registry,
         topicOf,
       );
@@ -58,14 +44,10 @@ export function createAppender(
       await Promise.all(batch.map((w) => send([w])));
     }
   }
+  const append = createBatcher(send, { maxBatch, inFlight: maxInFlight });
 
   return {
-    append(command) {
-      return new Promise<AppendOutcome>((resolve, reject) => {
-        queue.push({ command, resolve, reject });
-        drain();
-      });
-    },
+    append,
     appendIn: (tx, commands) => appendCommands(tx, commands, registry, topicOf),
   };
 }

@@ -127,7 +127,10 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
   };
 }
 
-/** Like bufferingBuilder, for a read model that applies a batch in fewer statements than its events: chunks of 1,000 in position order. */
+/**
+ * Keeps the events of a rebuild and applies them at the flush, in position order, in chunks of
+ * 1,000 (a read model that applies a batch in fewer statements than its events).
+ */
 export function batchingBuilder(applyBatch: (tx: DatabaseTransactionConnection, events: StoredEvent[]) => Promise<void>): ReadModelBuilder {
   const events: StoredEvent[] = [];
   return {
@@ -142,19 +145,11 @@ export function batchingBuilder(applyBatch: (tx: DatabaseTransactionConnection, 
   };
 }
 
-/** Feeds every builder but keeps events in the order the log gave them (a builder that applies each through SQL). */
+/** The same, applying each event through SQL on its own (the live projection's handler). */
 export function bufferingBuilder(apply: RebuildSpec['apply']): ReadModelBuilder {
-  const events: StoredEvent[] = [];
-  return {
-    add: (event) => {
-      events.push(event);
-    },
-    async flush(tx) {
-      events.sort((a, b) => a.globalPosition - b.globalPosition);
-      for (const event of events) await apply(tx, event);
-      events.length = 0;
-    },
-  };
+  return batchingBuilder(async (tx, events) => {
+    for (const event of events) await apply(tx, event);
+  });
 }
 
 export type { Logger };
