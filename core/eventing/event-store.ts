@@ -240,7 +240,7 @@ export function messageKey(event: Pick<StoredEvent, 'tenantId' | 'streamId'>): s
 export async function streamVersion(db: Queryable, streamId: string): Promise<number> {
   return Number(
     await db.oneFirst(sql.unsafe`
-    select coalesce(max(stream_version), 0) from events where stream_id = ${streamId}`),
+    select coalesce((select stream_version from events where stream_id = ${streamId} order by stream_version desc limit 1), 0)`),
   );
 }
 
