@@ -28,8 +28,8 @@ export type EventLogBatch = {
   isRunning: () => boolean;
   isStale: () => boolean;
   heartbeat: () => Promise<void>;
+  /** Marks the batch done up to `offset`; resolved offsets are committed once a second and on stop. */
   resolveOffset: (offset: string) => void;
-  commitOffsetsIfNecessary: () => Promise<void>;
 };
 
 /** Offsets `from` (inclusive) to `to` (exclusive) of one partition. */
@@ -88,6 +88,7 @@ function kafkaLogger(logger: Logger) {
 }
 
 const ENSURE_TOPICS_TIMEOUT_MS = 120_000;
+const OFFSET_COMMIT_INTERVAL_MS = 1000;
 
 /** Thrown while topic metadata is still incomplete: retried like a retriable Kafka error. */
 class NotReadyYet extends Error {
@@ -272,18 +273,41 @@ export function createEventLog(options: { brokers: string; clientId: string; log
     async subscribe({ groupId, topics, fromBeginning = true, onBatch, onCrash, onRebalance }) {
       const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1000, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
       consumers.push(consumer);
+      // kafkajs's auto-commit sends an OffsetCommit after every batch (runner.js): one write to
+      // __consumer_offsets per batch per group, a fifth of the broker's CPU under command load.
+      // Offsets here only say where a restarted consumer starts reading (each projection's
+      // checkpoint in PostgreSQL decides what is applied), so the resolved offsets are committed
+      // once a second, and on stop: a crash redelivers at most that second, which the checkpoints
+      // recognise. Offsets resolved before a rebalance are dropped, never committed over the
+      // partition's new owner.
+      const resolved = new Map<string, { topic: string; partition: number; offset: string }>();
+      let committing: Promise<void> = Promise.resolve();
+      const commitResolved = () =>
+        (committing = committing.then(async () => {
+          if (resolved.size === 0) return;
+          const offsets = [...resolved.values()];
+          resolved.clear();
+          await consumer.commitOffsets(offsets).catch((err: unknown) => {
+            options.logger.debug({ err, groupId }, 'offset commit skipped (the next one carries it)');
+          });
+        }));
+      const committer = setInterval(() => void commitResolved(), OFFSET_COMMIT_INTERVAL_MS);
+      committer.unref();
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         options.logger.error({ err: payload.error, groupId, restart: payload.restart }, 'kafka consumer crashed');
         if (!payload.restart) onCrash(payload.error);
       });
-      if (onRebalance) consumer.on(consumer.events.GROUP_JOIN, () => onRebalance());
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        resolved.clear();
+        onRebalance?.();
+      });
       const deadline = Date.now() + ENSURE_TOPICS_TIMEOUT_MS;
       await retryKafka('connect consumer', deadline, options.logger, () => consumer.connect());
       await retryKafka('subscribe', deadline, options.logger, () => consumer.subscribe({ topics, fromBeginning }));
       await consumer.run({
         eachBatchAutoResolve: false,
-        autoCommit: true,
-        eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset, commitOffsetsIfNecessary }) => {
+        autoCommit: false,
+        eachBatch: async ({ batch, isRunning, isStale, heartbeat, resolveOffset }) => {
           await onBatch({
             topic: batch.topic,
             partition: batch.partition,
@@ -296,12 +320,20 @@ export function createEventLog(options: { brokers: string; clientId: string; log
             isRunning,
             isStale,
             heartbeat,
-            resolveOffset,
-            commitOffsetsIfNecessary: () => commitOffsetsIfNecessary(),
+            resolveOffset: (offset) => {
+              resolveOffset(offset);
+              resolved.set(`${batch.topic}:${batch.partition}`, { topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() });
+            },
           });
         },
       });
-      return { stop: () => consumer.disconnect() };
+      return {
+        stop: async () => {
+          clearInterval(committer);
+          await commitResolved();
+          await consumer.disconnect();
+        },
+      };
     },
     async endOffsets(topic) {
       await connectAdmin();

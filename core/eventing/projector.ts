@@ -113,7 +113,6 @@ export async function startProjector(options: {
     failpoint('projector-after-commit');
     const last = batch.messages.at(-1);
     if (last) batch.resolveOffset(last.offset);
-    await batch.commitOffsetsIfNecessary();
     applied.inc(1, { projection: projection.name });
   }
 
