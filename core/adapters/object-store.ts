@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -15,6 +15,7 @@ import {
 import type { S3Clients } from './s3.ts';
 import { httpError } from './http.ts';
 import { unavailableDependency } from './unavailable.ts';
+import { contentHash, releaseShared, sharedBuffer, type SharedBuffer } from './content-hasher.ts';
 
 /**
  * The file objects of every tenant: their keys, the upload that hashes while it streams, and
@@ -48,7 +49,7 @@ export type ReceivedFile = {
 /** S3's smallest multipart part. A file that fits in one is kept in memory and written once. */
 const PART_SIZE = 5 * 1024 * 1024;
 /** Parts on their way to S3 at once while the next one fills: memory is (this + 1) parts. */
-const PARTS_IN_FLIGHT = 3;
+const PARTS_IN_FLIGHT = 4;
 const COPY_PART_SIZE = 16 * 1024 * 1024;
 const HEAD_BYTES = 64;
 
@@ -56,7 +57,8 @@ const tooLargeError = () => httpError(413, 'FILE_TOO_LARGE', 'the file exceeds t
 const stalledError = () => httpError(408, 'UPLOAD_STALLED', 'the upload stopped sending data');
 
 /**
- * Receives a file part while computing MD5 and SHA-256 in the same pass. A small file stays in
+ * Receives a file part while computing MD5 and SHA-256 of each filled buffer on the content
+ * hasher's thread (content-hasher.ts), beside the receiving and sending. A small file stays in
  * memory and is written once, at its final key, by `storeAt` (or never, when deduplicated). A
  * larger one streams to S3 in parts, several uploading at once from a small ring of reused
  * buffers, so memory stays flat whatever the size. Its final key names the MD5: when the client
@@ -71,10 +73,9 @@ export async function receiveFile(
   stallMs = 30_000,
   declared?: { md5: string; key: string },
 ): Promise<ReceivedFile> {
-  const md5 = createHash('md5');
-  const sha256 = createHash('sha256');
-  const free: Buffer<ArrayBuffer>[] = [];
-  let buffer = Buffer.allocUnsafe(PART_SIZE);
+  const hash = contentHash();
+  const free: SharedBuffer[] = [];
+  let buffer = sharedBuffer(PART_SIZE);
   const parts: { ETag: string; PartNumber: number }[] = [];
   const inFlight = new Set<Promise<void>>();
   const head = Buffer.alloc(HEAD_BYTES);
@@ -99,8 +100,18 @@ export async function receiveFile(
     const full = buffer;
     const body = full.subarray(0, filled);
     parts.push({ ETag: '', PartNumber: partNumber });
-    const sent: Promise<void> = s3.internal
-      .send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }))
+    // Hashed first (the part's SHA-256 is its signed payload hash, which S3 checks), then sent;
+    // meanwhile the next buffer fills. The buffer is free again once it is sent.
+    const sent: Promise<void> = hash
+      .update(full, body.length)
+      .then((payloadHash) =>
+        s3.internal.send(
+          withPayloadHash(
+            new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }),
+            payloadHash,
+          ),
+        ),
+      )
       .then((answer) => {
         parts[partNumber - 1] = { ETag: answer.ETag ?? '', PartNumber: partNumber };
       })
@@ -112,7 +123,7 @@ export async function receiveFile(
         free.push(full);
       });
     inFlight.add(sent);
-    buffer = free.pop() ?? Buffer.allocUnsafe(PART_SIZE);
+    buffer = free.pop() ?? sharedBuffer(PART_SIZE);
     filled = 0;
   }
 
@@ -122,8 +133,6 @@ export async function receiveFile(
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       stall.refresh();
-      md5.update(chunk);
-      sha256.update(chunk);
       size += chunk.length;
       if (headLength < HEAD_BYTES) headLength += chunk.copy(head, headLength, 0, HEAD_BYTES - headLength);
       for (let offset = 0; offset < chunk.length;) {
@@ -143,10 +152,14 @@ export async function receiveFile(
       await Promise.all(inFlight);
       if (failure) throw failure;
       await s3.internal.send(new CompleteMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+    } else {
+      await hash.update(buffer, filled);
     }
   } catch (err) {
     clearTimeout(stall);
     await Promise.all(inFlight);
+    hash.discard();
+    releaseShared([...free, buffer]);
     if (uploadId !== undefined) {
       await s3.internal.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId })).catch(() => {});
     }
@@ -159,8 +172,14 @@ export async function receiveFile(
   }
 
   const staged = key;
-  const small = staged === undefined ? buffer.subarray(0, filled) : undefined;
-  const digest = md5.digest('hex');
+  // A small file is kept (copied out of the shared buffer) until it is stored or deduplicated.
+  const small = staged === undefined ? Buffer.from(buffer.subarray(0, filled)) : undefined;
+  releaseShared([...free, buffer]);
+  const digests = await hash.digest().catch(async (err: unknown) => {
+    if (staged) await deleteObject(s3, staged);
+    throw err;
+  });
+  const digest = digests.md5;
   if (declared && digest !== declared.md5) {
     if (staged) await deleteObject(s3, staged);
     throw httpError(400, 'CONTENT_MD5_MISMATCH', `the file's MD5 is ${digest}, not the ${declared.md5} X-Content-MD5 declared`);
@@ -168,7 +187,7 @@ export async function receiveFile(
   let storedInPlace = false;
   return {
     md5: digest,
-    sha256: sha256.digest('hex'),
+    sha256: digests.sha256,
     size,
     head: Buffer.from(head.subarray(0, headLength)),
     async storeAt(finalKey) {
@@ -184,6 +203,23 @@ export async function receiveFile(
       if (staged && !storedInPlace) await deleteObject(s3, staged);
     },
   };
+}
+
+/**
+ * Signs the request with a payload hash computed beforehand (the signer takes an
+ * x-amz-content-sha256 header as given instead of hashing the body itself); S3 still checks the
+ * body against it.
+ */
+function withPayloadHash<C extends UploadPartCommand>(command: C, sha256Hex: string): C {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = sha256Hex;
+      return next(args);
+    },
+    { step: 'build', name: 'ledgerlinePayloadHash' },
+  );
+  return command;
 }
 
 /** A server-side copy; a large object is copied in ranges, several at once (UploadPartCopy). */

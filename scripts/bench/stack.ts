@@ -71,7 +71,8 @@ export async function startStack(options: { commandPort?: number; queryPort?: nu
   const profiled = new Set((process.env.BENCH_PROFILE ?? '').split(',').filter(Boolean));
   for (const { name, entry, flags = [], projector } of PROCESSES) {
     const port = projector ? { PROJECTOR_PORT: String(await freePort()) } : {};
-    const profile = profiled.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+    // One directory per process: Node names each thread's profile (main thread, worker threads) itself.
+    const profile = profiled.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}/${name}`] : [];
     const child = spawn(process.execPath, [...flags, ...profile, entry], {
       env: { ...env, ...port },
       stdio: ['ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
