@@ -98,10 +98,19 @@ export function createEventStreams(
 /**
  * Reads and folds streams in one round trip: the cached state of each at its version, plus
  * whatever was appended since (by this or another process). A command's cost does not grow with
- * its stream's length; the append's version check makes a stale cache harmless.
+ * its stream's length; the append's version check makes a stale cache harmless. With
+ * `trustCache`, streams that are all cached are not read at all: the command's append checks
+ * their versions instead (executeCommand).
  */
-export async function loadStreams(store: EventStreams, refs: readonly StreamRef<unknown>[], db: Queryable = store.pool): Promise<Map<string, Loaded<unknown>>> {
-  const known = refs.map((ref) => store.cache.get(ref.streamId) ?? { streamId: ref.streamId, state: ref.initialState(), version: 0 });
+export async function loadStreams(
+  store: EventStreams,
+  refs: readonly StreamRef<unknown>[],
+  db: Queryable = store.pool,
+  options: { trustCache?: boolean } = {},
+): Promise<Map<string, Loaded<unknown>>> {
+  const cached = refs.map((ref) => store.cache.get(ref.streamId));
+  if (options.trustCache && cached.every((c) => c !== undefined)) return new Map(cached.map((c) => [c!.streamId, c!]));
+  const known = refs.map((ref, i) => cached[i] ?? { streamId: ref.streamId, state: ref.initialState(), version: 0 });
   const wanted = known.map((k) => ({ streamId: k.streamId, after: k.version }));
   // Outside a transaction, concurrent commands' reads share one query.
   const tails = db === store.pool ? await store.tails.read(wanted) : await readStreamTails(db, wanted);
@@ -154,15 +163,25 @@ export class IdempotencyRaceError extends Error {}
 const MAX_ATTEMPTS = 5;
 
 /**
- * The one command path: read and fold each stream once, decide, and append every stream's new
- * events atomically at the versions they were read at. A concurrent writer makes the append
- * fail; without If-Match we decide again on fresh state (bounded), with it the client's view was
- * stale and it gets the conflict. Appends without write-side rows go through the process's
- * appender, which batches concurrent commands into one statement and one commit.
+ * The one command path: fold each stream once (from the process's cache, read only when not
+ * cached), decide, and append every stream's new events atomically at the versions decided on,
+ * with the versions of the streams only read checked in the same statement. A concurrent writer
+ * makes the append fail; without If-Match we decide again on fresh state (bounded), with it the
+ * client's view was stale and it gets the conflict. Appends without write-side rows go through
+ * the process's appender, which batches concurrent commands into one statement and one commit.
  */
 export async function executeCommand<T>(store: EventStreams, plan: CommandPlan, context: AppendContext, options: CommandOptions<T>): Promise<CommandResult<T>> {
+  // The first attempt decides on the cached states without reading them; the append checks every
+  // stream the decision rests on, including those only read (access: tenant, membership), so a
+  // state another process changed meanwhile fails the append and the next attempt reads afresh.
+  let trustCache = true;
   for (let attempt = 1; ; attempt++) {
-    const decided = await decideOnce(store, plan);
+    const decided = await decideOnce(store, plan, trustCache);
+    if (decided === STALE) {
+      trustCache = false;
+      attempt -= 1; // not an attempt: the cache could not say whether the client's If-Match holds
+      continue;
+    }
     const { versions, decisions } = decided;
     // Personal fields leave the process sealed: the log never holds them in the clear.
     const appends = await sealAppends(store.pool, decided.appends, context, store.emailKey);
@@ -175,9 +194,15 @@ export async function executeCommand<T>(store: EventStreams, plan: CommandPlan, 
       body: options.idempotency.body(response),
     };
     if (appends.every((a) => a.events.length === 0) && !idempotency && !options.inTransaction) {
-      return { versions, lastPosition: 0, events: [], response };
+      if (!trustCache) return { versions, lastPosition: 0, events: [], response };
+      // Nothing to append, decided on cached states: decide once more on states read afresh.
+      trustCache = false;
+      attempt -= 1;
+      continue;
     }
-    const command = { appends, context, ...(idempotency ? { idempotency } : {}) };
+    // The streams only read are appended nothing, at the version they were read at: a check.
+    const checks = decided.readOnly.map((l) => ({ streamId: l.streamId, expectedVersion: l.version, events: [] }));
+    const command = { appends: [...appends, ...checks], context, ...(idempotency ? { idempotency } : {}) };
     const outcome = options.inTransaction
       ? await store.pool
           .transaction(async (tx) => {
@@ -198,33 +223,62 @@ export async function executeCommand<T>(store: EventStreams, plan: CommandPlan, 
     if (outcome.status === 'idempotency_race') throw new IdempotencyRaceError('a concurrent request with this Idempotency-Key won');
     // The cache may be behind or (after a reset) ahead of the store: read these streams afresh.
     for (const d of decisions) store.cache.delete(d.ref.streamId);
-    const retryable = decisions.every((d) => d.ifMatch === undefined);
+    for (const l of decided.readOnly) store.cache.delete(l.streamId);
+    trustCache = false;
+    // A stream only read moved on: decide again. A decided stream with If-Match moved on: the
+    // client's view was stale, which is its conflict to resolve.
+    const conflicted = decisions.find((d) => d.ref.streamId === outcome.error.streamId);
+    const retryable = conflicted === undefined || conflicted.ifMatch === undefined;
     if (!retryable || attempt >= (options.maxAttempts ?? MAX_ATTEMPTS)) throw outcome.error;
   }
 }
 
-async function decideOnce(store: EventStreams, plan: CommandPlan) {
+/** The cache could not decide the command (an If-Match beyond its version): read afresh. */
+const STALE = Symbol('stale');
+
+/**
+ * Decides on cached states (`trustCache`) or on states read now. A refusal decided on cached
+ * states is not given: it may rest on a state another process has changed since (a member just
+ * added elsewhere), and nothing would correct it, so the caller decides again on fresh states.
+ */
+async function decideOnce(store: EventStreams, plan: CommandPlan, trustCache: boolean) {
+  if (!trustCache) return decideOn(store, plan, false);
+  try {
+    return await decideOn(store, plan, true);
+  } catch {
+    return STALE;
+  }
+}
+
+async function decideOn(store: EventStreams, plan: CommandPlan, trustCache: boolean) {
   let loaded = new Map<string, Loaded<unknown>>();
   let decisions: readonly Decision[];
   if ('reads' in plan) {
-    loaded = await loadStreams(store, plan.reads);
+    loaded = await loadStreams(store, plan.reads, store.pool, { trustCache });
     decisions = await plan.decide(loaded);
   } else {
     decisions = plan as readonly Decision[];
   }
   // A stream appended to whatever its version (anyVersion) is not read: its state is not used.
   const missing = decisions.filter((d) => !loaded.has(d.ref.streamId) && !d.anyVersion).map((d) => d.ref);
-  if (missing.length > 0) for (const [id, l] of await loadStreams(store, missing)) loaded.set(id, l);
+  if (missing.length > 0) for (const [id, l] of await loadStreams(store, missing, store.pool, { trustCache })) loaded.set(id, l);
   for (const d of decisions) if (!loaded.has(d.ref.streamId)) loaded.set(d.ref.streamId, { streamId: d.ref.streamId, state: d.ref.initialState(), version: 0 });
   const versions: Record<string, number> = {};
-  const appends: StreamAppend[] = decisions.map((d) => {
+  const appends: StreamAppend[] = [];
+  for (const d of decisions) {
     const current = loaded.get(d.ref.streamId)!;
-    if (d.ifMatch !== undefined && d.ifMatch !== current.version) throw new WrongExpectedVersionError(d.ref.streamId, d.ifMatch, current.version);
+    if (d.ifMatch !== undefined && d.ifMatch !== current.version) {
+      // A cached version may be behind the one the client saw: only a fresh read can refuse it.
+      if (trustCache) return STALE;
+      throw new WrongExpectedVersionError(d.ref.streamId, d.ifMatch, current.version);
+    }
     const events = d.decide(current.state);
     versions[d.ref.streamId] = current.version + events.length;
-    return { streamId: d.ref.streamId, expectedVersion: d.anyVersion ? ('any' as const) : current.version, events };
-  });
-  return { appends, versions, decisions, loaded };
+    appends.push({ streamId: d.ref.streamId, expectedVersion: d.anyVersion ? ('any' as const) : current.version, events });
+  }
+  const decided = new Set(decisions.map((d) => d.ref.streamId));
+  const readOnly = [...loaded.values()].filter((l) => !decided.has(l.streamId));
+  return { appends, versions, decisions, loaded, readOnly };
 }
 
 /** The states after our own append are known without reading: cache them at their new version. */
