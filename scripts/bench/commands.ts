@@ -77,6 +77,38 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
   const answered = load.total - load.non2xx - load.errors;
   if (appended < answered || appended > answered + CLIENTS)
     throw new Error(`commands: ${answered} answered 2xx but ${appended} DocumentUpdated events appended`);
+
+  // Where the gap to the goal is: the same load with the read side (projector processes)
+  // paused, so the write path (command API, PostgreSQL, the relay to Kafka) has the two cores to
+  // itself, as it would with the projectors on other machines. Paused for less than the Kafka
+  // session timeout (10 s): no rebalance; they catch up when resumed.
+  const readSide = Object.entries(stack.pids)
+    .filter(([name]) => name.startsWith('projector-') || name === 'provisioner')
+    .map(([, pid]) => pid);
+  const writeUpdatesBefore = await updatesOf();
+  const writeCpu = measureCpu(stack.pids);
+  for (const pid of readSide) process.kill(pid, 'SIGSTOP');
+  let writeOnly: Awaited<ReturnType<typeof closedLoop>>;
+  try {
+    writeOnly = await closedLoop({
+      url: stack.commandUrl,
+      clients: CLIENTS,
+      seconds: Math.min(seconds, 7),
+      next: (client, n) => ({
+        method: 'PUT',
+        path: `/api/tenants/${tenantId}/documents/${documents[client]}`,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `write-only ${client}-${n}` }),
+      }),
+    });
+  } finally {
+    for (const pid of readSide) process.kill(pid, 'SIGCONT');
+  }
+  const writeCpuShares = writeCpu.stop();
+  const writeAppended = (await updatesOf()) - writeUpdatesBefore;
+  const writeAnswered = writeOnly.total - writeOnly.non2xx - writeOnly.errors;
+  if (writeAppended < writeAnswered || writeAppended > writeAnswered + CLIENTS)
+    throw new Error(`commands (write path): ${writeAnswered} answered 2xx but ${writeAppended} DocumentUpdated events appended`);
   return [
     {
       name: 'commands',
@@ -89,6 +121,24 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       details: { p50Ms: load.p50, p99Ms: load.p99, errors: load.errors, non2xx: load.non2xx, total: load.total, eventsAppended: appended },
       cpu: cpuShares,
       statements: topStatements,
+    },
+    {
+      name: 'commands-write-path',
+      what: 'the same load with the projector processes paused (the write path alone on the two cores)',
+      value: writeOnly.rps,
+      unit: 'commands/s',
+      baseline: { what: `one-row INSERT transactions, ${CLIENTS} clients (pg)`, value: baseline, unit: 'tx/s' },
+      ratio: writeOnly.rps / baseline,
+      goal: '– (shows where the gap is)',
+      details: {
+        p50Ms: writeOnly.p50,
+        p99Ms: writeOnly.p99,
+        errors: writeOnly.errors,
+        non2xx: writeOnly.non2xx,
+        total: writeOnly.total,
+        eventsAppended: writeAppended,
+      },
+      cpu: writeCpuShares,
     },
     {
       name: 'freshness',
