@@ -2,8 +2,9 @@ import type { Loaded } from './command-handler.ts';
 
 /**
  * Folded stream states by stream id, least recently used evicted first. States are immutable
- * (evolve returns new objects), so an entry can be shared by concurrent commands; each command
- * reads the events after the cached version before deciding, so the cache is never trusted blindly.
+ * (evolve returns new objects), so an entry can be shared by concurrent commands. A command may
+ * decide on an entry without reading the stream, but never blindly: its append checks the
+ * version of every stream it decided on (core/eventing/command-handler.ts).
  */
 export type AggregateCache = {
   get: (streamId: string) => Loaded<unknown> | undefined;

@@ -217,7 +217,7 @@ export async function executeCommand<T>(store: EventStreams, plan: CommandPlan, 
           })
       : await store.appender.append(command);
     if (outcome.status === 'ok') {
-      rememberAppended(store, decisions, await openEvents(store.pool, outcome.result.events));
+      rememberAppended(store, decisions, decided.appends, outcome.result.events);
       return { ...outcome.result, response };
     }
     if (outcome.status === 'idempotency_race') throw new IdempotencyRaceError('a concurrent request with this Idempotency-Key won');
@@ -281,17 +281,27 @@ async function decideOn(store: EventStreams, plan: CommandPlan, trustCache: bool
   return { appends, versions, decisions, loaded, readOnly };
 }
 
-/** The states after our own append are known without reading: cache them at their new version. */
-function rememberAppended(store: EventStreams, decisions: readonly Decision[], events: readonly StoredEvent[]): void {
+/**
+ * The states after our own append are known without reading: cache them at their new version,
+ * folded from the events as decided (personal fields in the clear, as a read would open them).
+ */
+function rememberAppended(store: EventStreams, decisions: readonly Decision[], decided: readonly StreamAppend[], stored: readonly StoredEvent[]): void {
   for (const d of decisions) {
     if (d.anyVersion) continue;
-    const own = events.filter((e) => e.streamId === d.ref.streamId);
+    const plain = decided.find((a) => a.streamId === d.ref.streamId)?.events ?? [];
+    const first = stored.find((e) => e.streamId === d.ref.streamId)?.streamVersion;
     const cached = store.cache.get(d.ref.streamId);
-    if (own.length === 0 || !cached || cached.version !== own[0]!.streamVersion - 1) {
+    if (plain.length === 0 || first === undefined || !cached || cached.version !== first - 1) {
       store.cache.delete(d.ref.streamId);
       continue;
     }
-    store.cache.set(fold(d.ref, cached, own));
+    store.cache.set(
+      fold(
+        d.ref,
+        cached,
+        plain.map((e, i) => ({ type: e.type, data: e.data, streamVersion: first + i })),
+      ),
+    );
   }
 }
 
