@@ -52,20 +52,21 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       await client.end();
     }
   };
+  // Each client changes its own document's title to a new one every time: every command appends.
+  const titleChanges = (prefix: string) => (client: number, n: number) => ({
+    method: 'PUT',
+    path: `/api/tenants/${tenantId}/documents/${documents[client]}`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title: `${prefix} ${client}-${n}` }),
+  });
   const updatesBefore = await updatesOf();
   const statements = await measureStatements(stack.config.DATABASE_URL);
   const cpu = measureCpu(stack.pids);
-  // Each client changes its own document's title to a new one every time: every command appends.
   const load = await closedLoop({
     url: stack.commandUrl,
     clients: CLIENTS,
     seconds,
-    next: (client, n) => ({
-      method: 'PUT',
-      path: `/api/tenants/${tenantId}/documents/${documents[client]}`,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: `title ${client}-${n}` }),
-    }),
+    next: titleChanges('title'),
   });
   const cpuShares = cpu.stop();
   const topStatements = await statements.stop();
@@ -74,9 +75,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
   // Every answered command is one DocumentUpdated on the log: the figure counts real appends
   // (up to one request per client may still have been on its way when the load stopped).
   const appended = (await updatesOf()) - updatesBefore;
-  const answered = load.total - load.non2xx - load.errors;
-  if (appended < answered || appended > answered + CLIENTS)
-    throw new Error(`commands: ${answered} answered 2xx but ${appended} DocumentUpdated events appended`);
+  expectAppended('commands', load, appended);
 
   // Where the gap to the goal is: the same load with the read side (projector processes)
   // paused, so the write path (command API, PostgreSQL, the relay to Kafka) has the two cores to
@@ -94,21 +93,14 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       url: stack.commandUrl,
       clients: CLIENTS,
       seconds: Math.min(seconds, 7),
-      next: (client, n) => ({
-        method: 'PUT',
-        path: `/api/tenants/${tenantId}/documents/${documents[client]}`,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ title: `write-only ${client}-${n}` }),
-      }),
+      next: titleChanges('write-only'),
     });
   } finally {
     for (const pid of readSide) process.kill(pid, 'SIGCONT');
   }
   const writeCpuShares = writeCpu.stop();
   const writeAppended = (await updatesOf()) - writeUpdatesBefore;
-  const writeAnswered = writeOnly.total - writeOnly.non2xx - writeOnly.errors;
-  if (writeAppended < writeAnswered || writeAppended > writeAnswered + CLIENTS)
-    throw new Error(`commands (write path): ${writeAnswered} answered 2xx but ${writeAppended} DocumentUpdated events appended`);
+  expectAppended('commands (write path)', writeOnly, writeAppended);
   return [
     {
       name: 'commands',
@@ -155,6 +147,13 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       },
     },
   ];
+}
+
+/** Every answered command is one DocumentUpdated on the log (up to one per client may still have been on its way when the load stopped). */
+function expectAppended(what: string, load: { total: number; non2xx: number; errors: number }, appended: number): void {
+  const answered = load.total - load.non2xx - load.errors;
+  if (appended < answered || appended > answered + CLIENTS)
+    throw new Error(`${what}: ${answered} answered 2xx but ${appended} DocumentUpdated events appended`);
 }
 
 /** The baseline: the same number of clients, each running BEGIN; INSERT one row; COMMIT. */
