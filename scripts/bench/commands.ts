@@ -16,6 +16,18 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
   const documents: string[] = [];
   for (let i = 0; i < CLIENTS + 1; i++) documents.push((await uploadSmall(stack, token, tenantId, `doc-${i}`)).id);
   const probeDocument = documents.pop()!;
+  // Each client changes its own document's title to a new one every time: every command appends.
+  const titleChanges = (prefix: string) => (client: number, n: number) => ({
+    method: 'PUT',
+    path: `/api/tenants/${tenantId}/documents/${documents[client]}`,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title: `${prefix} ${client}-${n}` }),
+  });
+  // A few seconds of the same load first: the processes (and the Kafka broker's JIT) reach their
+  // steady state before anything is measured, as the reads scenario warms its baseline up.
+  // The read side then catches up before the baseline runs, so that the baseline has the cores.
+  await closedLoop({ url: stack.commandUrl, clients: CLIENTS, seconds: 3, next: titleChanges('warm-up') });
+  await settled(stack.pids);
 
   const baseline = await insertTransactions(stack.config.DATABASE_URL, seconds);
 
@@ -52,13 +64,6 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       await client.end();
     }
   };
-  // Each client changes its own document's title to a new one every time: every command appends.
-  const titleChanges = (prefix: string) => (client: number, n: number) => ({
-    method: 'PUT',
-    path: `/api/tenants/${tenantId}/documents/${documents[client]}`,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ title: `${prefix} ${client}-${n}` }),
-  });
   const updatesBefore = await updatesOf();
   const statements = await measureStatements(stack.config.DATABASE_URL);
   const cpu = measureCpu(stack.pids);
@@ -147,6 +152,16 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       },
     },
   ];
+}
+
+/** Waits (at most 20 s) until the machine is idle again: under 0.2 cores busy over half a second. */
+async function settled(pids: Record<string, number>): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  while (performance.now() < deadline) {
+    const cpu = measureCpu(pids);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    if ((cpu.stop().coresBusy ?? 0) < 0.2) return;
+  }
 }
 
 /** Every answered command is one DocumentUpdated on the log (up to one per client may still have been on its way when the load stopped). */
