@@ -126,10 +126,23 @@ export function tenantReadModelBuilder(options: { openDocuments?: (rows: Documen
       }
     },
     async flush(tx: DatabaseTransactionConnection) {
+      // Opening the documents' sealed fields (CPU here) and inserting them (CPU in PostgreSQL)
+      // overlap: each chunk is inserted while the next one is opened.
+      // A failed insert is awaited (and thrown) below; marked handled meanwhile so that it is
+      // never reported as an unhandled rejection while the next chunk is being opened.
+      const started = (insert: Promise<void>) => {
+        insert.catch(() => {});
+        return insert;
+      };
+      let inserting = started(insertRows(tx, 'files', [...files.values()]));
       const rows = [...documents.values()];
-      await options.openDocuments?.(rows);
-      await insertRows(tx, 'files', [...files.values()]);
-      await insertRows(tx, 'documents', rows);
+      for (let i = 0; i < rows.length; i += CHUNK) {
+        const chunk = rows.slice(i, i + CHUNK);
+        await options.openDocuments?.(chunk);
+        await inserting;
+        inserting = started(insertRows(tx, 'documents', chunk));
+      }
+      await inserting;
       files.clear();
       documents.clear();
     },
