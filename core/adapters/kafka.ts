@@ -89,6 +89,7 @@ function kafkaLogger(logger: Logger) {
 
 const ENSURE_TOPICS_TIMEOUT_MS = 120_000;
 const OFFSET_COMMIT_INTERVAL_MS = 1000;
+const FINAL_COMMIT_TIMEOUT_MS = 2000;
 
 /** Thrown while topic metadata is still incomplete: retried like a retriable Kafka error. */
 class NotReadyYet extends Error {
@@ -330,7 +331,9 @@ export function createEventLog(options: { brokers: string; clientId: string; log
       return {
         stop: async () => {
           clearInterval(committer);
-          await commitResolved();
+          // The last offsets are a courtesy to the next start: a broker that is down must not
+          // hold up the stop (kafkajs would retry the commit for much longer).
+          await Promise.race([commitResolved(), new Promise((resolve) => setTimeout(resolve, FINAL_COMMIT_TIMEOUT_MS).unref())]);
           await consumer.disconnect();
         },
       };
