@@ -179,7 +179,7 @@ export async function executeCommand<T>(store: EventStreams, plan: CommandPlan, 
     const decided = await decideOnce(store, plan, trustCache);
     if (decided === STALE) {
       trustCache = false;
-      attempt -= 1; // not an attempt: the cache could not say whether the client's If-Match holds
+      attempt -= 1; // not an attempt: the cache could not say whether the refusal holds
       continue;
     }
     const { versions, decisions } = decided;
@@ -233,7 +233,7 @@ export async function executeCommand<T>(store: EventStreams, plan: CommandPlan, 
   }
 }
 
-/** The cache could not decide the command (an If-Match beyond its version): read afresh. */
+/** The cache could not decide the command (a refusal, an If-Match beyond its version): read afresh. */
 const STALE = Symbol('stale');
 
 /**
@@ -267,11 +267,9 @@ async function decideOn(store: EventStreams, plan: CommandPlan, trustCache: bool
   const appends: StreamAppend[] = [];
   for (const d of decisions) {
     const current = loaded.get(d.ref.streamId)!;
-    if (d.ifMatch !== undefined && d.ifMatch !== current.version) {
-      // A cached version may be behind the one the client saw: only a fresh read can refuse it.
-      if (trustCache) return STALE;
-      throw new WrongExpectedVersionError(d.ref.streamId, d.ifMatch, current.version);
-    }
+    // On cached states this refusal, like any other, becomes a fresh decision (decideOnce): a
+    // cached version may be behind the one the client saw.
+    if (d.ifMatch !== undefined && d.ifMatch !== current.version) throw new WrongExpectedVersionError(d.ref.streamId, d.ifMatch, current.version);
     const events = d.decide(current.state);
     versions[d.ref.streamId] = current.version + events.length;
     appends.push({ streamId: d.ref.streamId, expectedVersion: d.anyVersion ? ('any' as const) : current.version, events });
