@@ -1,6 +1,6 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { readAllEvents, readCategory, type StoredEvent } from '../../core/eventing/event-store.ts';
-import { singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
+import { BACKGROUND_GATHER_MS, singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { AnyDomainEvent } from '../../domain/events.ts';
 import { openEvents } from '../../core/eventing/personal-data.ts';
@@ -128,6 +128,7 @@ export function auditProjection(pool: DatabasePool, topics: Topics): Projection 
     pool,
     topics: [topics.platform, topics.documents],
     accepts: (event) => auditChainOf(event) !== null,
+    gatherMs: BACKGROUND_GATHER_MS,
     lagOf: sql.fragment`true`,
     load: (after, upTo, limit, tx) => readAllEvents(tx, { after, upTo, limit }),
     applyBatch: projectAuditEvents,

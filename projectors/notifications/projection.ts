@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { rowSchema, sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { readEventsOfTypes, type StoredEvent } from '../../core/eventing/event-store.ts';
 import { openEvents } from '../../core/eventing/personal-data.ts';
-import { singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
+import { BACKGROUND_GATHER_MS, singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { MemberAdded, MemberRemoved, MemberRoleChanged } from '../../domain/membership/index.ts';
 import type { DocumentCreated } from '../../domain/document/index.ts';
@@ -39,6 +39,7 @@ export function notificationsProjection(pool: DatabasePool, topics: Topics): Pro
     pool,
     topics: Object.values(topics),
     accepts: (event) => types.has(event.type),
+    gatherMs: BACKGROUND_GATHER_MS,
     load: async (after, upTo, limit, tx) => openEvents(tx, await readEventsOfTypes(tx, NOTIFICATION_SOURCE_EVENTS, { after, upTo, limit })),
     apply: (tx, event) => handlers[event.type as NotificationSourceEvent](tx, event),
   });

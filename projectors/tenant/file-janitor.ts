@@ -1,5 +1,5 @@
 import { readCategory } from '../../core/eventing/event-store.ts';
-import { singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
+import { BACKGROUND_GATHER_MS, singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import { decision, executeCommand, type EventStreams } from '../../core/eventing/command-handler.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { S3Clients } from '../../core/adapters/s3.ts';
@@ -19,6 +19,7 @@ export function fileJanitorProjection(options: { store: EventStreams; s3: S3Clie
     pool: store.pool,
     topics: [options.topics.documents],
     accepts: (event) => event.type === 'FileDeletionScheduled',
+    gatherMs: BACKGROUND_GATHER_MS,
     batchSize: 50,
     load: (after, upTo, limit) => readCategory(store.pool, 'documents', { after, upTo, limit }),
     apply: async (_tx, stored) => {

@@ -1,6 +1,6 @@
 import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { readTenantScoped, type StoredEvent } from '../../core/eventing/event-store.ts';
-import { singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
+import { BACKGROUND_GATHER_MS, singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
 import type { WebhookEvent } from '../../domain/webhook/index.ts';
 
@@ -39,6 +39,7 @@ export function webhookProjection(pool: DatabasePool, topics: Topics): Projectio
     pool,
     topics: [topics.platform, topics.documents],
     accepts: (event) => Boolean(event.tenantId),
+    gatherMs: BACKGROUND_GATHER_MS,
     load: (after, upTo, limit, tx) => readTenantScoped(tx, { after, upTo, limit }),
     // An event goes to the subscriptions enabled at its position: deliveries are recorded in one
     // statement per run of events between two subscription changes, each change applied between.
