@@ -4,7 +4,9 @@ import t from 'tap';
 import { createTestContext } from '../support/harness.ts';
 import { append, appendIn, probeEvents } from '../support/backbone-support.ts';
 import { createDatabasePool, sql } from '../../core/adapters/db.ts';
-import { readStream, WrongExpectedVersionError } from '../../core/eventing/event-store.ts';
+import { appendCommands, readStream, WrongExpectedVersionError, type AppendCommand } from '../../core/eventing/event-store.ts';
+import { topicOf } from '../../core/adapters/kafka.ts';
+import { probeRegistry } from '../support/backbone-support.ts';
 import { createTailReader } from '../../core/eventing/tail-reader.ts';
 
 const ctx = await createTestContext(t);
@@ -170,4 +172,95 @@ t.test('concurrent stream reads share one query, and each gets exactly the event
   ]);
   t.same(answers, [{ 'tails-a': [1, 2, 3] }, { 'tails-a': [3] }, { 'tails-a': [2, 3], 'tails-b': [1, 2] }, { 'tails-none': [] }]);
   t.equal(queries, 2, 'four reads, two queries');
+});
+
+t.test('a batch of commands is decided in order: each sees what the ones before it appended', async (t) => {
+  const tenantId = crypto.randomUUID();
+  const [s, u, v] = ['document-batch-s', 'document-batch-u', 'document-batch-v'];
+  await append(ctx, [{ streamId: v, expectedVersion: 0, events: probeEvents('DocumentCreated', 1) }], tenantId);
+  const context = () => ({ tenantId, actor: 'user-probe', correlationId: crypto.randomUUID(), causationId: null, occurredAt: new Date() });
+  const command = (appends: AppendCommand['appends'], idempotencyKey?: string): AppendCommand => ({
+    appends,
+    context: context(),
+    ...(idempotencyKey ? { idempotency: { actor: 'user-probe', key: idempotencyKey, hash: 'h', statusCode: 200, body: { ok: true } } } : {}),
+  });
+  const outcomes = await appendCommands(
+    ctx.pool,
+    [
+      command([{ streamId: s, expectedVersion: 0, events: probeEvents('DocumentCreated', 2) }]),
+      // Sees the first command's two events.
+      command([{ streamId: s, expectedVersion: 2, events: probeEvents('DocumentRenamed', 1) }], 'batch-key-1'),
+      // Decided on the stream as it was before the batch: refused, nothing of it written.
+      command([
+        { streamId: u, expectedVersion: 0, events: probeEvents('DocumentCreated', 1) },
+        { streamId: s, expectedVersion: 0, events: probeEvents('DocumentRenamed', 1) },
+      ]),
+      // Only checks s (and appends nothing): it is at 3 now.
+      command([{ streamId: s, expectedVersion: 3, events: [] }], 'batch-key-2'),
+      command([
+        { streamId: u, expectedVersion: 'any', events: probeEvents('DocumentCreated', 1) },
+        { streamId: v, expectedVersion: 1, events: probeEvents('DocumentRenamed', 2) },
+        { streamId: s, expectedVersion: 3, events: [] },
+      ]),
+    ],
+    probeRegistry,
+    topicOf(ctx.config.TOPIC_PREFIX),
+  );
+
+  t.same(
+    outcomes.map((o) => o.status),
+    ['ok', 'ok', 'conflict', 'ok', 'ok'],
+  );
+  const conflict = outcomes[2]?.status === 'conflict' ? outcomes[2].error : undefined;
+  t.match(conflict, { streamId: s, expected: 0, actual: 3 }, 'the refused command is told the version its predecessors left');
+  const ok = outcomes.map((o) => (o.status === 'ok' ? o.result : undefined));
+  t.same(ok[0]?.versions, { [s]: 2 });
+  t.same(ok[1]?.versions, { [s]: 3 });
+  t.same(ok[3]?.versions, { [s]: 3 }, 'a check-only command answers the version it checked');
+  t.same(ok[3]?.events, [], 'and appends nothing');
+  t.same(ok[4]?.versions, { [u]: 1, [v]: 3, [s]: 3 }, 'the refused command appended nothing to u');
+
+  const positions = ok.flatMap((r) => r?.events.map((e) => e.globalPosition) ?? []);
+  t.equal(positions.length, 6, 'six events appended');
+  t.ok(
+    positions.every((p, i) => i === 0 || p > positions[i - 1]!),
+    'positions rise in command, stream and event order',
+  );
+  t.same(
+    (await readStream(ctx.pool, s)).map((e) => [e.streamVersion, e.type, e.globalPosition]),
+    [
+      [1, 'DocumentCreated', positions[0]],
+      [2, 'DocumentCreated', positions[1]],
+      [3, 'DocumentRenamed', positions[2]],
+    ],
+  );
+  t.same(
+    (await readStream(ctx.pool, v)).map((e) => e.streamVersion),
+    [1, 2, 3],
+  );
+  t.same(
+    (await readStream(ctx.pool, u)).map((e) => e.globalPosition),
+    [positions[3]],
+  );
+  const outbox = await ctx.pool.oneFirst(
+    sql.unsafe`select json_agg(json_build_array(global_position, topic, message_key) order by global_position)
+                 from outbox where global_position = any(${sql.array(positions, 'int8')})`,
+  );
+  t.same(
+    outbox,
+    positions.map((p) => [p, topicOf(ctx.config.TOPIC_PREFIX)('documents'), tenantId]),
+    'one outbox row per event, on its topic, keyed by the tenant',
+  );
+  const answers = await ctx.pool.oneFirst(
+    sql.unsafe`select json_agg(json_build_array(key, response) order by key)
+                 from idempotency_keys where actor = 'user-probe' and key in ('batch-key-1', 'batch-key-2')`,
+  );
+  t.same(
+    answers,
+    [
+      ['batch-key-1', { ok: true, position: positions[2] }],
+      ['batch-key-2', { ok: true, position: 0 }],
+    ],
+    "each Idempotency-Key answer carries its command's last position",
+  );
 });
