@@ -271,11 +271,14 @@ export async function readStreamTails(db: Queryable, tails: readonly { streamId:
 
 const UnpublishedRow = rowSchema(Type.Object({ ...EventRow.properties, topic: Type.String(), message_key: Type.String() }));
 
-/** Outbox rows not yet published, each with its event's envelope, in position order (the relay's read). */
-export async function readUnpublished(db: Queryable, limit: number): Promise<{ topic: string; key: string; event: StoredEvent }[]> {
+/**
+ * Outbox rows not yet published after position `after`, each with its event's envelope, in
+ * position order (the relay's read).
+ */
+export async function readUnpublished(db: Queryable, limit: number, after = 0): Promise<{ topic: string; key: string; event: StoredEvent }[]> {
   const rows = await db.any(sql.type(UnpublishedRow)`
     select o.topic, o.message_key, ${EVENT_COLUMNS} from outbox o join events e using (global_position)
-    where o.published_at is null order by o.global_position limit ${limit}`);
+    where o.published_at is null and o.global_position > ${after} order by o.global_position limit ${limit}`);
   return rows.map((row) => ({ topic: row.topic, key: row.message_key, event: toEnvelope(row) }));
 }
 

@@ -8,6 +8,7 @@ import type { Metrics } from '../adapters/metrics.ts';
 
 // Lock id shared by every process that can take the relay role: only the holder publishes.
 const RELAY_LOCK = 'ledgerline.relay';
+const FULL_READ_INTERVAL_MS = 1000;
 
 export type Relay = { publishPending: () => Promise<number>; stop: () => Promise<void>; isLeader: () => boolean };
 
@@ -20,6 +21,13 @@ export type Relay = { publishPending: () => Promise<number>; stop: () => Promise
  * relay behind any long transaction anywhere on the server: the snapshot's xmin is cluster-wide.)
  * A crash between send and mark re-sends the rows: consumers absorb duplicates by position.
  * A Kafka outage leaves rows pending and the loop retries with back-off, in the same order.
+ *
+ * By the same lock, no row at or below a position the relay has marked can still commit, so it
+ * reads after the highest position it marked, and from the beginning only once a second (for a
+ * writer that bypassed the lock, whose late row is then published within that second). Marked
+ * rows leave dead entries in the pending index until vacuum, and every read from the beginning
+ * walked them all: under command load, 15,000 entries and 440 heap pages to find 50 rows, 6.5 of
+ * the read's 7.2 ms.
  */
 export function startRelay(options: {
   pool: DatabasePool;
@@ -35,6 +43,10 @@ export function startRelay(options: {
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   let stopped = false;
   let leader = false;
+  // The highest position this relay has published and marked, and when it last read from the
+  // beginning (see above).
+  let marked = 0;
+  let sweptAt = 0;
   let wake: () => void = () => {};
   let lockClient: pg.Client | undefined;
   const published = metrics.counter('relay_events_published_total', 'Events published to Kafka by the relay');
@@ -42,7 +54,9 @@ export function startRelay(options: {
   const lag = metrics.gauge('relay_pending_events', 'Outbox rows not yet published');
 
   async function publishPending(): Promise<number> {
-    const rows = await readUnpublished(pool, batchSize);
+    const sweep = Date.now() - sweptAt >= FULL_READ_INTERVAL_MS;
+    if (sweep) sweptAt = Date.now();
+    const rows = await readUnpublished(pool, batchSize, sweep ? 0 : marked);
     if (rows.length === 0) return 0;
     // One send per topic keeps position order within each partition.
     const byTopic = new Map<string, LogMessage[]>();
@@ -70,6 +84,7 @@ export function startRelay(options: {
         'int8',
       )})`);
     published.inc(rows.length);
+    marked = Math.max(marked, rows.at(-1)!.event.globalPosition);
     return rows.length;
   }
 
@@ -86,6 +101,8 @@ export function startRelay(options: {
         }
         if (stopped) return;
         leader = true;
+        marked = 0;
+        sweptAt = 0;
         logger.info('relay leadership acquired');
         await lockClient.query('listen ledgerline_outbox');
         lockClient.on('notification', () => wake());
@@ -112,7 +129,7 @@ export function startRelay(options: {
         const sent = await publishPending();
         backoff = 100;
         if (sent > 0) continue;
-        lag.set(Number(await pool.oneFirst(sql.unsafe`select count(*) from outbox where published_at is null`)));
+        lag.set(Number(await pool.oneFirst(sql.unsafe`select count(*) from outbox where published_at is null and global_position > ${marked}`)));
       } catch (err) {
         failures.inc();
         logger.warn({ err, retryInMs: backoff }, 'relay publish failed; will retry the same rows');
