@@ -192,7 +192,10 @@ export async function receiveFile(
     head: Buffer.from(head.subarray(0, headLength)),
     async storeAt(finalKey) {
       if (small) {
-        await s3.internal.send(new PutObjectCommand({ Bucket: s3.bucket, Key: finalKey, Body: small, ContentLength: small.length }));
+        // The body is the whole content: its SHA-256, computed already, is the payload hash.
+        await s3.internal.send(
+          withPayloadHash(new PutObjectCommand({ Bucket: s3.bucket, Key: finalKey, Body: small, ContentLength: small.length }), digests.sha256),
+        );
       } else if (staged === finalKey) {
         storedInPlace = true; // streamed to its final key already (declared MD5): nothing to copy
       } else {
@@ -210,8 +213,9 @@ export async function receiveFile(
  * x-amz-content-sha256 header as given instead of hashing the body itself); S3 still checks the
  * body against it.
  */
-function withPayloadHash<C extends UploadPartCommand>(command: C, sha256Hex: string): C {
-  command.middlewareStack.add(
+function withPayloadHash<C extends UploadPartCommand | PutObjectCommand>(command: C, sha256Hex: string): C {
+  // The middleware only touches the HTTP request, the same for either command.
+  (command.middlewareStack as UploadPartCommand['middlewareStack']).add(
     (next) => (args) => {
       const request = args.request as { headers?: Record<string, string> };
       if (request.headers) request.headers['x-amz-content-sha256'] = sha256Hex;
