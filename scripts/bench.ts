@@ -75,6 +75,12 @@ for (const r of results.filter((x) => x.cpu)) {
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
   );
+  if (r.baselineCpu)
+    console.log(
+      `CPU during ${r.name}'s baseline: ${Object.entries(r.baselineCpu)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
 }
 for (const r of results.filter((x) => x.statements?.length)) {
   console.log(`\nPostgreSQL during ${r.name}, by execution time (pg_stat_statements, all databases):`);

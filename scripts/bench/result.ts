@@ -11,6 +11,8 @@ export type BenchResult = {
   details?: Record<string, unknown>;
   /** Share of the machine's CPU time per process group during the measurement (scripts/bench/cpu.ts). */
   cpu?: Record<string, number>;
+  /** The same during the baseline, where both ran apart. */
+  baselineCpu?: Record<string, number>;
   /** pg_stat_statements during the scenario: the statements with the most execution time. */
   statements?: StatementTime[];
 };

@@ -13,6 +13,7 @@ import {
 import { tenantFor, type Stack } from './stack.ts';
 import { multipart } from './documents.ts';
 import type { BenchResult } from './result.ts';
+import { measureCpu } from './cpu.ts';
 
 const SIZE = 64 * 1024 * 1024;
 const PART = 8 * 1024 * 1024;
@@ -29,6 +30,8 @@ export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
   let direct = 0;
   let api = 0;
   let undeclared = 0;
+  let apiCpu: Record<string, number> = {};
+  let directCpu: Record<string, number> = {};
   // Warm-up: the first uploads load and compile the code of both upload paths (tens of MiB of
   // RSS that stay whatever comes next); growth is measured from there.
   const warm = randomBytes(12 * 1024 * 1024);
@@ -45,7 +48,9 @@ export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
   let rssPeak = rssBefore;
   for (let round = 0; round < ROUNDS; round++) {
     const data = randomBytes(SIZE);
-    direct = Math.max(direct, await directMultipart(stack, data));
+    const directMeter = measureCpu(stack.pids);
+    const directRate = await directMultipart(stack, data);
+    if (directRate > direct) [direct, directCpu] = [directRate, directMeter.stop()];
     const declaredBody = multipart({ title: `big-${round}` }, { filename: `big-${round}.bin`, data });
     const plainBody = multipart({ title: `big-${round}b` }, { filename: `big-${round}b.bin`, data: randomBytes(SIZE) });
     // The client declares the file's MD5 (as S3 clients send Content-MD5): the parts stream
@@ -56,6 +61,7 @@ export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
         rssPeak = Math.max(rssPeak, rssMiB(pid));
       }, 20);
       const { body, contentType } = declared ? declaredBody : plainBody;
+      const meter = measureCpu(stack.pids);
       const started = performance.now();
       const response = await post(`${stack.commandUrl}/api/tenants/${tenantId}/documents`, body, {
         authorization: `Bearer ${token}`,
@@ -65,7 +71,8 @@ export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
       const seconds = (performance.now() - started) / 1000;
       clearInterval(sampler);
       if (response.status !== 201) throw new Error(`upload: ${response.status} ${response.text}`);
-      if (declared) api = Math.max(api, SIZE / 1e6 / seconds);
+      const shares = meter.stop();
+      if (declared && SIZE / 1e6 / seconds > api) [api, apiCpu] = [SIZE / 1e6 / seconds, shares];
       else undeclared = Math.max(undeclared, SIZE / 1e6 / seconds);
     }
   }
@@ -84,6 +91,8 @@ export async function benchUpload(stack: Stack): Promise<BenchResult[]> {
         rssPeakMiB: Math.round(rssPeak),
         rssGrowthMiB: Math.round(rssPeak - rssBefore),
       },
+      cpu: apiCpu,
+      baselineCpu: directCpu,
     },
   ];
 }
