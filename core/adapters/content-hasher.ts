@@ -13,9 +13,10 @@ import { Worker } from 'node:worker_threads';
 export type ContentHash = {
   /**
    * Hashes `length` bytes of `part`, after every part handed over before it; answers that
-   * part's own SHA-256 (hex), the payload hash an S3 UploadPart is signed with.
+   * part's own checksum: its SHA-256 (hex), the payload hash a signed S3 UploadPart carries, or
+   * its CRC32 (base64, x-amz-checksum-crc32).
    */
-  update: (part: SharedBuffer, length: number) => Promise<string>;
+  update: (part: SharedBuffer, length: number, checksum?: 'sha256' | 'crc32') => Promise<string>;
   /** The digests (hex) of everything handed over; the hash is done with afterwards. */
   digest: () => Promise<{ md5: string; sha256: string }>;
   /** Forgets the hash (the upload failed). */
@@ -39,6 +40,18 @@ export function sharedBuffer(size: number): SharedBuffer {
   if (reused >= 0) return pool.splice(reused, 1)[0]!;
   const shared = new SharedArrayBuffer(size);
   return Object.assign(Buffer.from(shared), { shared });
+}
+
+/**
+ * Copies `source` into `target` at `offset`; answers the bytes copied (as much as fits).
+ * Buffer#copy into a SharedArrayBuffer goes through V8's relaxed-atomic memmove, which copies
+ * byte by byte when source and target are not 8-byte aligned alike (1.5-2 GB/s here, 10 % of the
+ * command API's CPU during a 64 MiB upload); Buffer#fill with a buffer is a plain memcpy.
+ */
+export function copyIntoShared(target: SharedBuffer, offset: number, source: Buffer): number {
+  const length = Math.min(source.length, target.length - offset);
+  if (length > 0) target.fill(length === source.length ? source : source.subarray(0, length), offset, offset + length);
+  return length;
 }
 
 export function releaseShared(buffers: Iterable<SharedBuffer>): void {
@@ -88,7 +101,8 @@ function ask(message: Record<string, unknown>): Promise<Reply> {
 export function contentHash(): ContentHash {
   const content = nextId++;
   return {
-    update: async (part, length) => (await ask({ op: 'update', content, shared: part.shared, offset: part.byteOffset, length })).part!,
+    update: async (part, length, checksum = 'sha256') =>
+      (await ask({ op: 'update', content, shared: part.shared, offset: part.byteOffset, length, part: checksum })).part!,
     digest: async () => {
       const { md5, sha256 } = await ask({ op: 'digest', content });
       return { md5: md5!, sha256: sha256! };

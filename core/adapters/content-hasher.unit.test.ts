@@ -1,7 +1,8 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { createHash, randomBytes } from 'node:crypto';
-import { contentHash, sharedBuffer } from './content-hasher.ts';
+import { contentHash, copyIntoShared, sharedBuffer } from './content-hasher.ts';
+import { crc32 } from 'node:zlib';
 
 const PART = 64 * 1024;
 
@@ -59,4 +60,25 @@ t.test('concurrent contents keep their own hashes', async (t) => {
 t.test('an empty content has the digests of no bytes', async (t) => {
   const got = await contentHash().digest();
   t.same(got, { md5: createHash('md5').digest('hex'), sha256: createHash('sha256').digest('hex') });
+});
+
+t.test("a part's checksum is its CRC32 (big-endian, base64) when asked for, and the content's digests are unchanged", async (t) => {
+  const data = randomBytes(PART - 3);
+  const buffer = sharedBuffer(PART);
+  t.equal(copyIntoShared(buffer, 0, data.subarray(0, 5)) + copyIntoShared(buffer, 5, data.subarray(5)), data.length, 'copied in two pieces');
+  const hash = contentHash();
+  const part = await hash.update(buffer, data.length, 'crc32');
+  const expected = Buffer.alloc(4);
+  expected.writeUInt32BE(crc32(data) >>> 0);
+  t.equal(part, expected.toString('base64'));
+  t.same(await hash.digest(), { md5: createHash('md5').update(data).digest('hex'), sha256: createHash('sha256').update(data).digest('hex') });
+});
+
+t.test('copying into a shared buffer copies what fits, at any offset', async (t) => {
+  const buffer = sharedBuffer(16);
+  buffer.fill(0);
+  t.equal(copyIntoShared(buffer, 5, Buffer.from('abcdefghijklmnop')), 11);
+  t.equal(buffer.toString('latin1', 5), 'abcdefghijk');
+  t.equal(copyIntoShared(buffer, 16, Buffer.from('x')), 0, 'nothing fits at the end');
+  t.equal(copyIntoShared(buffer, 0, Buffer.alloc(0)), 0);
 });

@@ -15,7 +15,7 @@ import {
 import type { S3Clients } from './s3.ts';
 import { httpError } from './http.ts';
 import { unavailableDependency } from './unavailable.ts';
-import { contentHash, releaseShared, sharedBuffer, type SharedBuffer } from './content-hasher.ts';
+import { contentHash, copyIntoShared, releaseShared, sharedBuffer, type SharedBuffer } from './content-hasher.ts';
 
 /**
  * The file objects of every tenant: their keys, the upload that hashes while it streams, and
@@ -76,7 +76,8 @@ export async function receiveFile(
   const hash = contentHash();
   const free: SharedBuffer[] = [];
   let buffer = sharedBuffer(PART_SIZE);
-  const parts: { ETag: string; PartNumber: number }[] = [];
+  const parts: { ETag: string; PartNumber: number; ChecksumCRC32?: string }[] = [];
+  const checksummed = s3.partIntegrity === 'crc32';
   const inFlight = new Set<Promise<void>>();
   const head = Buffer.alloc(HEAD_BYTES);
   let headLength = 0;
@@ -93,27 +94,33 @@ export async function receiveFile(
 
   async function sendPart(): Promise<void> {
     key ??= declared?.key ?? stagingKey(s3, databaseName);
-    uploadId ??= (await s3.internal.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key }))).UploadId;
+    uploadId ??= (
+      await s3.internal.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key: key, ...(checksummed ? { ChecksumAlgorithm: 'CRC32' as const } : {}) }))
+    ).UploadId;
     while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
     if (failure) throw failure;
     const partNumber = parts.length + 1;
     const full = buffer;
     const body = full.subarray(0, filled);
     parts.push({ ETag: '', PartNumber: partNumber });
-    // Hashed first (the part's SHA-256 is its signed payload hash, which S3 checks), then sent;
-    // meanwhile the next buffer fills. The buffer is free again once it is sent.
+    // Hashed first (the part's checksum, which S3 checks: its SHA-256 as the signed payload
+    // hash, or its CRC32; see S3Clients), then sent; meanwhile the next buffer fills. The buffer
+    // is free again once it is sent.
     const sent: Promise<void> = hash
-      .update(full, body.length)
-      .then((payloadHash) =>
-        s3.internal.send(
-          withPayloadHash(
-            new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.length }),
-            payloadHash,
-          ),
-        ),
-      )
-      .then((answer) => {
-        parts[partNumber - 1] = { ETag: answer.ETag ?? '', PartNumber: partNumber };
+      .update(full, body.length, checksummed ? 'crc32' : 'sha256')
+      .then((checksum) => {
+        const part = new UploadPartCommand({
+          Bucket: s3.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+          ContentLength: body.length,
+          ...(checksummed ? { ChecksumCRC32: checksum } : {}),
+        });
+        return s3.internal.send(withPayloadHash(part, checksummed ? 'UNSIGNED-PAYLOAD' : checksum)).then((answer) => {
+          parts[partNumber - 1] = { ETag: answer.ETag ?? '', PartNumber: partNumber, ...(checksummed ? { ChecksumCRC32: checksum } : {}) };
+        });
       })
       .catch((err: unknown) => {
         failure ??= err;
@@ -136,7 +143,7 @@ export async function receiveFile(
       size += chunk.length;
       if (headLength < HEAD_BYTES) headLength += chunk.copy(head, headLength, 0, HEAD_BYTES - headLength);
       for (let offset = 0; offset < chunk.length;) {
-        const copied = chunk.copy(buffer, filled, offset);
+        const copied = copyIntoShared(buffer, filled, offset === 0 ? chunk : chunk.subarray(offset));
         filled += copied;
         offset += copied;
         if (filled === PART_SIZE) {
@@ -167,6 +174,9 @@ export async function receiveFile(
     if (typeof (err as { statusCode?: unknown }).statusCode === 'number' && (err as { code?: unknown }).code) throw err;
     // S3 failing mid-stream also destroys the request stream: that is a 503, not the client's cut-off.
     if (unavailableDependency(err)) throw err;
+    // S3 refused a part (what arrived did not match its checksum or signed hash): not the
+    // client's doing, though the request stream ends with it.
+    if (err === failure) throw Object.assign(httpError(502, 'STORAGE_REJECTED', 'object storage refused part of the file; nothing was stored'), { cause: err });
     if (stream.destroyed || (err as Error).name === 'AbortError') throw httpError(400, 'UPLOAD_INTERRUPTED', 'the upload was cut off before the file ended');
     throw err;
   }
@@ -209,9 +219,9 @@ export async function receiveFile(
 }
 
 /**
- * Signs the request with a payload hash computed beforehand (the signer takes an
- * x-amz-content-sha256 header as given instead of hashing the body itself); S3 still checks the
- * body against it.
+ * Signs the request with a payload hash computed beforehand, or UNSIGNED-PAYLOAD (the signer
+ * takes an x-amz-content-sha256 header as given instead of hashing the body itself); S3 still
+ * checks the body against the hash, or against the part's checksum header.
  */
 function withPayloadHash<C extends UploadPartCommand | PutObjectCommand>(command: C, sha256Hex: string): C {
   // The middleware only touches the HTTP request, the same for either command.
