@@ -34,6 +34,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
   let stopProbe = false;
   const freshness: number[] = [];
   const sinceRequest: number[] = [];
+  let polls = 0;
   const probe = (async () => {
     for (let n = 0; !stopProbe; n++) {
       const title = `probe-${n}`;
@@ -44,6 +45,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
       const started = performance.now();
       for (;;) {
         const seen = await call(`${stack.queryUrl}/api/tenants/${tenantId}/documents/${probeDocument}`, 'GET', { token, expect: 200 });
+        polls += 1;
         if (seen.title === title) break;
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
@@ -147,6 +149,7 @@ export async function benchCommands(stack: Stack, seconds: number): Promise<Benc
         p50Ms: percentile(freshness, 50),
         p99Ms: percentile(freshness, 99),
         probes: freshness.length,
+        polls,
         fromRequestP50Ms: percentile(sinceRequest, 50),
         fromRequestP99Ms: percentile(sinceRequest, 99),
       },
