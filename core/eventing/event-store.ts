@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Type, type Static } from 'typebox';
-import { sql, rowSchema, type Queryable, type DatabaseTransactionConnection } from '../adapters/db.ts';
+import { jsonbParameter, sql, rowSchema, type Queryable, type DatabaseTransactionConnection } from '../adapters/db.ts';
 import { upcast } from './upcast.ts';
 
 /** An event as the domain produces it. */
@@ -184,7 +184,7 @@ export async function appendCommands(
     streams,
     ...(command.idempotency ? { idempotency: command.idempotency } : {}),
   }));
-  const { results } = await db.one(sql.type(appendReply)`select ll_append(${sql.jsonb(batch as never)}) as results`);
+  const { results } = await db.one(sql.type(appendReply)`select ll_append(${jsonbParameter(batch)}) as results`);
   return results.map((reply, index): AppendOutcome => {
     if (reply.status === 'idempotency_race') return { status: 'idempotency_race' };
     if (reply.status === 'conflict') return { status: 'conflict', error: new WrongExpectedVersionError(reply.streamId, reply.expected, reply.actual) };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Type } from 'typebox';
-import { rowSchema, sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { jsonbParameter, rowSchema, sql, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import type { StoredEvent } from '../../core/eventing/event-store.ts';
 
 const HeadRow = rowSchema(Type.Object({ chain: Type.String(), hash: Type.Union([Type.String(), Type.Null()]) }));
@@ -117,7 +117,7 @@ export async function projectAuditEvents(tx: DatabaseTransactionConnection, even
     insert into audit_log (global_position, chain, tenant_id, user_id, event_id, type, schema_version, actor, stream_id,
                            occurred_at, data, prev_hash, hash)
     select global_position, chain, tenant_id, user_id, event_id, type, schema_version, actor, stream_id, occurred_at, data, prev_hash, hash
-    from jsonb_to_recordset(${sql.jsonb(rows as never)}) as r(global_position bigint, chain text, tenant_id uuid, user_id uuid, event_id uuid,
+    from jsonb_to_recordset(${jsonbParameter(rows)}) as r(global_position bigint, chain text, tenant_id uuid, user_id uuid, event_id uuid,
       type text, schema_version int, actor text, stream_id text, occurred_at timestamptz, data jsonb, prev_hash text, hash text)
     order by global_position
     on conflict (global_position) do nothing`);

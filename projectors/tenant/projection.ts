@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { jsonbParameter, sql, rowSchema, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { readCategory, type StoredEvent } from '../../core/eventing/event-store.ts';
 import { openEvents } from '../../core/eventing/personal-data.ts';
 import { rerenderErasedContent } from './content-erasure.ts';
@@ -132,7 +132,7 @@ async function applyDocumentUpdates(tx: DatabaseTransactionConnection, updates: 
       description = coalesce(u.description, d.description),
       tags = coalesce(u.tags, d.tags),
       updated_at = u.updated_at, version = u.version
-    from jsonb_to_recordset(${sql.jsonb([...merged.values()] as never)})
+    from jsonb_to_recordset(${jsonbParameter([...merged.values()])})
       as u(document_id uuid, title text, description text, tags text[], updated_at timestamptz, version integer)
     where d.document_id = u.document_id and d.version < u.version`);
 }

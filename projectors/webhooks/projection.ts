@@ -1,4 +1,4 @@
-import { sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
+import { jsonbParameter, sql, type DatabasePool, type DatabaseTransactionConnection } from '../../core/adapters/db.ts';
 import { readTenantScoped, type StoredEvent } from '../../core/eventing/event-store.ts';
 import { BACKGROUND_GATHER_MS, singleScopeProjection, type Projection } from '../../core/eventing/projector.ts';
 import type { Topics } from '../../core/adapters/kafka.ts';
@@ -70,7 +70,7 @@ async function recordDeliveries(tx: DatabaseTransactionConnection, events: reado
   await tx.query(sql.unsafe`
     insert into webhook_deliveries (webhook_id, event_id, tenant_id, global_position, event_type, message_id, body)
     select w.webhook_id, e.event_id, e.tenant_id, e.global_position, e.event_type, 'msg_' || e.event_id::text || '_' || w.webhook_id::text, e.body
-    from jsonb_to_recordset(${sql.jsonb(rows as never)}) as e(event_id uuid, tenant_id uuid, global_position bigint, event_type text, body text)
+    from jsonb_to_recordset(${jsonbParameter(rows)}) as e(event_id uuid, tenant_id uuid, global_position bigint, event_type text, body text)
     join webhooks w on w.tenant_id = e.tenant_id and w.enabled and ('*' = any(w.events) or e.event_type = any(w.events))
     order by e.global_position
     on conflict do nothing`);
