@@ -1,7 +1,17 @@
 // The only module that imports kafkajs: the rest of the code sees this small port, so the client
 // library can be swapped (e.g. for @confluentinc/kafka-javascript) without touching callers.
 import './kafkajs-request-queue-fix.ts';
-import { AssignerProtocol, Kafka, logLevel, Partitioners, type Consumer, type Producer, type LogEntry, type PartitionAssigner } from 'kafkajs';
+import {
+  AssignerProtocol,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type Producer,
+  type LogEntry,
+  type PartitionAssigner,
+  type KafkaMessage,
+} from 'kafkajs';
 import type { Logger } from './logger.ts';
 
 export type Topics = { platform: string; documents: string };
@@ -20,6 +30,22 @@ export function topicOf(prefix: string): (category: string) => string {
 }
 
 export type LogMessage = { key: string; value: string; headers: Record<string, string> };
+
+/**
+ * A consumed message as projections see it. The headers are decoded into strings only when read:
+ * the projector runtime reads the value alone, and every projector process receives every event.
+ */
+function logMessageOf(message: KafkaMessage): EventLogBatch['messages'][number] {
+  let headers: Record<string, string> | undefined;
+  return {
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value: message.value?.toString() ?? null,
+    get headers() {
+      return (headers ??= Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])));
+    },
+  };
+}
 
 export type EventLogBatch = {
   topic: string;
@@ -326,12 +352,7 @@ export function createEventLog(options: { brokers: string; clientId: string; log
           await onBatch({
             topic: batch.topic,
             partition: batch.partition,
-            messages: batch.messages.map((m) => ({
-              offset: m.offset,
-              key: m.key?.toString() ?? null,
-              value: m.value?.toString() ?? null,
-              headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
-            })),
+            messages: batch.messages.map(logMessageOf),
             isRunning,
             isStale,
             heartbeat,
