@@ -6,7 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
 
 type Message =
-  | { id: number; op: 'update'; content: number; shared: SharedArrayBuffer; offset: number; length: number; part: 'sha256' | 'crc32' }
+  | { id: number; op: 'update'; content: number; shared: SharedArrayBuffer; offset: number; length: number; checksum: 'sha256' | 'crc32' }
   | { id: number; op: 'digest'; content: number }
   | { id: number; op: 'discard'; content: number };
 
@@ -27,7 +27,7 @@ parentPort!.on('message', (message: Message) => {
       const bytes = new Uint8Array(message.shared, message.offset, message.length);
       hashes.md5.update(bytes);
       hashes.sha256.update(bytes);
-      parentPort!.postMessage({ id: message.id, part: message.part === 'crc32' ? crc32Base64(bytes) : createHash('sha256').update(bytes).digest('hex') });
+      parentPort!.postMessage({ id: message.id, part: message.checksum === 'crc32' ? crc32Base64(bytes) : createHash('sha256').update(bytes).digest('hex') });
     } else {
       contents.delete(message.content);
       parentPort!.postMessage({ id: message.id, md5: hashes.md5.digest('hex'), sha256: hashes.sha256.digest('hex') });

@@ -102,7 +102,7 @@ export function contentHash(): ContentHash {
   const content = nextId++;
   return {
     update: async (part, length, checksum = 'sha256') =>
-      (await ask({ op: 'update', content, shared: part.shared, offset: part.byteOffset, length, part: checksum })).part!,
+      (await ask({ op: 'update', content, shared: part.shared, offset: part.byteOffset, length, checksum })).part!,
     digest: async () => {
       const { md5, sha256 } = await ask({ op: 'digest', content });
       return { md5: md5!, sha256: sha256! };

@@ -108,7 +108,9 @@ export async function receiveFile(
     // is free again once it is sent.
     const sent: Promise<void> = hash
       .update(full, body.length, checksummed ? 'crc32' : 'sha256')
-      .then((checksum) => {
+      .then(async (checksum) => {
+        // The CRC32 goes with the part, and again with the completion's list of parts.
+        const crc32 = checksummed ? { ChecksumCRC32: checksum } : {};
         const part = new UploadPartCommand({
           Bucket: s3.bucket,
           Key: key,
@@ -116,11 +118,10 @@ export async function receiveFile(
           PartNumber: partNumber,
           Body: body,
           ContentLength: body.length,
-          ...(checksummed ? { ChecksumCRC32: checksum } : {}),
+          ...crc32,
         });
-        return s3.internal.send(withPayloadHash(part, checksummed ? 'UNSIGNED-PAYLOAD' : checksum)).then((answer) => {
-          parts[partNumber - 1] = { ETag: answer.ETag ?? '', PartNumber: partNumber, ...(checksummed ? { ChecksumCRC32: checksum } : {}) };
-        });
+        const answer = await s3.internal.send(withPayloadHash(part, checksummed ? 'UNSIGNED-PAYLOAD' : checksum));
+        parts[partNumber - 1] = { ETag: answer.ETag ?? '', PartNumber: partNumber, ...crc32 };
       })
       .catch((err: unknown) => {
         failure ??= err;
