@@ -76,3 +76,16 @@ t.test('legacy envelopes (values written before sealing) round-trip and match th
   );
   t.pass();
 });
+
+t.test("a legacy envelope's body is the base64url of the value's UTF-8 JSON, and opens from there (old events and audit consumers read it)", async (t) => {
+  const value = fc.oneof(fc.string({ unit: 'binary' }), fc.array(fc.string({ unit: 'grapheme' })), json);
+  fc.assert(
+    fc.property(value, (v) => {
+      const body = Buffer.from(JSON.stringify(v ?? null), 'utf8').toString('base64url');
+      return legacySealed(v) === `ll0.${body}` && JSON.stringify(openLegacy(`ll0.${body}`)) === JSON.stringify(v ?? null);
+    }),
+    { numRuns: 500 },
+  );
+  t.equal(legacySealed('Ünïcode plan ✓'), 'll0.IsOcbsOvY29kZSBwbGFuIOKckyI', 'a fixed value pins the format');
+  t.throws(() => openLegacy('ll0.not base64'), /not a legacy envelope/);
+});
