@@ -68,6 +68,13 @@ export async function startTargetRebuild(options: { db: DatabasePool; spec: Rebu
     await tx.query(sql.unsafe`create schema ${scratch}`);
     for (const table of spec.tables) {
       await tx.query(sql.unsafe`create table ${sql.identifier([schema, table])} (like ${sql.identifier(['public', table])} including all)`);
+      // The rows are written twice, here and into the live table at the swap: only the live
+      // table needs the lookup indexes. The unique ones stay (upserts and the dry run's
+      // comparison match on them).
+      const lookups = await tx.anyFirst(sql.unsafe`
+        select c.relname from pg_index i join pg_class c on c.oid = i.indexrelid
+        where i.indrelid = ${`${schema}.${table}`}::regclass and not i.indisunique`);
+      for (const index of lookups) await tx.query(sql.unsafe`drop index ${sql.identifier([schema, String(index)])}`);
     }
   });
   const builder = spec.createBuilder();
